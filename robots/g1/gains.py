@@ -1,0 +1,55 @@
+"""PD gains derived from the reflected motor inertia.
+
+Each joint is treated as a second-order system whose inertia is the motor armature J:
+``kp = J * w**2`` and ``kd = 2 * zeta * J * w`` with ``w = 2 * pi * f``. This is the
+rule of mjlab / BeyondMimic, which makes joints with light motors soft and joints with
+heavy motors stiff while keeping every joint's closed-loop bandwidth equal.
+
+Two named profiles:
+- ``tracking`` (10 Hz, zeta 2): the gains learned policies are trained and deployed with.
+  At these gains the ankles (2 x 28.5 N m/rad) are far softer than the standing
+  inverted pendulum needs (m g h ~ 33 kg * 9.81 * 0.7 m ~ 227 N m/rad), so the robot only
+  stands with a balancing policy.
+- ``stand`` (30 Hz, zeta 1): stiff enough to stand under PD control alone (ankles
+  2 x 256 N m/rad); used to move to and hold the default pose (comparable to
+  BeyondMimic's standby gains: ankle 300, knee 300, hip 200-350).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GainProfile:
+    natural_freq_hz: float
+    damping_ratio: float
+
+    def kp(self, armature: np.ndarray | float) -> np.ndarray:
+        w = 2.0 * math.pi * self.natural_freq_hz
+        return np.asarray(armature, dtype=np.float64) * w * w
+
+    def kd(self, armature: np.ndarray | float) -> np.ndarray:
+        w = 2.0 * math.pi * self.natural_freq_hz
+        return 2.0 * self.damping_ratio * np.asarray(armature, dtype=np.float64) * w
+
+
+GainName = Literal["tracking", "stand"]
+
+PROFILES: dict[str, GainProfile] = {
+    "tracking": GainProfile(natural_freq_hz=10.0, damping_ratio=2.0),
+    "stand": GainProfile(natural_freq_hz=30.0, damping_ratio=1.0),
+}
+
+
+def profile(name: str | GainProfile) -> GainProfile:
+    if isinstance(name, GainProfile):
+        return name
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown gain profile {name!r}; known: {sorted(PROFILES)}") from None
