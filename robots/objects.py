@@ -8,6 +8,7 @@ Sizes are full extents in metres (a box of size (0.3, 0.4, 0.3) is 30 cm wide).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
@@ -136,11 +137,40 @@ def _convex_parts(
     if collision == "hull":
         hull = mesh.convex_hull
         return ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
+    return _decompose(p, mesh)
+
+
+DECOMPOSITION_THRESHOLD = 0.05  # CoACD concavity threshold
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("G1HOI_CACHE", Path.home() / ".cache" / "g1hoi"))
+
+
+def _decompose(path: Path, mesh: trimesh.Trimesh) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """CoACD convex decomposition, cached on disk by mesh content: it takes seconds to
+    minutes per mesh and every process of a batch would otherwise redo it."""
+    key = hashlib.sha256(path.read_bytes() + f"coacd{DECOMPOSITION_THRESHOLD}".encode()).hexdigest()
+    cached = cache_dir() / "convex" / f"{key[:32]}.npz"
+    if cached.is_file():
+        with np.load(cached, allow_pickle=False) as data:
+            n = int(data["count"])
+            return tuple((data[f"v{i}"], data[f"f{i}"]) for i in range(n))
     import coacd  # imported lazily: only decomposition needs it
 
     coacd.set_log_level("error")
-    parts = coacd.run_coacd(coacd.Mesh(mesh.vertices, mesh.faces), threshold=0.05, seed=0)
-    return tuple((np.asarray(v), np.asarray(f)) for v, f in parts)
+    parts = coacd.run_coacd(
+        coacd.Mesh(mesh.vertices, mesh.faces), threshold=DECOMPOSITION_THRESHOLD, seed=0
+    )
+    out = tuple((np.asarray(v, np.float64), np.asarray(f, np.int64)) for v, f in parts)
+    arrays = {"count": np.array(len(out))}
+    for i, (v, f) in enumerate(out):
+        arrays[f"v{i}"], arrays[f"f{i}"] = v, f
+    from robots.atomic import atomic_path
+
+    with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return out
 
 
 def convex_parts(obj: ObjectSpec) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
@@ -254,8 +284,18 @@ def omomo_root() -> Path | None:
     return guess if guess.is_dir() else None
 
 
-def omomo_object(name: str, root: str | Path | None = None, collision: str = "hull") -> ObjectSpec:
-    """An OMOMO object by name, from its mesh when present, else from its surface points."""
+# Concave OMOMO objects people sit on or hold from inside: their convex hull would fill
+# the space the body uses, so they collide through a convex decomposition.
+OMOMO_DECOMPOSE = {"woodchair"}
+
+
+def omomo_object(
+    name: str, root: str | Path | None = None, collision: str | None = None
+) -> ObjectSpec:
+    """An OMOMO object by name, from its mesh when present, else from its surface points.
+    ``collision``: hull or decompose (default: decompose for ``OMOMO_DECOMPOSE``)."""
+    if collision is None:
+        collision = "decompose" if name in OMOMO_DECOMPOSE else "hull"
     if name not in OMOMO_MASSES:
         raise KeyError(f"unknown OMOMO object {name!r}; known: {sorted(OMOMO_MASSES)}")
     folder = Path(root) if root is not None else omomo_root()

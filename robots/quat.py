@@ -96,3 +96,29 @@ def angular_velocity(q: np.ndarray, dt: float) -> np.ndarray:
     out[0], out[-1] = step[0], step[-1]
     out[1:-1] = 0.5 * (step[1:] + step[:-1])
     return out
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between quaternions ``a`` and ``b`` (broadcast) at ``t``."""
+    a, b = normalize(a), normalize(b)
+    t = np.asarray(t, dtype=np.float64)[..., None]
+    dot = np.sum(a * b, axis=-1, keepdims=True)
+    b = np.where(dot < 0, -b, b)  # shortest arc
+    dot = np.abs(dot)
+    theta = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin = np.sin(theta)
+    near = sin < 1e-8
+    wa = np.where(near, 1.0 - t, np.sin((1.0 - t) * theta) / np.where(near, 1.0, sin))
+    wb = np.where(near, t, np.sin(t * theta) / np.where(near, 1.0, sin))
+    return normalize(wa * a + wb * b)
+
+
+def from_matrix(m: np.ndarray) -> np.ndarray:
+    """Quaternion (w, x, y, z) with w >= 0 of each rotation matrix (..., 3, 3)."""
+    m = np.asarray(m, dtype=np.float64)
+    from scipy.spatial.transform import Rotation
+
+    flat = m.reshape(-1, 3, 3)
+    q = xyzw_to_wxyz(Rotation.from_matrix(flat).as_quat())
+    q = np.where(q[:, :1] < 0, -q, q)
+    return q.reshape(*m.shape[:-2], 4)

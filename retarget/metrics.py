@@ -1,0 +1,104 @@
+"""Retargeting quality metrics (definitions follow OmniRetarget's evaluation):
+
+- keypoint error: robot frame vs scaled human joint, mean and max over frames and keypoints;
+- hand-object distance: hand capsule to object surface in frames where the human hand
+  touches the object (0 when touching);
+- object / ground penetration: deepest robot-geometry penetration per frame; fraction of
+  frames deeper than 1 cm and the maximum depth;
+- foot sliding: fraction of stance frames in which the toe moves more than 1 cm in xy
+  since the previous frame;
+- joint-limit violations (frame x joint pairs), maximum joint speed, mean jerk.
+Geometry is MuJoCo's: the G1's collision capsules and the object's collision shape.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from robots import g1
+from robots.clip import MotionClip
+from robots.scene import build_scene
+
+PENETRATION_TOL = 0.01  # m
+SLIDE_TOL = 0.01  # m per frame
+TOE_IN_ANKLE = np.array([0.13, 0.0, -0.025])  # front of the sole, ankle_roll_link frame
+
+
+def _geometry(clip: MotionClip, hand_contact: np.ndarray) -> dict:
+    model = build_scene([clip.object], actuators=False).compile()
+    data = mujoco.MjData(model)
+    obj_body = model.body(clip.object.name).id
+    floor = model.geom("floor").id
+    robot_geom = (model.geom_bodyid >= 1) & (model.geom_bodyid <= len(g1.BODY_NAMES))
+    obj_geoms = np.flatnonzero(model.geom_bodyid == obj_body)
+    hands = [model.geom(f"{s}_hand_collision").id for s in ("left", "right")]
+    ankles = [model.body(f"{s}_ankle_roll_link").id for s in ("left", "right")]
+    qpos = clip.qpos()
+    n = clip.num_frames
+    obj_depth, ground_depth = np.zeros(n), np.zeros(n)
+    hand_dist = np.full((n, 2), np.nan)
+    toes = np.zeros((n, 2, 3))
+    fromto = np.zeros(6)
+    for i in range(n):
+        data.qpos[:] = qpos[i]
+        mujoco.mj_fwdPosition(model, data)
+        for c in data.contact[: data.ncon]:
+            g1_, g2_ = c.geom
+            other = g2_ if robot_geom[g1_] else g1_ if robot_geom[g2_] else None
+            if other is None:
+                continue
+            if model.geom_bodyid[other] == obj_body:
+                obj_depth[i] = max(obj_depth[i], -c.dist)
+            elif other == floor:
+                ground_depth[i] = max(ground_depth[i], -c.dist)
+        for k, h in enumerate(hands):
+            if hand_contact[i, k]:
+                hand_dist[i, k] = min(
+                    mujoco.mj_geomDistance(model, data, h, g, 1.0, fromto) for g in obj_geoms
+                )
+        for k, b in enumerate(ankles):
+            toes[i, k] = data.xpos[b] + data.xmat[b].reshape(3, 3) @ TOE_IN_ANKLE
+    return dict(obj_depth=obj_depth, ground_depth=ground_depth, hand_dist=hand_dist, toes=toes)
+
+
+def compute_metrics(
+    clip: MotionClip,
+    robot_keypoints: np.ndarray,
+    human_keypoints: np.ndarray,
+    hand_contact: np.ndarray,
+) -> dict[str, float]:
+    """``*_keypoints``: (T, K, 3) matched robot frames and scaled human joints;
+    ``hand_contact``: (T, 2) human left/right hand contact."""
+    geo = _geometry(clip, hand_contact)
+    err = np.linalg.norm(robot_keypoints - human_keypoints, axis=-1)
+    dist = np.clip(geo["hand_dist"], 0.0, None)  # touching hands report 0, not negative
+    feet = np.stack([clip.contact_of("left_foot"), clip.contact_of("right_foot")], 1)
+    step = np.linalg.norm(np.diff(geo["toes"][..., :2], axis=0), axis=-1)  # (T-1, 2)
+    stance = feet[1:] & feet[:-1]
+    q = clip.joint_pos
+    violations = (q < g1.JOINT_LOWER - 1e-6) | (q > g1.JOINT_UPPER + 1e-6)
+    vel = np.abs(np.diff(q, axis=0)) * clip.fps
+    jerk = np.abs(np.diff(q, n=3, axis=0)) * clip.fps**3 if len(q) > 3 else np.zeros(1)
+    in_contact = ~np.isnan(dist)
+    return {
+        "frames": int(clip.num_frames),
+        "keypoint_error_mean_cm": float(100 * err.mean()),
+        "keypoint_error_max_cm": float(100 * err.max()),
+        "hand_contact_frames": int(in_contact.any(axis=1).sum()),
+        "hand_object_distance_mean_cm": float(100 * dist[in_contact].mean())
+        if in_contact.any()
+        else 0.0,
+        "hand_object_distance_max_cm": float(100 * dist[in_contact].max())
+        if in_contact.any()
+        else 0.0,
+        "object_penetration_frames_frac": float((geo["obj_depth"] > PENETRATION_TOL).mean()),
+        "object_penetration_max_cm": float(100 * geo["obj_depth"].max()),
+        "ground_penetration_frames_frac": float((geo["ground_depth"] > PENETRATION_TOL).mean()),
+        "ground_penetration_max_cm": float(100 * geo["ground_depth"].max()),
+        "foot_contact_frames": int(stance.sum()),
+        "foot_sliding_frac": float((step[stance] > SLIDE_TOL).mean()) if stance.any() else 0.0,
+        "joint_limit_violations": int(violations.sum()),
+        "max_joint_velocity_rad_s": float(vel.max()),
+        "jerk_mean_rad_s3": float(jerk.mean()),
+    }

@@ -1,0 +1,303 @@
+"""Human+object motion -> G1 motion clip.
+
+1. Scale the human uniformly to the G1 (:mod:`retarget.scaling`); the object keeps its
+   real size, its trajectory is scaled (xy; z relative to its resting height).
+2. Build per-frame targets: tracked joints from the config, pelvis/torso orientations
+   from joint positions, feet locked flat on the floor during stance, palms on the
+   object's surface (object-relative) during human hand contact.
+3. Solve per-frame QP IK with pink, warm-started from the previous frame.
+4. Post-process: lift the root out of the floor where a foot would penetrate, clip
+   joints to their limits; write the clip with contact labels and quality metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from retarget.config import RetargetConfig, load_config
+from retarget.contacts import blend_weights, foot_contact, segments
+from retarget.hands import (
+    PALM_CLEARANCE,
+    collision_mesh,
+    hand_contact,
+    object_relative_targets,
+    palm_points,
+    push_out,
+)
+from retarget.ik import FrameTarget, G1Ik
+from retarget.metrics import compute_metrics
+from retarget.motion import HumanMotion, MotionError
+from retarget.penetration import PenetrationCheck
+from retarget.scaling import scale_factor, scale_object_trajectory
+from robots import g1, quat
+from robots.clip import CONTACT_NAMES, MotionClip
+
+SIDES = (("L", "left"), ("R", "right"))
+FOOT_Z = 0.035  # ankle_roll_link height above the floor when the sole is flat
+NEEDED = ("Pelvis", "L_Hip", "R_Hip", "Spine", "Chest", "Neck", "L_Shoulder", "R_Shoulder",
+          "L_Elbow", "R_Elbow", "L_Wrist", "R_Wrist", "L_Ankle", "R_Ankle", "L_Toe", "R_Toe",
+          "L_Knee", "R_Knee", "Head")  # fmt: skip
+
+
+@dataclass
+class RetargetResult:
+    clip: MotionClip
+    metrics: dict
+    scale: float
+
+
+def _frame(y: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotations with y along ``y`` and z as close to ``up`` as possible."""
+    y = y / np.linalg.norm(y, axis=-1, keepdims=True)
+    x = np.cross(y, up)
+    x /= np.linalg.norm(x, axis=-1, keepdims=True)
+    z = np.cross(x, y)
+    return np.stack([x, y, z], axis=-1)
+
+
+def _yaw_frame(forward: np.ndarray) -> np.ndarray:
+    yaw = np.arctan2(forward[..., 1], forward[..., 0])
+    c, s = np.cos(yaw), np.sin(yaw)
+    zero, one = np.zeros_like(yaw), np.ones_like(yaw)
+    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1),
+                     np.stack([zero, zero, one], -1)], -2)  # fmt: skip
+
+
+def _interaction_shift(motion: HumanMotion, s: float, config: RetargetConfig) -> np.ndarray:
+    """(T, 2) xy shift of the scaled body so that near the object the pelvis keeps the
+    human's unscaled offset to the (real-size) object: shift = w (1 - s)(pelvis - object)."""
+    root = motion.joint("Pelvis")[:, :2]
+    offset = root - motion.object_pos[:, :2]
+    near, far = config.interaction.near_distance, config.interaction.far_distance
+    w = np.clip((far - np.linalg.norm(offset, axis=1)) / max(far - near, 1e-6), 0.0, 1.0)
+    w = w * w * (3 - 2 * w)
+    touching = np.zeros(motion.num_frames, bool)
+    for side, _ in SIDES:
+        touching |= hand_contact(motion, side)
+    w = np.maximum(w, blend_weights(touching, config.hands.blend_frames))
+    return w[:, None] * (1.0 - s) * offset
+
+
+def _check(motion: HumanMotion) -> None:
+    missing = [n for n in NEEDED if not motion.has(n)]
+    if missing:
+        raise MotionError(f"motion lacks joints needed for retargeting: {missing}")
+
+
+def retarget(motion: HumanMotion, config: RetargetConfig | None = None) -> RetargetResult:
+    config = config or load_config()
+    _check(motion)
+    start = time.perf_counter()
+    fps, n, names = motion.fps, motion.num_frames, motion.joint_names
+    s = scale_factor(motion, config.scale)
+    raw = motion.positions * s
+    raw[..., :2] += _interaction_shift(motion, s, config)[:, None]
+    pos = (
+        gaussian_filter1d(raw, config.ik.target_smoothing, axis=0, mode="nearest")
+        if config.ik.target_smoothing > 0
+        else raw
+    )
+    joint = {name: pos[:, i] for i, name in enumerate(names)}
+    obj_pos = scale_object_trajectory(motion.object_pos, s)
+
+    parts = collision_mesh(motion.object)
+    clearance = config.interaction.clearance
+    targets: dict[str, list[FrameTarget]] = {}
+    pelvis_rot = _frame(joint["L_Hip"] - joint["R_Hip"], joint["Spine"] - joint["Pelvis"])
+    torso_rot = _frame(joint["L_Shoulder"] - joint["R_Shoulder"], joint["Neck"] - joint["Spine"])
+    rotations = {"pelvis": pelvis_rot, "torso_link": torso_rot}
+    keypoints_robot, keypoints_human = [], []
+    for t in config.targets:
+        if not motion.has(t.human):
+            raise MotionError(f"motion lacks joint {t.human!r} named in the retarget config")
+        rot = rotations.get(t.robot)
+        goal = push_out(parts, joint[t.human], obj_pos, motion.object_quat, clearance)
+        targets[t.robot] = [
+            FrameTarget(goal[i], None if rot is None else rot[i], t.position, t.orientation)
+            for i in range(n)
+        ]
+        if t.position > 0:
+            keypoints_robot.append(t.robot)
+            keypoints_human.append(raw[:, names.index(t.human)])
+
+    # Feet: stance detected on the scaled human, then locked flat at the mean position.
+    fs = config.feet
+    foot_masks = {}
+    for side, robot_side in SIDES:
+        ankle, toe = joint[f"{side}_Ankle"], joint[f"{side}_Toe"]
+        mask = foot_contact(
+            np.stack([ankle, toe], 1), fps, fs.contact_speed, fs.contact_height, fs.min_frames
+        )
+        foot_masks[robot_side] = mask
+        rest_z = np.median(ankle[mask, 2]) if mask.any() else ankle[:, 2].min()
+        free = ankle.copy()
+        free[:, 2] = FOOT_Z + np.maximum(ankle[:, 2] - rest_z, 0.0)
+        locked = free.copy()
+        yaw_dir = toe - ankle
+        for a, b in segments(mask):
+            locked[a:b, :2] = ankle[a:b, :2].mean(axis=0)
+            locked[a:b, 2] = FOOT_Z
+            yaw_dir[a:b] = yaw_dir[a:b].mean(axis=0)
+        w = blend_weights(mask, fs.blend_frames)[:, None]
+        # Outside stance the blend keeps a locked value only next to a segment.
+        nearest_lock = locked.copy()
+        for a, b in segments(mask):
+            lo, hi = max(0, a - fs.blend_frames), min(n, b + fs.blend_frames)
+            nearest_lock[lo:a] = locked[a]
+            nearest_lock[b:hi] = locked[b - 1]
+        target = w * nearest_lock + (1 - w) * free
+        rot = _yaw_frame(yaw_dir)
+        frame = f"{robot_side}_ankle_roll_link"
+        targets[frame] = [
+            FrameTarget(
+                target[i],
+                rot[i],
+                fs.position_weight,
+                fs.orientation_weight * (0.25 + 0.75 * w[i, 0]),
+            )
+            for i in range(n)
+        ]
+        keypoints_robot.append(frame)
+        keypoints_human.append(raw[:, names.index(f"{side}_Ankle")])
+
+    # Hands: object-relative palm targets during (and blended around) human contact.
+    hs = config.hands
+    hand_masks = {}
+    for side, robot_side in SIDES:
+        human_palm = palm_points(motion.positions, names, side)  # unscaled: real object
+        mask = hand_contact(motion, side)
+        hand_masks[robot_side] = mask
+        free = palm_points(pos, names, side)
+        w = blend_weights(mask, hs.blend_frames)[:, None]
+        on_object, normals = object_relative_targets(
+            human_palm, motion.object_pos, motion.object_quat, obj_pos, parts,
+            PALM_CLEARANCE + hs.surface_margin, w[:, 0] > 0,
+        )  # fmt: skip
+        blended = np.where(w > 0, w * np.nan_to_num(on_object) + (1 - w) * free, free)
+        target = push_out(
+            parts, blended, obj_pos, motion.object_quat, PALM_CLEARANCE + hs.surface_margin
+        )
+        # The palm faces the surface: the left palm normal is the hand's -y, the right's +y.
+        facing = normals if robot_side == "left" else -normals
+        frame = f"{robot_side}_palm"
+        targets[frame] = [
+            FrameTarget(target[i], None, hs.position_weight, hs.orientation_weight * w[i, 0],
+                        align=(1, facing[i]) if w[i, 0] > 0 else None)
+            for i in range(n)
+        ]  # fmt: skip
+        keypoints_robot.append(frame)
+        keypoints_human.append(palm_points(raw, names, side))
+
+    # IK, frame by frame, with non-penetration passes against the object.
+    ik = G1Ik(config.ik.damping, config.ik.posture_weight)
+    ik.reset(joint["Pelvis"][0], pelvis_rot[0])
+    check = PenetrationCheck(motion.object)
+    inter = config.interaction
+    qs = np.empty((n, ik.model.nq))
+    step_dt = 1.0 / fps / config.ik.iterations
+    max_step = g1.VELOCITY_LIMIT / fps  # hardware joint speed limits, per frame
+    for i in range(n):
+        frame_targets = {name: seq[i] for name, seq in targets.items()}
+        iters = config.ik.first_frame_iterations if i == 0 else config.ik.iterations
+        dt = 1.0 if i == 0 else step_dt  # the first frame starts far from its solution
+        q = ik.solve(frame_targets, iters, config.ik.orientation_iterations, dt)
+        pushes: dict[str, FrameTarget] = {}
+        for _ in range(inter.penetration_rounds):
+            new = check.pushes(
+                q[:3], quat.xyzw_to_wxyz(q[3:7]), q[ik.joint_q], obj_pos[i], motion.object_quat[i],
+                inter.penetration_weight,
+            )  # fmt: skip
+            if not new:
+                break
+            # Earlier pushes stay: dropping them lets those bodies sink back in.
+            pushes.update(new)
+            q = ik.solve({**frame_targets, **pushes}, inter.penetration_iterations, 0, step_dt)
+        if i > 0:  # keep every joint within its speed limit from frame to frame
+            q[ik.joint_q] = qs[i - 1, ik.joint_q] + np.clip(
+                q[ik.joint_q] - qs[i - 1, ik.joint_q], -max_step, max_step
+            )
+            ik.configuration.update(q)
+        qs[i] = q
+
+    root_pos = qs[:, :3].copy()
+    root_quat = quat.normalize(quat.xyzw_to_wxyz(qs[:, 3:7]))
+    joint_pos = np.clip(qs[:, ik.joint_q], g1.JOINT_LOWER, g1.JOINT_UPPER)
+    contact = np.zeros((n, len(CONTACT_NAMES)), np.uint8)
+    contact[:, 0], contact[:, 1] = hand_masks["left"], hand_masks["right"]
+    contact[:, 2], contact[:, 3] = foot_masks["left"], foot_masks["right"]
+    if motion.contacts is not None:
+        contact[:, 4] = (motion.contacts > 0.5).any(axis=1)
+    clip = MotionClip(
+        fps=fps,
+        root_pos=root_pos,
+        root_quat=root_quat,
+        joint_pos=joint_pos,
+        object_pos=obj_pos,
+        object_quat=motion.object_quat,
+        object=motion.object,
+        contact=contact,
+        source={
+            **motion.source,
+            "retarget": {"scale": s, "tool": "retarget.pipeline", "version": 1},
+        },
+    )
+    clip = _lift_out_of_floor(clip)
+    elapsed = time.perf_counter() - start
+    robot_kp = _frame_positions(clip, keypoints_robot)
+    metrics = compute_metrics(
+        clip,
+        robot_kp,
+        np.stack(keypoints_human, 1),
+        np.stack([hand_masks["left"], hand_masks["right"]], 1),
+    )
+    metrics.update(scale=s, ik_seconds=elapsed, ik_frames_per_s=n / elapsed)
+    return RetargetResult(clip=clip, metrics=metrics, scale=s)
+
+
+def _sole_points(clip: MotionClip) -> np.ndarray:
+    """(T,) lowest z of the foot capsules."""
+    from robots.g1.table import LINKS
+
+    quats = clip.body_quat()
+    pos = clip.body_pos()
+    lowest = np.full(clip.num_frames, np.inf)
+    for side in ("left", "right"):
+        k = g1.BODY_NAMES.index(f"{side}_ankle_roll_link")
+        link = next(lk for lk in LINKS if lk.name == f"{side}_ankle_roll_link")
+        for geom in link.geoms:
+            for end in (geom.fromto[:3], geom.fromto[3:]):
+                z = pos[:, k, 2] + quat.rotate(quats[:, k], np.asarray(end))[:, 2] - geom.radius
+                lowest = np.minimum(lowest, z)
+    return lowest
+
+
+def _lift_out_of_floor(clip: MotionClip) -> MotionClip:
+    from dataclasses import replace
+
+    lift = np.maximum(0.0, -_sole_points(clip))
+    if not lift.any():
+        return clip
+    root = clip.root_pos.copy()
+    root[:, 2] += lift
+    return replace(clip, root_pos=root)
+
+
+def _frame_positions(clip: MotionClip, frames: list[str]) -> np.ndarray:
+    """World positions of G1 bodies or sites over the clip."""
+    from robots.g1.table import LINKS
+
+    pos, quats = clip.body_pos(), clip.body_quat()
+    out = []
+    for f in frames:
+        if f in g1.BODY_NAMES:
+            out.append(pos[:, g1.BODY_NAMES.index(f)])
+            continue
+        link = next(lk for lk in LINKS if any(s.name == f for s in lk.sites))
+        site = next(s for s in link.sites if s.name == f)
+        k = g1.BODY_NAMES.index(link.name)
+        out.append(pos[:, k] + quat.rotate(quats[:, k], np.asarray(site.pos)))
+    return np.stack(out, 1)

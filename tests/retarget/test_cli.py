@@ -1,0 +1,59 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+from retarget.readers.generic import write_generic
+
+
+def run(*args, ok=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "retarget", *args], capture_output=True, text=True, timeout=600
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_help():
+    assert "--jobs" in run("--help").stdout
+
+
+def test_batch_skips_bad_inputs(tmp_path, short_synthetic):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_generic(short_synthetic, inputs / "good.npz")
+    bad = inputs / "sub1_largebox_000.pt"
+    torch.save(torch.zeros(10, 591), bad)
+    bad.write_bytes(bad.read_bytes()[:200])  # truncated
+    nan = inputs / "nan.npz"
+    with np.load(inputs / "good.npz") as d:
+        arrays = {k: d[k] for k in d.files}
+    arrays["positions"] = arrays["positions"].copy()
+    arrays["positions"][5, 3, 1] = np.nan
+    np.savez(nan, **arrays)
+    out = tmp_path / "out"
+    proc = run(str(inputs), "--out", str(out), "--jobs", "2", ok=False)
+    assert proc.returncode == 1
+    text = proc.stdout + proc.stderr
+    assert "sub1_largebox_000.pt" in text and "nan.npz" in text and "NaN" in text
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["good.json", "good.npz", "summary.json"]  # nothing half-written
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["clips"]) == {"good"} and len(summary["failed"]) == 2
+
+
+def test_synthetic_with_video(tmp_path):
+    run("--synthetic", "--render", "--out", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "summary.json", "synthetic.json", "synthetic.mp4", "synthetic.npz",
+    ]  # fmt: skip
+    metrics = json.loads((tmp_path / "synthetic.json").read_text())
+    assert metrics["joint_limit_violations"] == 0
+
+
+def test_no_inputs_is_an_error(tmp_path):
+    proc = run("--out", str(tmp_path), ok=False)
+    assert proc.returncode == 2 and "no inputs" in proc.stdout

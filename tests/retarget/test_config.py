@@ -1,0 +1,31 @@
+import pytest
+
+from retarget.config import DEFAULT_CONFIG, load_config
+
+
+def test_default_config_loads():
+    cfg = load_config()
+    assert {t.robot for t in cfg.targets} >= {"pelvis", "torso_link", "left_elbow_link"}
+    assert cfg.ik.iterations >= 1 and cfg.hands.position_weight > 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace('robot = "pelvis"', 'robot = "tail_link"'), "tail_link"),
+        (lambda s: s.replace("[ik]", "[ik]\nspeed = 3"), "unknown keys"),
+        (lambda s: s.replace("iterations = 3", ""), "missing keys"),
+        (lambda s: s + "\n[[targets]]\nrobot = 'pelvis'\n", "human"),
+        (lambda s: s + "\n[broken", "invalid TOML"),
+    ],
+)
+def test_bad_config_is_reported(tmp_path, edit, message):
+    path = tmp_path / "c.toml"
+    path.write_text(edit(DEFAULT_CONFIG.read_text()))
+    with pytest.raises(ValueError, match=message):
+        load_config(path)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "none.toml")
