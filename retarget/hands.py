@@ -53,32 +53,27 @@ def collision_mesh(obj: ObjectSpec) -> list[trimesh.Trimesh]:
 def to_surface(
     parts: list[trimesh.Trimesh], points: np.ndarray, offset: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move each point (object frame) to ``offset`` outside the nearest surface point;
-    returns the moved points and the outward surface normals there."""
+    """Move each point (object frame) to ``offset`` outside the object along the normal of
+    its nearest supporting face plane; returns the moved points and those normals.
+
+    For a convex part the face whose plane is farthest in the point's direction is the
+    exit face of an inside point (exact) and, for an outside point, a supporting plane:
+    a point ``offset`` beyond it is at least ``offset`` from the part. Of several parts,
+    the one the point is deepest in (or nearest to) wins.
+    """
     best = np.full(len(points), np.inf)
     out = points.copy()
-    out_normals = np.zeros_like(points)
+    normals = np.zeros_like(points)
     for mesh in parts:
-        closest, dist, tri = trimesh.proximity.closest_point(mesh, points)
-        normals = mesh.face_normals[tri]
-        inside = np.all(
-            np.einsum("fk,nk->nf", mesh.face_normals, points)
-            - np.sum(mesh.face_normals * mesh.triangles[:, 0], axis=1)
-            < 0,
-            axis=1,
-        )
-        d = points - closest
-        norm = np.linalg.norm(d, axis=1, keepdims=True)
-        direction = np.where(norm > 1e-6, d / np.maximum(norm, 1e-12), normals)
-        direction = np.where(inside[:, None], -direction, direction)
-        direction = np.where((norm <= 1e-6), normals, direction)
-        candidate = closest + offset * direction
-        signed = np.where(inside, -dist, dist)
+        n = mesh.face_normals
+        dist = n @ points.T - np.sum(n * mesh.triangles[:, 0], axis=1)[:, None]  # (F, N)
+        face = dist.argmax(axis=0)
+        signed = dist[face, np.arange(len(points))]
         better = signed < best
         best = np.where(better, signed, best)
-        out[better] = candidate[better]
-        out_normals[better] = direction[better]
-    return out, out_normals
+        normals[better] = n[face[better]]
+        out[better] = points[better] + (offset - signed[better])[:, None] * n[face[better]]
+    return out, normals
 
 
 def convex_signed_distance(parts: list[trimesh.Trimesh], points: np.ndarray) -> np.ndarray:

@@ -36,6 +36,19 @@ class FrameTarget:
     point: np.ndarray | None = None
 
 
+def aligned_rotation(current: np.ndarray, axis: int, direction: np.ndarray) -> np.ndarray:
+    """The rotation nearest to ``current`` whose ``axis`` column points along ``direction``
+    (lets a per-frame FrameTask express an axis-alignment target)."""
+    a = current[:, axis]
+    b = direction / np.linalg.norm(direction)
+    v, c = np.cross(a, b), float(np.dot(a, b))
+    if c < -1 + 1e-9:  # opposite: half a turn about a perpendicular axis
+        perp = current[:, (axis + 1) % 3]
+        return (2 * np.outer(perp, perp) - np.eye(3)) @ current
+    vx = _skew(v)
+    return (np.eye(3) + vx + vx @ vx / (1 + c)) @ current
+
+
 def _skew(v: np.ndarray) -> np.ndarray:
     return np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
 
@@ -85,10 +98,10 @@ class StackedFrameTask(Task):
         if not rows:
             nv = self.model.nv
             return np.zeros((nv, nv)), np.zeros(nv)
-        jac = np.concatenate([j for _, j, _ in rows])
-        err = np.concatenate([e for _, _, e in rows])
-        w = np.concatenate([np.full(len(e), w) for w, _, e in rows])
-        wj = jac * w[:, None]
+        weights, jacs, errs = zip(*rows, strict=True)
+        jac = np.concatenate(jacs)
+        err = np.concatenate(errs)
+        wj = jac * np.repeat(weights, 3)[:, None]  # every row block is 3 long
         return jac.T @ wj, wj.T @ err
 
     def compute_error(self, configuration: pink.Configuration) -> np.ndarray:
@@ -100,6 +113,9 @@ class StackedFrameTask(Task):
         if not rows:
             return np.zeros((0, self.model.nv))
         return np.concatenate([np.sqrt(w) * j for w, j, _ in rows])
+
+
+CONVERGED = 2e-4  # rad (or m for the root): a step this small changes nothing visible
 
 
 class G1Ik:
@@ -147,7 +163,8 @@ class G1Ik:
         """Run the QP ``iterations`` times from the current configuration; returns q.
 
         Each iteration integrates its velocity over ``dt``: the velocity limits bound
-        the motion of one iteration to ``v_max * dt``.
+        the motion of one iteration to ``v_max * dt``. Stops early once a full iteration
+        moves no joint more than ``CONVERGED`` rad.
         """
         ids = [(self.frame_id(name), t) for name, t in targets.items()]
         for it in range(iterations):

@@ -88,7 +88,10 @@ def _check(motion: HumanMotion) -> None:
         raise MotionError(f"motion lacks joints needed for retargeting: {missing}")
 
 
-def retarget(motion: HumanMotion, config: RetargetConfig | None = None) -> RetargetResult:
+def retarget(
+    motion: HumanMotion, config: RetargetConfig | None = None, ik_class: type[G1Ik] = G1Ik
+) -> RetargetResult:
+    """Retarget one motion. ``ik_class`` swaps the IK solver (benchmarks compare solvers)."""
     config = config or load_config()
     _check(motion)
     start = time.perf_counter()
@@ -193,7 +196,7 @@ def retarget(motion: HumanMotion, config: RetargetConfig | None = None) -> Retar
         keypoints_human.append(palm_points(raw, names, side))
 
     # IK, frame by frame, with non-penetration passes against the object.
-    ik = G1Ik(config.ik.damping, config.ik.posture_weight)
+    ik = ik_class(config.ik.damping, config.ik.posture_weight)
     ik.reset(joint["Pelvis"][0], pelvis_rot[0])
     check = PenetrationCheck(motion.object)
     inter = config.interaction

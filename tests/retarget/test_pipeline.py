@@ -58,7 +58,6 @@ def test_real_clip(shared):
     check_quality(result.metrics)
 
 
-@pytest.mark.slow
 def test_all_shared_clips_meet_the_targets(shared):
     """Acceptance on the 15 OMOMO clips: per clip for limits, contact distance, sliding and
     ground; object penetration over all frames (the two overhead-chair clips exceed 5 %
