@@ -73,7 +73,7 @@ class Args:
 
 
 def main() -> None:
-    args = tyro.cli(Args, description=__doc__)
+    args = tyro.cli(Args, prog="python benchmarks/retarget_speed.py", description=__doc__)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.clips.is_dir():
         paths = sorted(args.clips.glob("*.pt"))[: args.limit or None]

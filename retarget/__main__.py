@@ -94,7 +94,7 @@ def _run(item: str, args: Args):
 
 
 def main() -> None:
-    args = tyro.cli(Args, description=__doc__)
+    args = tyro.cli(Args, prog="python -m retarget", description=__doc__)
     try:
         items = collect(list(args.inputs)) + ([SYNTHETIC] if args.synthetic else [])
     except FileNotFoundError as e:
