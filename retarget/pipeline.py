@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -263,15 +263,12 @@ def retarget(
 
 def _sole_points(clip: MotionClip) -> np.ndarray:
     """(T,) lowest z of the foot capsules."""
-    from robots.g1.table import LINKS
-
     quats = clip.body_quat()
     pos = clip.body_pos()
     lowest = np.full(clip.num_frames, np.inf)
     for side in ("left", "right"):
         k = g1.BODY_NAMES.index(f"{side}_ankle_roll_link")
-        link = next(lk for lk in LINKS if lk.name == f"{side}_ankle_roll_link")
-        for geom in link.geoms:
+        for geom in g1.link(f"{side}_ankle_roll_link").geoms:
             for end in (geom.fromto[:3], geom.fromto[3:]):
                 z = pos[:, k, 2] + quat.rotate(quats[:, k], np.asarray(end))[:, 2] - geom.radius
                 lowest = np.minimum(lowest, z)
@@ -279,8 +276,6 @@ def _sole_points(clip: MotionClip) -> np.ndarray:
 
 
 def _lift_out_of_floor(clip: MotionClip) -> MotionClip:
-    from dataclasses import replace
-
     lift = np.maximum(0.0, -_sole_points(clip))
     if not lift.any():
         return clip
@@ -291,15 +286,13 @@ def _lift_out_of_floor(clip: MotionClip) -> MotionClip:
 
 def _frame_positions(clip: MotionClip, frames: list[str]) -> np.ndarray:
     """World positions of G1 bodies or sites over the clip."""
-    from robots.g1.table import LINKS
-
     pos, quats = clip.body_pos(), clip.body_quat()
     out = []
     for f in frames:
         if f in g1.BODY_NAMES:
             out.append(pos[:, g1.BODY_NAMES.index(f)])
             continue
-        link = next(lk for lk in LINKS if any(s.name == f for s in lk.sites))
+        link = next(lk for lk in g1.LINKS if any(s.name == f for s in lk.sites))
         site = next(s for s in link.sites if s.name == f)
         k = g1.BODY_NAMES.index(link.name)
         out.append(pos[:, k] + quat.rotate(quats[:, k], np.asarray(site.pos)))
