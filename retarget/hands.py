@@ -5,12 +5,11 @@ hand touches without penetrating."""
 from __future__ import annotations
 
 import numpy as np
-import trimesh
 
 from retarget.motion import HumanMotion
 from retarget.skeleton import hand_joints
 from robots import quat
-from robots.objects import ObjectSpec, convex_parts
+from robots.objects import signed_distance
 
 # The G1 hand capsule (radius 3.5 cm) curls 2 cm towards the palm at its tip: the palm
 # site must stay this far from the surface for the whole capsule to stay outside.
@@ -37,60 +36,19 @@ def palm_points(positions: np.ndarray, names: tuple[str, ...], side: str) -> np.
     return wrist + 0.09 * d / np.linalg.norm(d, axis=1, keepdims=True)
 
 
-def collision_mesh(obj: ObjectSpec) -> list[trimesh.Trimesh]:
-    """The object's collision geometry as convex trimeshes in the object frame."""
-    if obj.shape in ("mesh", "points"):
-        return [trimesh.Trimesh(v, f, process=False) for v, f in convex_parts(obj)]
-    if obj.shape == "box":
-        return [trimesh.creation.box(obj.size)]
-    if obj.shape == "cylinder":
-        return [trimesh.creation.cylinder(radius=obj.size[0], height=obj.size[1], sections=48)]
-    if obj.shape == "capsule":
-        return [trimesh.creation.capsule(radius=obj.size[0], height=obj.size[1])]
-    return [trimesh.creation.icosphere(radius=obj.size[0], subdivisions=3)]
-
-
 def to_surface(
-    parts: list[trimesh.Trimesh], points: np.ndarray, offset: float
+    planes: list[np.ndarray], points: np.ndarray, offset: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each point (object frame) to ``offset`` outside the object along the normal of
-    its nearest supporting face plane; returns the moved points and those normals.
-
-    For a convex part the face whose plane is farthest in the point's direction is the
-    exit face of an inside point (exact) and, for an outside point, a supporting plane:
-    a point ``offset`` beyond it is at least ``offset`` from the part. Of several parts,
-    the one the point is deepest in (or nearest to) wins.
-    """
-    best = np.full(len(points), np.inf)
-    out = points.copy()
-    normals = np.zeros_like(points)
-    for mesh in parts:
-        n = mesh.face_normals
-        dist = n @ points.T - np.sum(n * mesh.triangles[:, 0], axis=1)[:, None]  # (F, N)
-        face = dist.argmax(axis=0)
-        signed = dist[face, np.arange(len(points))]
-        better = signed < best
-        best = np.where(better, signed, best)
-        normals[better] = n[face[better]]
-        out[better] = points[better] + (offset - signed[better])[:, None] * n[face[better]]
-    return out, normals
-
-
-def convex_signed_distance(parts: list[trimesh.Trimesh], points: np.ndarray) -> np.ndarray:
-    """Per point, the smallest over parts of the largest face-plane distance: exact inside
-    a convex part, a lower bound of the true distance outside (cheap, vectorized)."""
-    out = np.full(len(points), np.inf)
-    for mesh in parts:
-        planes = (
-            mesh.face_normals @ points.T
-            - np.sum(mesh.face_normals * mesh.triangles[:, 0], axis=1)[:, None]
-        )
-        out = np.minimum(out, planes.max(axis=0))
-    return out
+    its deciding face (see ``robots.objects.signed_distance``): exact for inside points;
+    for outside points the face plane supports the convex part, so a point ``offset``
+    beyond it is at least ``offset`` from the part. Returns the points and normals."""
+    dist, normals = signed_distance(planes, points)
+    return points + (offset - dist)[:, None] * normals, normals
 
 
 def push_out(
-    parts: list[trimesh.Trimesh],
+    planes: list[np.ndarray],
     points: np.ndarray,
     object_pos: np.ndarray,
     object_quat: np.ndarray,
@@ -99,9 +57,9 @@ def push_out(
     """World points (T, 3) moved out of the object (pose per frame) where they are inside
     it or closer than ``clearance`` to its surface; other points are unchanged."""
     local = quat.rotate(quat.conjugate(object_quat), points - object_pos)
-    near = convex_signed_distance(parts, local) < clearance
+    near = signed_distance(planes, local)[0] < clearance
     if near.any():
-        local[near], _ = to_surface(parts, local[near], clearance)
+        local[near], _ = to_surface(planes, local[near], clearance)
     return object_pos + quat.rotate(object_quat, local)
 
 
@@ -110,7 +68,7 @@ def object_relative_targets(
     object_pos: np.ndarray,
     object_quat: np.ndarray,
     target_object_pos: np.ndarray,
-    parts: list[trimesh.Trimesh],
+    planes: list[np.ndarray],
     offset: float,
     frames: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -121,5 +79,5 @@ def object_relative_targets(
     normals = np.full_like(palm_world, np.nan)
     rel = quat.rotate(quat.conjugate(object_quat[frames]), palm_world[frames] - object_pos[frames])
     if frames.any():
-        local[frames], normals[frames] = to_surface(parts, rel, offset)
+        local[frames], normals[frames] = to_surface(planes, rel, offset)
     return target_object_pos + quat.rotate(object_quat, local), quat.rotate(object_quat, normals)

@@ -22,7 +22,6 @@ from retarget.config import RetargetConfig, load_config
 from retarget.contacts import blend_weights, foot_contact, segments
 from retarget.hands import (
     PALM_CLEARANCE,
-    collision_mesh,
     hand_contact,
     object_relative_targets,
     palm_points,
@@ -35,6 +34,7 @@ from retarget.penetration import PenetrationCheck
 from retarget.scaling import scale_factor, scale_object_trajectory
 from robots import g1, quat
 from robots.clip import CONTACT_NAMES, MotionClip
+from robots.objects import convex_planes
 
 SIDES = (("L", "left"), ("R", "right"))
 FOOT_Z = 0.035  # ankle_roll_link height above the floor when the sole is flat
@@ -107,7 +107,7 @@ def retarget(
     joint = {name: pos[:, i] for i, name in enumerate(names)}
     obj_pos = scale_object_trajectory(motion.object_pos, s)
 
-    parts = collision_mesh(motion.object)
+    parts = convex_planes(motion.object)
     clearance = config.interaction.clearance
     targets: dict[str, list[FrameTarget]] = {}
     pelvis_rot = _frame(joint["L_Hip"] - joint["R_Hip"], joint["Spine"] - joint["Pelvis"])

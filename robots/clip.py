@@ -149,6 +149,32 @@ class MotionClip:
             contact=self.contact[s],
         )
 
+    def resample(self, fps: float) -> MotionClip:
+        """The clip at another frame rate: linear for positions, slerp for orientations,
+        nearest frame for contact labels."""
+        if not (np.isfinite(fps) and fps > 0):
+            raise ValueError(f"target fps must be > 0, got {fps}")
+        if self.num_frames < 2 or abs(fps - self.fps) < 1e-9:
+            return replace(self, fps=float(fps)) if self.num_frames < 2 else self
+        s = np.arange(int(np.floor(self.duration * fps + 1e-9)) + 1) * (self.fps / fps)
+        i0 = np.minimum(np.floor(s).astype(int), self.num_frames - 2)
+        w = (s - i0)[:, None]
+        nearest = np.minimum(np.round(s).astype(int), self.num_frames - 1)
+
+        def lerp(a: np.ndarray) -> np.ndarray:
+            return (1 - w) * a[i0] + w * a[i0 + 1]
+
+        return replace(
+            self,
+            fps=float(fps),
+            root_pos=lerp(self.root_pos),
+            root_quat=quat.slerp(self.root_quat[i0], self.root_quat[i0 + 1], w[:, 0]),
+            joint_pos=lerp(self.joint_pos),
+            object_pos=lerp(self.object_pos),
+            object_quat=quat.slerp(self.object_quat[i0], self.object_quat[i0 + 1], w[:, 0]),
+            contact=self.contact[nearest],
+        )
+
     # I/O ------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:

@@ -247,6 +247,43 @@ def add_object(
     return body
 
 
+def convex_planes(obj: ObjectSpec) -> list[np.ndarray]:
+    """Per convex part of the collision shape, its face planes (F, 4): unit outward
+    normal n and offset d with n . x <= d inside (object frame)."""
+    if obj.shape in ("mesh", "points"):
+        meshes = [trimesh.Trimesh(v, f, process=False) for v, f in convex_parts(obj)]
+    elif obj.shape == "box":
+        meshes = [trimesh.creation.box(obj.size)]
+    elif obj.shape == "cylinder":
+        meshes = [trimesh.creation.cylinder(radius=obj.size[0], height=obj.size[1], sections=48)]
+    elif obj.shape == "capsule":
+        meshes = [trimesh.creation.capsule(radius=obj.size[0], height=obj.size[1])]
+    else:
+        meshes = [trimesh.creation.icosphere(radius=obj.size[0], subdivisions=3)]
+    out = []
+    for mesh in meshes:
+        n = np.asarray(mesh.face_normals)
+        out.append(np.c_[n, np.sum(n * mesh.triangles[:, 0], axis=1)])
+    return out
+
+
+def signed_distance(planes: list[np.ndarray], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Signed distance of points (..., 3) (object frame) to a union of convex parts, and
+    the outward normal of the deciding face. Exact inside a part; outside, the largest
+    face-plane distance (a lower bound, exact wherever the nearest point is on a face)."""
+    flat = points.reshape(-1, 3)
+    best = np.full(len(flat), np.inf)
+    normal = np.zeros_like(flat)
+    for pl in planes:
+        dist = flat @ pl[:, :3].T - pl[:, 3]  # (M, F)
+        face = dist.argmax(axis=1)
+        d = dist[np.arange(len(flat)), face]
+        better = d < best
+        best = np.where(better, d, best)
+        normal[better] = pl[face[better], :3]
+    return best.reshape(points.shape[:-1]), normal.reshape(points.shape)
+
+
 def bounds(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
     """Axis-aligned (min, max) corners of the collision geometry in the object frame."""
     if obj.shape in ("mesh", "points"):

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from retarget.contacts import blend_weights, clean, segments
-from retarget.hands import collision_mesh, convex_signed_distance, push_out, to_surface
+from retarget.hands import push_out, to_surface
 from retarget.scaling import human_skeletal_height, robot_skeletal_height, scale_factor
 from retarget.synthetic import SyntheticConfig, synthetic_motion
-from robots.objects import ObjectSpec
+from robots.objects import ObjectSpec, convex_planes, signed_distance
 
 BOX = ObjectSpec("b", "box", (0.4, 0.2, 0.2), mass=1.0)
 
@@ -20,19 +20,19 @@ def test_segments_clean_and_blend():
 
 
 def test_points_move_to_the_surface_with_offset():
-    parts = collision_mesh(BOX)
+    parts = convex_planes(BOX)
     pts = np.array([[0.0, 0.05, 0.0], [0.0, 0.3, 0.0], [0.3, 0.0, 0.0]])
     moved, normals = to_surface(parts, pts, 0.05)
     np.testing.assert_allclose(moved[0], [0.0, 0.15, 0.0], atol=1e-9)  # inside -> out the +y face
     np.testing.assert_allclose(moved[1], [0.0, 0.15, 0.0], atol=1e-9)  # outside -> onto the face
     np.testing.assert_allclose(moved[2], [0.25, 0.0, 0.0], atol=1e-9)
     np.testing.assert_allclose(normals[:2], [[0, 1, 0], [0, 1, 0]], atol=1e-9)
-    sd = convex_signed_distance(parts, pts)
+    sd, _ = signed_distance(parts, pts)
     np.testing.assert_allclose(sd, [-0.05, 0.2, 0.1], atol=1e-9)
 
 
 def test_push_out_only_moves_near_points():
-    parts = collision_mesh(BOX)
+    parts = convex_planes(BOX)
     ident = np.tile([1.0, 0, 0, 0], (2, 1))
     pos = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     pts = np.array([[1.0, 0.0, 0.0], [1.0, 0.5, 0.0]])  # at the centre; far away

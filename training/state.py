@@ -1,0 +1,98 @@
+"""The simulated HOI state as (N, ...) arrays, read the same way from a batch of
+simulations (training) or from one ``MjData`` (sim2sim, tests).
+
+Frames: positions, orientations (w, x, y, z) and linear velocities in the world;
+``root_ang_vel`` in the pelvis frame (what the IMU gyro measures); body and object
+angular velocities in the world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from robots import g1
+
+# Bodies whose poses are tracked and observed: the extremities and the main joints.
+KEY_BODIES: tuple[str, ...] = (
+    "pelvis", "left_hip_roll_link", "left_knee_link", "left_ankle_roll_link",
+    "right_hip_roll_link", "right_knee_link", "right_ankle_roll_link", "torso_link",
+    "left_shoulder_roll_link", "left_elbow_link", "left_wrist_yaw_link",
+    "right_shoulder_roll_link", "right_elbow_link", "right_wrist_yaw_link",
+)  # fmt: skip
+HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
+
+
+@dataclass
+class HoiState:
+    root_pos: np.ndarray  # (N, 3)
+    root_quat: np.ndarray  # (N, 4)
+    root_lin_vel: np.ndarray  # (N, 3) world
+    root_ang_vel: np.ndarray  # (N, 3) pelvis frame
+    joint_pos: np.ndarray  # (N, 29) motor order
+    joint_vel: np.ndarray  # (N, 29)
+    body_pos: np.ndarray  # (N, K, 3) KEY_BODIES
+    body_quat: np.ndarray  # (N, K, 4)
+    body_lin_vel: np.ndarray  # (N, K, 3) world
+    object_pos: np.ndarray  # (N, 3)
+    object_quat: np.ndarray  # (N, 4)
+    object_lin_vel: np.ndarray  # (N, 3) world
+    object_ang_vel: np.ndarray  # (N, 3) world
+
+
+class StateIndex:
+    """Addresses of the robot and object in a scene model, looked up by name."""
+
+    def __init__(self, model: mujoco.MjModel, object_name: str):
+        root = model.joint(g1.FREE_JOINT)
+        self.root_q, self.root_v = int(root.qposadr[0]), int(root.dofadr[0])
+        joints = [model.joint(n) for n in g1.JOINT_NAMES]
+        self.joint_q = np.array([int(j.qposadr[0]) for j in joints])
+        self.joint_v = np.array([int(j.dofadr[0]) for j in joints])
+        obj = model.joint(f"{object_name}_joint")
+        self.obj_q, self.obj_v = int(obj.qposadr[0]), int(obj.dofadr[0])
+        self.bodies = np.array([model.body(n).id for n in KEY_BODIES])
+        self.body_root = model.body_rootid[self.bodies]
+
+    def read(self, qpos, qvel, xpos, xquat, cvel, subtree_com) -> HoiState:
+        """Build the state from (N, ...) MjData field arrays."""
+        rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
+        b = self.bodies
+        ang = cvel[:, b, :3]
+        com = subtree_com[:, self.body_root]
+        lin = cvel[:, b, 3:] + np.cross(ang, xpos[:, b] - com)
+        return HoiState(
+            root_pos=qpos[:, rq : rq + 3].copy(),
+            root_quat=qpos[:, rq + 3 : rq + 7].copy(),
+            root_lin_vel=qvel[:, rv : rv + 3].copy(),
+            root_ang_vel=qvel[:, rv + 3 : rv + 6].copy(),
+            joint_pos=qpos[:, self.joint_q],
+            joint_vel=qvel[:, self.joint_v],
+            body_pos=xpos[:, b].copy(),
+            body_quat=xquat[:, b].copy(),
+            body_lin_vel=lin,
+            object_pos=qpos[:, oq : oq + 3].copy(),
+            object_quat=qpos[:, oq + 3 : oq + 7].copy(),
+            object_lin_vel=qvel[:, ov : ov + 3].copy(),
+            # A free joint's angular velocity is in its body frame; rotate to the world.
+            object_ang_vel=_rotate(qpos[:, oq + 3 : oq + 7], qvel[:, ov + 3 : ov + 6]),
+        )
+
+    def from_backend(self, backend) -> HoiState:
+        f = backend.field
+        return self.read(f("qpos"), f("qvel"), f("xpos"), f("xquat"), f("cvel"), f("subtree_com"))
+
+    def from_mjdata(self, data: mujoco.MjData) -> HoiState:
+        """Single simulation (call mj_forward or mj_step first); arrays have N = 1."""
+        return self.read(
+            data.qpos[None], data.qvel[None], data.xpos[None], data.xquat[None],
+            data.cvel[None], data.subtree_com[None],
+        )  # fmt: skip
+
+
+def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    from robots.quat import rotate
+
+    return rotate(q, v)
