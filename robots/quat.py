@@ -58,7 +58,11 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.einsum("...ij,...j->...i", to_matrix(q), v)
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4): v + 2w(u x v) + 2u x (u x v)."""
+    q = np.asarray(q, dtype=np.float64)
+    w, u = q[..., :1], q[..., 1:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
 
 
 def from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -66,6 +70,16 @@ def from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
     half = 0.5 * np.asarray(angle, dtype=np.float64)[..., None]
     return np.concatenate([np.cos(half), np.sin(half) * axis], axis=-1)
+
+
+def first_two_columns(q: np.ndarray) -> np.ndarray:
+    """The rotation matrix's x and y columns (..., 6): a continuous rotation encoding."""
+    w, x, y, z = np.moveaxis(np.asarray(q, dtype=np.float64), -1, 0)
+    return np.stack(
+        [1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y),
+         2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)],
+        axis=-1,
+    )  # fmt: skip
 
 
 def yaw(q: np.ndarray) -> np.ndarray:

@@ -1,0 +1,69 @@
+"""Reference motions for the environment: clips resampled to the control rate, with the
+quantities the observation and reward terms compare against, stored flat for fast
+batched lookup by (clip, frame)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from robots import g1, quat
+from robots.clip import MotionClip
+from training.state import KEY_BODIES, HoiState
+
+
+class ReferenceMotions:
+    def __init__(self, clips: Sequence[MotionClip], fps: float):
+        if not clips:
+            raise ValueError("need at least one reference clip")
+        objects = {c.object.to_json() for c in clips}
+        if len(objects) > 1:
+            raise ValueError("all reference clips of one environment must use the same object")
+        self.object = clips[0].object
+        self.fps = fps
+        self.lengths = np.array([0] * len(clips))
+        parts: list[dict[str, np.ndarray]] = []
+        keys = [g1.BODY_NAMES.index(n) for n in KEY_BODIES]
+        for i, clip in enumerate(clips):
+            c = clip.resample(fps)
+            if c.num_frames < 2:
+                raise ValueError(f"clip {i} is shorter than two control steps")
+            self.lengths[i] = c.num_frames
+            body_pos = c.body_pos()[:, keys]
+            root_ang_world = c.root_ang_vel()
+            parts.append(
+                dict(
+                    root_pos=c.root_pos,
+                    root_quat=c.root_quat,
+                    root_lin_vel=c.root_lin_vel(),
+                    root_ang_vel=quat.rotate(quat.conjugate(c.root_quat), root_ang_world),
+                    joint_pos=c.joint_pos,
+                    joint_vel=c.joint_vel(),
+                    body_pos=body_pos,
+                    body_quat=c.body_quat()[:, keys],
+                    body_lin_vel=np.gradient(body_pos, 1.0 / fps, axis=0),
+                    object_pos=c.object_pos,
+                    object_quat=c.object_quat,
+                    object_lin_vel=c.object_lin_vel(),
+                    object_ang_vel=c.object_ang_vel(),
+                    contact=c.contact.astype(np.float64),
+                )
+            )
+        self.starts = np.r_[0, np.cumsum(self.lengths)[:-1]]
+        self.data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.lengths)
+
+    def index(self, clip: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """Flat row of (clip, frame); frames past the clip's end hold its last frame."""
+        return self.starts[clip] + np.clip(frame, 0, self.lengths[clip] - 1)
+
+    def state(self, clip: np.ndarray, frame: np.ndarray) -> tuple[HoiState, np.ndarray]:
+        """Reference state (N, ...) and contact labels (N, 5) at (clip, frame)."""
+        rows = self.index(clip, frame)
+        d = {k: v[rows] for k, v in self.data.items()}
+        contact = d.pop("contact")
+        return HoiState(**d), contact

@@ -1,0 +1,87 @@
+"""Reward terms, one function each, (N,) arrays. Tracking terms are exp(-error/sigma^2)
+in [0, 1] (1 on the reference); penalties are <= 0. Weights live in ``RewardConfig``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robots import quat
+from training.observations import HOI_BODIES
+from training.state import KEY_BODIES, HoiState
+
+_HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
+HAND_SLOTS = np.array([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
+HAND_BODIES = np.array([KEY_BODIES.index(h) for h in _HANDS])  # in the state's bodies
+# The palm faces along -y of the left hand frame and +y of the right one.
+PALM_AXIS = np.array([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
+GRASP_DISTANCE = 0.05  # m: the grasp reward's distance scale
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    body_pos: float = 1.0
+    body_rot: float = 0.5
+    body_vel: float = 0.3
+    object_pos: float = 1.0
+    object_rot: float = 0.3
+    contact: float = 0.5
+    grasp: float = 0.5
+    energy: float = -1e-4
+    termination: float = -2.0
+    sigma_body_pos: float = 0.3
+    sigma_body_rot: float = 0.6
+    sigma_body_vel: float = 2.0
+    sigma_object_pos: float = 0.3
+    sigma_object_rot: float = 0.6
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(quat.log(quat.multiply(a, quat.conjugate(b))), axis=-1)
+
+
+def body_pos_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
+    err = np.sum((s.body_pos - ref.body_pos) ** 2, axis=-1).mean(axis=1)
+    return np.exp(-err / sigma**2)
+
+
+def body_rot_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
+    err = (_angle(s.body_quat, ref.body_quat) ** 2).mean(axis=1)
+    return np.exp(-err / sigma**2)
+
+
+def body_vel_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
+    err = np.sum((s.body_lin_vel - ref.body_lin_vel) ** 2, axis=-1).mean(axis=1)
+    return np.exp(-err / sigma**2)
+
+
+def object_pos_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
+    return np.exp(-np.sum((s.object_pos - ref.object_pos) ** 2, axis=-1) / sigma**2)
+
+
+def object_rot_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
+    return np.exp(-(_angle(s.object_quat, ref.object_quat) ** 2) / sigma**2)
+
+
+def contact_tracking(hand_touch: np.ndarray, ref_contact: np.ndarray) -> np.ndarray:
+    """Share of the two hands whose touching (N, 2) matches the reference labels."""
+    return (hand_touch == (ref_contact[:, :2] > 0.5)).mean(axis=1)
+
+
+def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Reference-free r_h: for each hand the reference has in contact, how close it is
+    to the object surface times how well its palm faces the surface; mean over those
+    hands (0 when no hand should touch). ``dist``/``normal``: ``body_object_distance``."""
+    d, n = dist[:, HAND_SLOTS], normal[:, HAND_SLOTS]
+    hand_quat = s.body_quat[:, HAND_BODIES]
+    palm = quat.rotate(hand_quat, np.broadcast_to(PALM_AXIS, (len(d), 2, 3)))
+    facing = np.clip(-np.sum(palm * n, axis=-1), 0.0, 1.0)
+    score = np.exp(-((np.maximum(d, 0.0) / GRASP_DISTANCE) ** 2)) * facing
+    want = ref_contact[:, :2] > 0.5
+    return np.where(want.any(axis=1), (score * want).sum(axis=1) / np.maximum(want.sum(1), 1), 0.0)
+
+
+def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:
+    """Mechanical power |tau . qdot| summed over the joints (W); weight it negative."""
+    return np.abs(actuator_force * joint_vel).sum(axis=1)

@@ -1,0 +1,39 @@
+"""Early-termination conditions, one function each, (N,) booleans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.observations import projected_gravity_of
+from training.state import HoiState
+
+
+@dataclass(frozen=True)
+class TerminationConfig:
+    min_root_height: float = 0.3  # m
+    max_tilt_cos: float = 0.3  # pelvis z-axis below this cosine to vertical: fallen
+    object_deviation: float = 0.5  # m
+    body_deviation: float = 0.5  # m, mean over key bodies
+    contact_lost_frames: int = 10
+
+
+def fallen(s: HoiState, cfg: TerminationConfig) -> np.ndarray:
+    up = -projected_gravity_of(s.root_quat)[:, 2]
+    return (s.root_pos[:, 2] < cfg.min_root_height) | (up < cfg.max_tilt_cos)
+
+
+def object_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.ndarray:
+    return np.linalg.norm(s.object_pos - ref.object_pos, axis=1) > cfg.object_deviation
+
+
+def robot_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.ndarray:
+    err = np.linalg.norm(s.body_pos - ref.body_pos, axis=-1).mean(axis=1)
+    return err > cfg.body_deviation
+
+
+def contact_lost(lost_frames: np.ndarray, cfg: TerminationConfig) -> np.ndarray:
+    """``lost_frames``: consecutive frames a hand the reference has in contact was not
+    touching the object."""
+    return lost_frames.max(axis=1) > cfg.contact_lost_frames
