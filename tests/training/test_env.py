@@ -17,7 +17,7 @@ def test_steps_and_resets(env):
     assert obs.shape == (6, 498) and obs.dtype == np.float32
     rng = np.random.default_rng(0)
     for _ in range(20):
-        obs, reward, terminated, truncated, info = env.step(rng.normal(scale=0.2, size=(6, 29)))
+        obs, reward, terminated, _, info = env.step(rng.normal(scale=0.2, size=(6, 29)))
         assert np.all(np.isfinite(obs)) and np.all(np.isfinite(reward))
         assert reward.shape == terminated.shape == (6,)
         assert set(info["terms"]) >= {"body_pos", "object_pos", "contact", "grasp", "energy"}
