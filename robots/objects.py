@@ -217,6 +217,8 @@ def add_object(
 ):
     """Add ``obj`` as a free body named ``obj.name`` (joint ``<name>_joint``)."""
     body = spec.worldbody.add_body(name=obj.name, pos=pos, quat=quat)
+    # Not "simple" (inertial frame = body frame): training randomizes the centre of mass.
+    body.simple = 0
     body.add_freejoint(name=f"{obj.name}_joint")
     # MuJoCo takes density per geom; a given total mass becomes a uniform density.
     density = obj.density if obj.density is not None else obj.mass / _volume(obj)

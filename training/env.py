@@ -22,6 +22,7 @@ from training import rewards as R
 from training import terminations as T
 from training.backend import MujocoBatchBackend, PhysicsBackend
 from training.observations import HAND_CONTACT, ObsInputs, body_object_distance, build_observation
+from training.randomization import ModelRandomizer, RandomizationConfig
 from training.reference import ReferenceMotions
 from training.state import StateIndex
 
@@ -40,6 +41,12 @@ class EnvConfig:
     seed: int = 0
     rewards: R.RewardConfig = field(default_factory=R.RewardConfig)
     terminations: T.TerminationConfig = field(default_factory=T.TerminationConfig)
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    # Physical State Initialization: simulated states of well-tracked frames, kept per
+    # reference frame, replace the reference start with this probability.
+    psi_size: int = 3
+    psi_prob: float = 0.5
+    psi_tolerance: float = 0.1  # m: body and object error below which a state is kept
 
 
 class HoiEnv:
@@ -71,25 +78,97 @@ class HoiEnv:
         self._ctrl = self.backend.field("ctrl")
         self._qpos = self.backend.field("qpos")
         self._qvel = self.backend.field("qvel")
+        rc = cfg.randomization
+        self.randomizer = (
+            ModelRandomizer(self.backend, self.model, self.object.name, rc) if rc.enabled else None
+        )
+        self.delayed = np.zeros(self.n, bool)
+        self.prev_target = np.tile(g1.DEFAULT_POS, (self.n, 1))
+        self.next_push = np.full(self.n, np.inf)
+        rows = int(self.refs.lengths.sum())
+        self.psi_qpos = np.zeros((rows, cfg.psi_size, self.model.nq))
+        self.psi_qvel = np.zeros((rows, cfg.psi_size, self.model.nv))
+        self.psi_count = np.zeros(rows, int)
         self.reset(np.arange(self.n))
 
     # Reset: reference state initialization ---------------------------------------------
 
     def reset(self, ids: np.ndarray) -> None:
+        """Reference state initialization: a random clip at a random frame."""
         ids = np.asarray(ids)
         if len(ids) == 0:
             return
-        self.backend.reset(ids)
         clip = self.rng.integers(0, self.refs.num_clips, len(ids))
         frame = (self.rng.random(len(ids)) * (self.refs.lengths[clip] - 1)).astype(int)
+        self.reset_to(ids, clip, frame)
+
+    def reset_to(self, ids: np.ndarray, clip: np.ndarray, frame: np.ndarray) -> None:
+        """Start simulations ``ids`` at the given reference clips and frames (or at a
+        stored physical state of that frame, see PSI), with fresh randomization."""
+        self.backend.reset(ids)
         self.clip[ids], self.frame[ids] = clip, frame
         self.steps[ids] = 0
         self.lost[ids] = 0
         self.last_action[ids] = 0.0
-        self.write_state(ids, *self.refs.state(clip, frame))
+        rc = self.cfg.randomization
+        if self.randomizer is not None:
+            self.randomizer.apply(ids, self.rng)
+            self.delayed[ids] = self.rng.random(len(ids)) < rc.action_delay_prob
+            self.next_push[ids] = (
+                self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
+            )
+        ref, _ = self.refs.state(clip, frame)
+        self.prev_target[ids] = ref.joint_pos
+        self.write_state(ids, ref, flush=False)
+        rows = self.refs.index(clip, frame)
+        use = (self.psi_count[rows] > 0) & (self.rng.random(len(ids)) < self.cfg.psi_prob)
+        if use.any():
+            slot = self.rng.integers(0, np.minimum(self.psi_count[rows[use]], self.cfg.psi_size))
+            self._qpos[ids[use]] = self.psi_qpos[rows[use], slot]
+            self._qvel[ids[use]] = self.psi_qvel[rows[use], slot]
+        if self.randomizer is not None:
+            ix = self.index
+            self._qpos[ids[:, None], ix.joint_q] += self.rng.normal(
+                scale=rc.joint_pos_noise, size=(len(ids), 29)
+            )
+            self._qvel[ids[:, None], ix.joint_v] += self.rng.normal(
+                scale=rc.joint_vel_noise, size=(len(ids), 29)
+            )
+        self.backend.forward(ids)
 
-    def write_state(self, ids: np.ndarray, ref, contact=None) -> None:
-        """Set simulations ``ids`` to a (reference) state, then recompute kinematics."""
+    def _remember(self, state, ref) -> None:
+        """PSI: keep the simulated states of well-tracked frames."""
+        tol = self.cfg.psi_tolerance
+        good = (np.linalg.norm(state.body_pos - ref.body_pos, axis=-1).mean(axis=1) < tol) & (
+            np.linalg.norm(state.object_pos - ref.object_pos, axis=1) < tol
+        )
+        ids = np.flatnonzero(good)
+        rows = self.refs.index(self.clip[ids], self.frame[ids])
+        rows, first = np.unique(rows, return_index=True)  # one state per frame per step
+        ids = ids[first]
+        slot = self.psi_count[rows] % self.cfg.psi_size
+        self.psi_qpos[rows, slot] = self._qpos[ids]
+        self.psi_qvel[rows, slot] = self._qvel[ids]
+        self.psi_count[rows] += 1
+
+    def _push(self) -> None:
+        """Random velocity impulses on the pelvis and the object."""
+        rc = self.cfg.randomization
+        self.next_push -= 1
+        ids = np.flatnonzero(self.next_push <= 0)
+        if not len(ids):
+            return
+        ix = self.index
+        self._qvel[ids, ix.root_v : ix.root_v + 2] += (
+            self.rng.uniform(-1, 1, (len(ids), 2)) * rc.push_robot_velocity
+        )
+        self._qvel[ids, ix.obj_v : ix.obj_v + 2] += (
+            self.rng.uniform(-1, 1, (len(ids), 2)) * rc.push_object_velocity
+        )
+        self.next_push[ids] = self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
+
+    def write_state(self, ids: np.ndarray, ref, flush: bool = True) -> None:
+        """Set simulations ``ids`` to a (reference) state; ``flush`` recomputes kinematics."""
         ix = self.index
         q, v = self._qpos, self._qvel
         q[ids, ix.root_q : ix.root_q + 3] = ref.root_pos
@@ -105,7 +184,8 @@ class HoiEnv:
             quat.conjugate(ref.object_quat), ref.object_ang_vel
         )
         self._ctrl[ids] = ref.joint_pos
-        self.backend.forward(ids)
+        if flush:
+            self.backend.forward(ids)
 
     # Stepping -------------------------------------------------------------------------
 
@@ -125,7 +205,12 @@ class HoiEnv:
         )
         if action.shape != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
-        self._ctrl[:] = g1.DEFAULT_POS + action * self.action_scale
+        target = g1.DEFAULT_POS + action * self.action_scale
+        # A delayed simulation applies the previous control period's targets.
+        self._ctrl[:] = np.where(self.delayed[:, None], self.prev_target, target)
+        self.prev_target = target
+        if self.randomizer is not None:
+            self._push()
         self.backend.step(self.decimation)
         self.last_action = action
         self.frame += 1
@@ -149,17 +234,26 @@ class HoiEnv:
             "energy": R.energy(self.backend.field("actuator_force"), state.joint_vel),
         }
         tc = self.cfg.terminations
-        terminated = (
-            T.fallen(state, tc)
-            | T.object_deviated(state, ref, tc)
-            | T.robot_deviated(state, ref, tc)
-            | T.contact_lost(self.lost, tc)
-        )
+        causes = {
+            "fall": T.fallen(state, tc),
+            "object_deviation": T.object_deviated(state, ref, tc),
+            "robot_deviation": T.robot_deviated(state, ref, tc),
+            "contact_lost": T.contact_lost(self.lost, tc),
+        }
+        terminated = np.logical_or.reduce(list(causes.values()))
         clip_end = self.frame >= self.refs.lengths[self.clip] - 1
         truncated = ~terminated & ((self.steps >= self.max_steps) | clip_end)
         reward = sum(getattr(c, k) * v for k, v in terms.items()) + c.termination * terminated
+        if self.cfg.psi_prob > 0:
+            self._remember(state, ref)
         done = np.flatnonzero(terminated | truncated)
-        info = {"terms": terms, "episode_steps": self.steps[done].copy()}
+        info = {
+            "terms": terms,
+            "causes": causes,
+            "clip_end": clip_end,
+            "state": state,  # before the resets below
+            "reference": ref,
+        }
         self.reset(done)
         if len(done):  # reset simulations changed state: read it again
             return self.observation(), reward, terminated, truncated, info

@@ -5,11 +5,15 @@ import pytest
 from robots import g1
 from training.env import EnvConfig, HoiEnv
 from training.observations import ObsInputs, build_observation
+from training.randomization import RandomizationConfig
+
+EXACT = dict(randomization=RandomizationConfig(enabled=False), psi_prob=0.0)
 
 
 @pytest.fixture(scope="module")
 def env(clip):
-    return HoiEnv([clip], EnvConfig(num_envs=6, num_threads=2, seed=1))
+    """No randomization and no PSI: resets land exactly on the reference."""
+    return HoiEnv([clip], EnvConfig(num_envs=6, num_threads=2, seed=1, **EXACT))
 
 
 def test_steps_and_resets(env):
@@ -59,13 +63,47 @@ def test_zero_action_holds_the_default_pose_targets(env):
     np.testing.assert_allclose(env.backend.field("ctrl")[0], g1.DEFAULT_POS)
 
 
+def test_randomization_per_simulation(clip):
+    env = HoiEnv([clip], EnvConfig(num_envs=8, num_threads=2, psi_prob=0.0))
+    mass = env.backend.model_field("body_mass")[:, env.model.body(env.object.name).id]
+    assert len(np.unique(mass)) == 8 and np.all((mass > 0.69 * 2) & (mass < 1.31 * 2))
+    kp = env.backend.model_field("actuator_gainprm")[:, :, 0]
+    assert np.ptp(kp[:, 0]) > 0
+    # Delayed simulations apply the previous period's targets.
+    env.delayed[:] = [True] * 4 + [False] * 4
+    env.prev_target[:] = g1.DEFAULT_POS
+    a = np.full((8, 29), 0.5)
+    before = env.prev_target.copy()
+    env.step(a)
+    ctrl = env.backend.field("ctrl")
+    np.testing.assert_allclose(ctrl[:4], np.clip(before[:4], *env.model.actuator_ctrlrange.T))
+    expected = g1.DEFAULT_POS + 0.5 * env.action_scale
+    np.testing.assert_allclose(
+        ctrl[4:], np.tile(np.clip(expected, *env.model.actuator_ctrlrange.T), (4, 1))
+    )
+
+
+def test_physical_state_initialization(clip):
+    env = HoiEnv([clip], EnvConfig(num_envs=6, num_threads=2, seed=3, psi_prob=1.0,
+                                   randomization=RandomizationConfig(enabled=False)))  # fmt: skip
+    for _ in range(3):
+        env.step(np.zeros((6, 29)))
+    assert env.psi_count.sum() > 0  # well-tracked frames were stored
+    row = int(np.flatnonzero(env.psi_count)[0])
+    clip_id = int(np.searchsorted(env.refs.starts, row, side="right") - 1)
+    frame = row - env.refs.starts[clip_id]
+    env.reset_to(np.array([0]), np.array([clip_id]), np.array([frame]))
+    stored = env.psi_qpos[row, : min(env.psi_count[row], env.cfg.psi_size)]
+    assert np.min(np.abs(stored - env.backend.field("qpos")[0]).max(axis=1)) < 1e-12
+
+
 def test_env_with_real_retargeted_clip(shared):
     from retarget.pipeline import retarget
     from retarget.readers import read_motion
 
     folder = shared / "data/interact_omomo"
     clip = retarget(read_motion(folder / "motions/sub8_largebox_000.pt", folder / "objects")).clip
-    env = HoiEnv([clip], EnvConfig(num_envs=4, num_threads=2))
+    env = HoiEnv([clip], EnvConfig(num_envs=4, num_threads=2))  # randomization on
     for _ in range(10):
         obs, reward, *_ = env.step(np.zeros((4, 29)))
     assert np.all(np.isfinite(obs)) and np.all(np.isfinite(reward))

@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from training.env import EnvConfig
+from training.play import evaluate
+from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config, train
+
+TINY = dict(
+    hidden_dims=(32, 32), steps_per_env=4, learning_epochs=1, mini_batches=1, save_interval=1
+)
+
+
+def config(iterations: int) -> Stage1Config:
+    return Stage1Config(
+        env=EnvConfig(num_envs=4, num_threads=1), ppo=PpoConfig(**TINY), iterations=iterations
+    )
+
+
+def test_train_resume_and_play(tmp_path, clip):
+    clip_path = clip.save(tmp_path / "clip.npz")
+    run = tmp_path / "run"
+    cfg = Stage1Config(**{**config(2).__dict__, "motions": (str(clip_path),)})
+    runner = train(cfg, run, [clip], quiet=True)
+    assert runner.current_learning_iteration == 1  # iterations 0 and 1 done
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    assert state["iter"] == 1
+    before = {k: v.clone() for k, v in state["actor_state_dict"].items()}
+    # Resuming with a larger total continues at iteration 2, from the saved weights.
+    cfg3 = Stage1Config(**{**cfg.__dict__, "iterations": 3})
+    runner = train(cfg3, run, [clip], quiet=True)
+    assert torch.load(run / CHECKPOINT, weights_only=True)["iter"] == 2
+    after = torch.load(run / CHECKPOINT, weights_only=True)["actor_state_dict"]
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert sorted(p.name for p in run.iterdir() if p.suffix == ".tmp") == []
+    report = evaluate(run, episodes=1, video=tmp_path / "play.mp4")
+    assert set(report) >= {"success_rate", "E_h_cm", "E_o_cm", "fall_rate"}
+    assert 0 <= report["success_rate"] <= 1 and np.isfinite(report["E_h_cm"])
+    assert (tmp_path / "play.mp4").stat().st_size > 0
+
+
+def test_resume_refuses_another_environment(tmp_path, clip):
+    run = tmp_path / "run"
+    train(config(1), run, [clip], quiet=True)
+    other = Stage1Config(
+        env=EnvConfig(num_envs=8, num_threads=1), ppo=PpoConfig(**TINY), iterations=1
+    )
+    with pytest.raises(ValueError, match="another environment"):
+        train(other, run, [clip], quiet=True)
+
+
+def test_kill_and_resume_from_the_cli(tmp_path, clip):
+    """Killing the training process mid-run and starting it again continues from the
+    last checkpoint with the same iteration count."""
+    clip_path = clip.save(tmp_path / "clip.npz")
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "training", "stage1", "--motions", str(clip_path),
+            "--out", str(run), "--num-envs", "4", "--threads", "1", "--hidden", "32", "32",
+            "--steps-per-env", "4", "--save-interval", "1"]  # fmt: skip
+    proc = subprocess.Popen(
+        [*args, "--iterations", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(600):  # wait for a few checkpoints, then kill it hard
+            if (run / CHECKPOINT).is_file() and torch.load(run / CHECKPOINT, weights_only=True)[
+                "iter"
+            ] >= 3:
+                break
+            proc.wait(timeout=0.1) if proc.poll() is not None else __import__("time").sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    done = torch.load(run / CHECKPOINT, weights_only=True)["iter"]
+    assert done >= 3
+    out = subprocess.run(
+        [*args, "--iterations", str(done + 3)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert torch.load(run / CHECKPOINT, weights_only=True)["iter"] == done + 2
+    assert f"done: {done + 3} iterations" in out.stdout
+    assert json.loads((run / "config.json").read_text())["iterations"] == done + 3
+
+
+def test_cli_help():
+    for cmd in ("stage1", "play"):
+        out = subprocess.run(
+            [sys.executable, "-m", "training", cmd, "--help"], capture_output=True, text=True
+        )
+        assert out.returncode == 0 and "usage" in out.stdout

@@ -1,0 +1,82 @@
+"""Training entry points: ``python -m training --help``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+
+@dataclass
+class Stage1:
+    """Train the Stage 1 tracking expert with PPO (resumes if RUN_DIR has a checkpoint)."""
+
+    motions: tuple[str, ...]
+    """G1 motion clips (.npz) or folders of them (e.g. the output of python -m retarget)."""
+    out: Path
+    """Run directory: config, checkpoint, TensorBoard logs."""
+    num_envs: int = 256
+    iterations: int = 1000
+    """Total PPO iterations of the run (a resumed run continues up to this number)."""
+    threads: int = 0
+    """Physics threads (0: all cores)."""
+    hidden: tuple[int, ...] = (1024, 1024, 512)
+    """Actor and critic MLP hidden sizes."""
+    steps_per_env: int = 24
+    save_interval: int = 10
+    seed: int = 0
+
+    def run(self) -> None:
+        from training.env import EnvConfig
+        from training.stage1 import PpoConfig, Stage1Config, load_clips, train
+
+        cfg = Stage1Config(
+            env=EnvConfig(num_envs=self.num_envs, num_threads=self.threads, seed=self.seed),
+            ppo=PpoConfig(
+                hidden_dims=self.hidden,
+                steps_per_env=self.steps_per_env,
+                save_interval=self.save_interval,
+            ),
+            iterations=self.iterations,
+            motions=tuple(str(Path(m).resolve()) for m in self.motions),
+        )
+        runner = train(cfg, self.out, load_clips(list(self.motions)))
+        print(f"done: {runner.current_learning_iteration + 1} iterations, checkpoint in {self.out}")
+
+
+@dataclass
+class Play:
+    """Evaluate a Stage 1 run from each clip's first frame: success rate, E_h, E_o, falls;
+    optionally render an MP4 of the first clip."""
+
+    run: Annotated[Path, tyro.conf.Positional]
+    episodes: int = 1
+    """Attempts per clip."""
+    video: Path | None = None
+    """Write an MP4 of the first clip's first attempt here."""
+
+    def run_(self) -> None:
+        import json
+
+        from training.play import evaluate
+
+        report = evaluate(self.run, self.episodes, self.video)
+        print(json.dumps(report, indent=2))
+
+
+def main() -> None:
+    cmd = tyro.extras.subcommand_cli_from_dict(
+        {"stage1": Stage1, "play": Play}, prog="python -m training", description=__doc__
+    )
+    try:
+        (cmd.run_ if isinstance(cmd, Play) else cmd.run)()
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

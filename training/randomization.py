@@ -1,0 +1,70 @@
+"""Robustness randomization (InterMimic+), drawn per simulation at every reset.
+
+Model fields are per-simulation copies (``mujoco.batch`` expand): object mass (with its
+inertia) and centre of mass, object and foot friction, PD gains. Action delay, velocity
+impulses and initial-state noise are applied by the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RandomizationConfig:
+    enabled: bool = True
+    object_mass_scale: tuple[float, float] = (0.7, 1.3)
+    object_com_offset: float = 0.02  # m, per axis
+    object_friction: tuple[float, float] = (0.5, 1.2)
+    foot_friction: tuple[float, float] = (0.4, 1.0)
+    gain_scale: tuple[float, float] = (0.9, 1.1)  # kp and kd, per joint
+    action_delay_prob: float = 0.3  # chance an episode runs with one control step of delay
+    push_interval_s: tuple[float, float] = (1.0, 3.0)
+    push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
+    push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)
+    joint_pos_noise: float = 0.05  # rad at reset
+    joint_vel_noise: float = 0.1  # rad/s at reset
+
+
+class ModelRandomizer:
+    """Writes per-simulation model values for reset simulations."""
+
+    def __init__(self, backend, model: mujoco.MjModel, object_name: str, cfg: RandomizationConfig):
+        self.cfg, self.backend = cfg, backend
+        obj = model.body(object_name).id
+        self.obj = obj
+        self.obj_geoms = np.flatnonzero(model.geom_bodyid == obj)
+        self.foot_geoms = np.array(
+            [g for g in range(model.ngeom) if "foot" in (model.geom(g).name or "")]
+        )
+        self.base_mass = model.body_mass[obj]
+        self.base_inertia = model.body_inertia[obj].copy()
+        self.base_ipos = model.body_ipos[obj].copy()
+        self.base_gain = model.actuator_gainprm[:, 0].copy()
+        self.base_bias = model.actuator_biasprm[:, :3].copy()
+        self.mass = backend.model_field("body_mass")
+        self.inertia = backend.model_field("body_inertia")
+        self.ipos = backend.model_field("body_ipos")
+        self.friction = backend.model_field("geom_friction")
+        self.gain = backend.model_field("actuator_gainprm")
+        self.bias = backend.model_field("actuator_biasprm")
+
+    def apply(self, ids: np.ndarray, rng: np.random.Generator) -> None:
+        c, n = self.cfg, len(ids)
+        scale = rng.uniform(*c.object_mass_scale, n)
+        self.mass[ids, self.obj] = self.base_mass * scale
+        self.inertia[ids, self.obj] = self.base_inertia * scale[:, None]
+        self.ipos[ids, self.obj] = self.base_ipos + rng.uniform(-1, 1, (n, 3)) * c.object_com_offset
+        fr = rng.uniform(*c.object_friction, n)
+        self.friction[ids[:, None], self.obj_geoms, 0] = fr[:, None]
+        fr = rng.uniform(*c.foot_friction, n)
+        self.friction[ids[:, None], self.foot_geoms, 0] = fr[:, None]
+        kp = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
+        kd = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
+        self.gain[ids, :, 0] = self.base_gain * kp
+        self.bias[ids, :, 1] = self.base_bias[:, 1] * kp
+        self.bias[ids, :, 2] = self.base_bias[:, 2] * kd
+        self.backend.set_const(ids)

@@ -1,0 +1,188 @@
+"""Stage 1: the full-reference tracking expert (InterMimic+), PPO from rsl-rl-lib.
+
+The environment is wrapped as an rsl-rl ``VecEnv`` (torch tensors in, out). Checkpoints
+are written atomically into ``RUN_DIR`` every ``save_interval`` iterations; starting
+again with the same ``RUN_DIR`` resumes from the last one and runs up to the same total
+iteration count. TensorBoard logs go to ``RUN_DIR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from rsl_rl.env import VecEnv
+from rsl_rl.runners import OnPolicyRunner
+from tensordict import TensorDict
+from tqdm import tqdm
+
+from robots.atomic import atomic_path, write_text
+from robots.clip import MotionClip
+from training.env import EnvConfig, HoiEnv
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+
+
+@dataclass(frozen=True)
+class PpoConfig:
+    hidden_dims: tuple[int, ...] = (1024, 1024, 512)
+    steps_per_env: int = 24
+    learning_epochs: int = 5
+    mini_batches: int = 4
+    learning_rate: float = 1e-3
+    entropy_coef: float = 0.005
+    gamma: float = 0.99
+    lam: float = 0.95
+    init_noise_std: float = 1.0
+    save_interval: int = 10
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    env: EnvConfig = field(default_factory=EnvConfig)
+    ppo: PpoConfig = field(default_factory=PpoConfig)
+    iterations: int = 1000
+    motions: tuple[str, ...] = ()
+
+
+class TorchVecEnv(VecEnv):
+    """rsl-rl view of :class:`HoiEnv` (actor and critic see the same observation)."""
+
+    def __init__(self, env: HoiEnv):
+        self.env = env
+        self.num_envs = env.n
+        self.num_actions = 29
+        self.max_episode_length = env.max_steps
+        self.episode_length_buf = torch.zeros(env.n, dtype=torch.long)
+        self.device = "cpu"
+        self.cfg = asdict(env.cfg)
+        self._obs = env.observation()
+
+    def _wrap(self, obs: np.ndarray) -> TensorDict:
+        t = torch.from_numpy(obs)
+        return TensorDict({"policy": t, "critic": t}, batch_size=[self.num_envs])
+
+    def get_observations(self) -> TensorDict:
+        return self._wrap(self._obs)
+
+    def step(self, actions: torch.Tensor):
+        obs, reward, terminated, truncated, info = self.env.step(actions.detach().cpu().numpy())
+        self._obs = obs
+        self.episode_length_buf = torch.from_numpy(self.env.steps.copy())
+        dones = torch.from_numpy(terminated | truncated)
+        extras = {
+            "time_outs": torch.from_numpy(truncated),
+            "log": {f"reward/{k}": float(np.mean(v)) for k, v in info["terms"].items()},
+        }
+        return self._wrap(obs), torch.from_numpy(reward.astype(np.float32)), dones, extras
+
+
+def rsl_config(cfg: PpoConfig) -> dict:
+    model = {
+        "class_name": "MLPModel",
+        "hidden_dims": list(cfg.hidden_dims),
+        "activation": "elu",
+        "obs_normalization": True,
+    }
+    return {
+        "algorithm": {
+            "class_name": "PPO",
+            "num_learning_epochs": cfg.learning_epochs,
+            "num_mini_batches": cfg.mini_batches,
+            "learning_rate": cfg.learning_rate,
+            "entropy_coef": cfg.entropy_coef,
+            "gamma": cfg.gamma,
+            "lam": cfg.lam,
+            "schedule": "adaptive",
+            "desired_kl": 0.01,
+        },
+        "actor": {
+            **model,
+            "distribution_cfg": {
+                "class_name": "GaussianDistribution",
+                "init_std": cfg.init_noise_std,
+            },
+        },
+        "critic": dict(model),
+        "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
+        "num_steps_per_env": cfg.steps_per_env,
+        "save_interval": cfg.save_interval,
+        "logger": "tensorboard",
+    }
+
+
+class Runner(OnPolicyRunner):
+    """OnPolicyRunner with atomic checkpoints, weights-only loading and a progress bar."""
+
+    def __init__(self, env: TorchVecEnv, cfg: dict, run_dir: Path, total: int, quiet: bool = False):
+        with contextlib.redirect_stdout(io.StringIO()):
+            super().__init__(env, cfg, log_dir=str(run_dir), device="cpu")
+        self.run_dir = run_dir
+        self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
+        log = self.logger.log
+
+        def log_quietly(*args, **kwargs):
+            with contextlib.redirect_stdout(io.StringIO()):
+                log(*args, **kwargs)
+            buf = self.logger.rewbuffer
+            lens = self.logger.lenbuffer
+            self.bar.n = kwargs["it"] + 1
+            self.bar.set_postfix(
+                reward=f"{np.mean(buf):.2f}" if buf else "-",
+                ep_len=f"{np.mean(lens):.0f}" if lens else "-",
+            )
+            self.bar.refresh()
+
+        self.logger.log = log_quietly
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        state = self.alg.save()
+        state["iter"] = self.current_learning_iteration
+        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
+            torch.save(state, tmp)
+
+    def resume(self) -> bool:
+        path = self.run_dir / CHECKPOINT
+        if not path.is_file():
+            return False
+        state = torch.load(path, weights_only=True, map_location="cpu")
+        self.alg.load(state, None, strict=True)
+        self.current_learning_iteration = int(state["iter"]) + 1
+        return True
+
+
+def load_clips(paths: list[str]) -> list[MotionClip]:
+    from robots.clip import load_clip
+
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files += sorted(p.glob("*.npz")) if p.is_dir() else [p]
+    if not files:
+        raise FileNotFoundError(f"no motion clips in {paths}")
+    return [load_clip(f) for f in files]
+
+
+def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool = False) -> Runner:
+    """Train (or resume) until ``cfg.iterations`` PPO iterations are done."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = run_dir / CONFIG
+    if saved.is_file():
+        previous = json.loads(saved.read_text())
+        if previous["env"] != json.loads(json.dumps(asdict(cfg.env))):
+            raise ValueError(f"{run_dir} holds a run with another environment config")
+    write_text(saved, json.dumps(asdict(cfg), indent=2))
+    torch.manual_seed(cfg.env.seed)
+    env = TorchVecEnv(HoiEnv(clips, cfg.env))
+    runner = Runner(env, rsl_config(cfg.ppo), run_dir, cfg.iterations, quiet)
+    runner.resume()
+    remaining = cfg.iterations - runner.current_learning_iteration
+    if remaining > 0:
+        runner.learn(remaining)
+    runner.bar.close()
+    return runner
