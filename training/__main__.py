@@ -23,18 +23,29 @@ class Stage1:
     """Total PPO iterations of the run (a resumed run continues up to this number)."""
     threads: int = 0
     """Physics threads (0: all cores)."""
+    control_hz: float = 50.0
+    """Policy rate (physics runs at 200 Hz; the InterMimic paper uses 30 Hz)."""
     hidden: tuple[int, ...] = (1024, 1024, 512)
     """Actor and critic MLP hidden sizes."""
     steps_per_env: int = 24
     save_interval: int = 10
     seed: int = 0
+    randomize: bool = True
+    """Robustness randomization (masses, friction, gains, delay, pushes, start noise)."""
 
     def run(self) -> None:
         from training.env import EnvConfig
+        from training.randomization import RandomizationConfig
         from training.stage1 import PpoConfig, Stage1Config, load_clips, train
 
         cfg = Stage1Config(
-            env=EnvConfig(num_envs=self.num_envs, num_threads=self.threads, seed=self.seed),
+            env=EnvConfig(
+                num_envs=self.num_envs,
+                num_threads=self.threads,
+                control_hz=self.control_hz,
+                seed=self.seed,
+                randomization=RandomizationConfig(enabled=self.randomize),
+            ),
             ppo=PpoConfig(
                 hidden_dims=self.hidden,
                 steps_per_env=self.steps_per_env,
@@ -67,12 +78,27 @@ class Play:
         print(json.dumps(report, indent=2))
 
 
+@dataclass
+class Curves:
+    """Plot a run's learning curves (episode length, return, tracking terms) to a PNG."""
+
+    run: Annotated[Path, tyro.conf.Positional]
+    out: Path = Path("curves.png")
+
+    def run_(self) -> None:
+        from training.curves import plot_curves
+
+        print(f"wrote {plot_curves(self.run, self.out)}")
+
+
 def main() -> None:
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"stage1": Stage1, "play": Play}, prog="python -m training", description=__doc__
+        {"stage1": Stage1, "play": Play, "curves": Curves},
+        prog="python -m training",
+        description=__doc__,
     )
     try:
-        (cmd.run_ if isinstance(cmd, Play) else cmd.run)()
+        (cmd.run if isinstance(cmd, Stage1) else cmd.run_)()
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from training.curves import plot_curves
 from training.env import EnvConfig
 from training.play import evaluate
 from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config, train
@@ -41,6 +42,10 @@ def test_train_resume_and_play(tmp_path, clip):
     assert set(report) >= {"success_rate", "E_h_cm", "E_o_cm", "fall_rate"}
     assert 0 <= report["success_rate"] <= 1 and np.isfinite(report["E_h_cm"])
     assert (tmp_path / "play.mp4").stat().st_size > 0
+    png = plot_curves(run, tmp_path / "curves.png")
+    assert png.stat().st_size > 1000
+    with pytest.raises(FileNotFoundError, match="no TensorBoard scalars"):
+        plot_curves(tmp_path, tmp_path / "none.png")
 
 
 def test_resume_refuses_another_environment(tmp_path, clip):
@@ -86,7 +91,7 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
 
 
 def test_cli_help():
-    for cmd in ("stage1", "play"):
+    for cmd in ("stage1", "play", "curves"):
         out = subprocess.run(
             [sys.executable, "-m", "training", cmd, "--help"], capture_output=True, text=True
         )
