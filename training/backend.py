@@ -37,10 +37,6 @@ class PhysicsBackend(Protocol):
         """Recompute derived quantities (kinematics, velocities) after writing state."""
         ...
 
-    def set_const(self, ids: np.ndarray | None = None) -> None:
-        """Recompute derived model constants after writing per-simulation fields."""
-        ...
-
 
 class MujocoBatchBackend:
     def __init__(self, model: mujoco.MjModel, nsim: int, nthread: int = 0):
@@ -71,7 +67,3 @@ class MujocoBatchBackend:
 
     def forward(self, ids: np.ndarray | None = None) -> None:
         self.batch.forward(ids, stage=mujoco.mjtStage.mjSTAGE_VEL)
-
-    def set_const(self, ids: np.ndarray | None = None) -> None:
-        """Recompute derived model constants after writing per-simulation fields."""
-        self.batch.set_const(ids)

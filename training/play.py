@@ -111,6 +111,8 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
         "E_h_cm": float(100 * (e_h / np.maximum(frames, 1)).mean()),
         "E_o_cm": float(100 * (e_o / np.maximum(frames, 1)).mean()),
         "fall_rate": float(fell.mean()),
+        "mean_survival_s": float(frames.mean() / env.cfg.control_hz),
+        "clip_duration_s": float(np.mean([c.duration for c in clips])),
     }
     if episodes > 1:
         report["success_any_attempt"] = float(success.reshape(episodes, -1).any(axis=0).mean())

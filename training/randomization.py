@@ -67,4 +67,6 @@ class ModelRandomizer:
         self.gain[ids, :, 0] = self.base_gain * kp
         self.bias[ids, :, 1] = self.base_bias[:, 1] * kp
         self.bias[ids, :, 2] = self.base_bias[:, 2] * kd
-        self.backend.set_const(ids)
+        # mj_setConst is not rerun: the dynamics read masses, inertias and gains directly;
+        # the derived constants only scale constraint softness, and recomputing them at
+        # every reset would cost more than the step itself.
