@@ -91,9 +91,26 @@ class Curves:
         print(f"wrote {plot_curves(self.run, self.out)}")
 
 
+@dataclass
+class Export:
+    """Export a run's policy to ONNX (normalization included, metadata, parity check)."""
+
+    run: Annotated[Path, tyro.conf.Positional]
+    out: Path = Path("policy.onnx")
+
+    def run_(self) -> None:
+        import json
+
+        from training.export import export_run
+
+        report = export_run(self.run, self.out)
+        print(json.dumps({k: v for k, v in report.items() if k != "metadata"}, indent=2))
+        print(f"wrote {self.out}")
+
+
 def main() -> None:
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"stage1": Stage1, "play": Play, "curves": Curves},
+        {"stage1": Stage1, "play": Play, "curves": Curves, "export": Export},
         prog="python -m training",
         description=__doc__,
     )

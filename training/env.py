@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robots import g1, quat
+from robots import g1
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
@@ -169,20 +169,9 @@ class HoiEnv:
 
     def write_state(self, ids: np.ndarray, ref, flush: bool = True) -> None:
         """Set simulations ``ids`` to a (reference) state; ``flush`` recomputes kinematics."""
-        ix = self.index
-        q, v = self._qpos, self._qvel
-        q[ids, ix.root_q : ix.root_q + 3] = ref.root_pos
-        q[ids, ix.root_q + 3 : ix.root_q + 7] = ref.root_quat
-        q[ids[:, None], ix.joint_q] = ref.joint_pos
-        q[ids, ix.obj_q : ix.obj_q + 3] = ref.object_pos
-        q[ids, ix.obj_q + 3 : ix.obj_q + 7] = ref.object_quat
-        v[ids, ix.root_v : ix.root_v + 3] = ref.root_lin_vel
-        v[ids, ix.root_v + 3 : ix.root_v + 6] = ref.root_ang_vel
-        v[ids[:, None], ix.joint_v] = ref.joint_vel
-        v[ids, ix.obj_v : ix.obj_v + 3] = ref.object_lin_vel
-        v[ids, ix.obj_v + 3 : ix.obj_v + 6] = quat.rotate(
-            quat.conjugate(ref.object_quat), ref.object_ang_vel
-        )
+        q, v = self._qpos[ids], self._qvel[ids]
+        self.index.write(q, v, ref)
+        self._qpos[ids], self._qvel[ids] = q, v
         self._ctrl[ids] = ref.joint_pos
         if flush:
             self.backend.forward(ids)

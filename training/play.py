@@ -53,17 +53,17 @@ def env_config(saved: dict, **overrides) -> EnvConfig:
     return replace(EnvConfig(**env), **overrides)
 
 
-def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dict:
+def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = None):
+    """The run's environment (no randomization, no PSI: evaluation as in the papers),
+    its rsl-rl view and the trained deterministic policy."""
     saved = load_run(run_dir)
     clips = load_clips(list(saved["motions"]))
-    n = len(clips) * episodes
     longest = max(c.duration for c in clips)
-    # Evaluation as in the papers: no randomization, no pushes, reference starts.
     env = HoiEnv(
         clips,
         env_config(
-            saved, num_envs=n, episode_seconds=longest + 1.0, psi_prob=0.0,
-            randomization=RandomizationConfig(enabled=False),
+            saved, num_envs=num_envs, episode_seconds=episode_seconds or longest + 1.0,
+            psi_prob=0.0, randomization=RandomizationConfig(enabled=False),
         ),
     )  # fmt: skip
     ppo = PpoConfig(**{**saved["ppo"], "hidden_dims": tuple(saved["ppo"]["hidden_dims"])})
@@ -71,7 +71,13 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
     runner = Runner(vec, rsl_config(ppo), Path(run_dir), total=0, quiet=True)
     if not runner.resume():
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
-    policy = runner.get_inference_policy()
+    return env, vec, runner.get_inference_policy()
+
+
+def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dict:
+    clips = load_clips(list(load_run(run_dir)["motions"]))
+    n = len(clips) * episodes
+    env, vec, policy = load_policy(run_dir, n)
 
     ids = np.arange(n)
     env.reset_to(ids, ids % len(clips), np.zeros(n, int))

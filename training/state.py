@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from robots import g1
+from robots import g1, quat
 
 # Bodies whose poses are tracked and observed: the extremities and the main joints.
 KEY_BODIES: tuple[str, ...] = (
@@ -77,7 +77,24 @@ class StateIndex:
             object_quat=qpos[:, oq + 3 : oq + 7].copy(),
             object_lin_vel=qvel[:, ov : ov + 3].copy(),
             # A free joint's angular velocity is in its body frame; rotate to the world.
-            object_ang_vel=_rotate(qpos[:, oq + 3 : oq + 7], qvel[:, ov + 3 : ov + 6]),
+            object_ang_vel=quat.rotate(qpos[:, oq + 3 : oq + 7], qvel[:, ov + 3 : ov + 6]),
+        )
+
+    def write(self, qpos: np.ndarray, qvel: np.ndarray, state: HoiState) -> None:
+        """Write a (reference) state into (N, nq) / (N, nv) state rows."""
+        rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
+        qpos[:, rq : rq + 3] = state.root_pos
+        qpos[:, rq + 3 : rq + 7] = state.root_quat
+        qpos[:, self.joint_q] = state.joint_pos
+        qpos[:, oq : oq + 3] = state.object_pos
+        qpos[:, oq + 3 : oq + 7] = state.object_quat
+        qvel[:, rv : rv + 3] = state.root_lin_vel
+        qvel[:, rv + 3 : rv + 6] = state.root_ang_vel
+        qvel[:, self.joint_v] = state.joint_vel
+        qvel[:, ov : ov + 3] = state.object_lin_vel
+        # The free joint's angular velocity is in the object frame.
+        qvel[:, ov + 3 : ov + 6] = quat.rotate(
+            quat.conjugate(state.object_quat), state.object_ang_vel
         )
 
     def from_backend(self, backend) -> HoiState:
@@ -90,9 +107,3 @@ class StateIndex:
             data.qpos[None], data.qvel[None], data.xpos[None], data.xquat[None],
             data.cvel[None], data.subtree_com[None],
         )  # fmt: skip
-
-
-def _rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    from robots.quat import rotate
-
-    return rotate(q, v)

@@ -1,0 +1,180 @@
+"""Sim-to-sim: run an exported policy in MuJoCo with physics stricter than training's.
+
+Differences from training: 1 kHz physics, elliptic friction cone (impratio 10), more
+solver iterations, a configurable action latency, sensor noise on joint encoders and
+the IMU, PD gains and torque limits read from the policy file. Observations come from
+the same contract code as training (``training.observations``); numpy + onnxruntime
+only, no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from robots import g1, quat
+from robots.clip import MotionClip
+from robots.g1.mjcf import SimOptions
+from robots.objects import convex_planes, surface_points
+from robots.scene import build_scene
+from sim2sim.policy import Policy
+from training.observations import (
+    HAND_CONTACT,
+    ObsInputs,
+    body_object_distance,
+    build_observation,
+)
+from training.reference import ReferenceMotions
+from training.state import StateIndex
+from training.terminations import (
+    TerminationConfig,
+    contact_lost,
+    fallen,
+    object_deviated,
+    robot_deviated,
+)
+
+
+@dataclass(frozen=True)
+class Sim2SimSettings:
+    physics_hz: float = 1000.0
+    latency_ms: float = 5.0  # targets reach the motors this long after the observation
+    joint_pos_noise: float = 0.005  # rad
+    joint_vel_noise: float = 0.05  # rad/s
+    gyro_noise: float = 0.02  # rad/s
+    push_velocity: float = 0.0  # m/s; > 0 pushes the pelvis every 1-3 s (--perturb)
+    seed: int = 0
+
+
+class Sim2Sim:
+    def __init__(
+        self, policy: Policy, clip: MotionClip, settings: Sim2SimSettings = Sim2SimSettings()
+    ):
+        self.policy, self.clip, self.s = policy, clip, settings
+        options = SimOptions(
+            timestep=1.0 / settings.physics_hz, cone="elliptic", impratio=10.0,
+            iterations=50, ls_iterations=50,
+        )  # fmt: skip
+        self.model = build_scene([clip.object], options=options).compile()
+        m = self.model
+        m.actuator_gainprm[:, 0] = policy.kp
+        m.actuator_biasprm[:, 1] = -policy.kp
+        m.actuator_biasprm[:, 2] = -policy.kd
+        m.actuator_forcerange[:] = np.c_[-policy.effort_limit, policy.effort_limit]
+        self.data = mujoco.MjData(m)
+        self.decimation = round(settings.physics_hz / policy.control_hz)
+        self.latency_steps = min(
+            round(settings.latency_ms * 1e-3 * settings.physics_hz), self.decimation
+        )
+        self.refs = ReferenceMotions([clip], policy.control_hz)
+        self.index = StateIndex(m, clip.object.name)
+        self.planes = convex_planes(clip.object)
+        self.points = surface_points(clip.object, 1024)
+        self.rng = np.random.default_rng(settings.seed)
+        self.terminations = TerminationConfig()
+
+    def reset(self, frame: int = 0) -> None:
+        mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
+        ref, _ = self.refs.state(np.zeros(1, int), np.array([frame]))
+        # qpos[None] / qvel[None] are views: the write lands in MjData.
+        self.index.write(self.data.qpos[None], self.data.qvel[None], ref)
+        self.data.ctrl[:] = ref.joint_pos[0]
+        mujoco.mj_forward(self.model, self.data)
+        self.frame = float(frame)
+        self.last_action = np.zeros((1, g1.NUM_JOINTS))
+        self.targets = ref.joint_pos[0].copy()
+        self.next_push = self._push_delay()
+        self.lost = np.zeros((1, 2), int)
+
+    def _push_delay(self) -> float:
+        return self.rng.uniform(1.0, 3.0) * self.policy.control_hz
+
+    def measured_state(self):
+        """The state as the robot's sensors report it: encoder and gyro noise added."""
+        state = self.index.from_mjdata(self.data)
+        s = self.s
+        state.joint_pos = state.joint_pos + self.rng.normal(scale=s.joint_pos_noise, size=(1, 29))
+        state.joint_vel = state.joint_vel + self.rng.normal(scale=s.joint_vel_noise, size=(1, 29))
+        state.root_ang_vel = state.root_ang_vel + self.rng.normal(scale=s.gyro_noise, size=(1, 3))
+        return state
+
+    def observation(self, state=None) -> np.ndarray:
+        state = state if state is not None else self.measured_state()
+        frame = np.array([int(self.frame)])
+        future = [self.refs.state(np.zeros(1, int), frame + k) for k in self.policy.future_offsets]
+        return build_observation(ObsInputs(state, self.last_action, future, self.planes))
+
+    def step(self, speed: float = 1.0) -> dict:
+        """One control period: observe, infer, actuate with latency; the reference
+        advances by ``speed`` frames (teleop playback control)."""
+        action = self.policy(self.observation())
+        new_targets = self.policy.targets(action[0])
+        max_torque, limit_hits = 0.0, 0
+        for k in range(self.decimation):
+            self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
+            mujoco.mj_step(self.model, self.data)
+            max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
+        self.targets = new_targets
+        self.last_action = action
+        q = self.data.qpos[self.index.joint_q]
+        limit_hits = int(np.sum((q <= g1.JOINT_LOWER + 1e-3) | (q >= g1.JOINT_UPPER - 1e-3)))
+        if self.s.push_velocity > 0:
+            self.next_push -= 1
+            if self.next_push <= 0:
+                rv = self.index.root_v
+                self.data.qvel[rv : rv + 2] += self.rng.uniform(-1, 1, 2) * self.s.push_velocity
+                self.next_push = self._push_delay()
+        self.frame += speed
+        return {"max_torque": max_torque, "limit_hits": limit_hits}
+
+    def errors(self):
+        """True state vs the reference at the current frame: E_h, E_o (m), termination."""
+        state = self.index.from_mjdata(self.data)
+        ref, contact = self.refs.state(np.zeros(1, int), np.array([int(self.frame)]))
+        e_h = float(np.linalg.norm(state.body_pos - ref.body_pos, axis=-1).mean())
+        sim = state.object_pos[:, None] + quat.rotate(state.object_quat[:, None], self.points[None])
+        want = ref.object_pos[:, None] + quat.rotate(ref.object_quat[:, None], self.points[None])
+        e_o = float(np.linalg.norm(sim - want, axis=-1).mean())
+        tc = self.terminations
+        dist, _ = body_object_distance(state, self.planes)
+        want = contact[:, :2] > 0.5
+        self.lost = np.where(want & ~(dist[:, HAND_CONTACT] < 0.05), self.lost + 1, 0)
+        fell = bool(fallen(state, tc)[0])
+        ended = fell or bool(
+            object_deviated(state, ref, tc)[0]
+            | robot_deviated(state, ref, tc)[0]
+            | contact_lost(self.lost, tc)[0]
+        )
+        return e_h, e_o, fell, ended
+
+    def episode(self, record: bool = False) -> dict:
+        """Run from the clip's first frame to its end or an early termination."""
+        self.reset(0)
+        last = self.refs.lengths[0] - 1
+        e_h = e_o = 0.0
+        frames = limit_hits = 0
+        max_torque = 0.0
+        fell = ended = False
+        states = []
+        while self.frame < last:
+            info = self.step()
+            h, o, fell, ended = self.errors()
+            e_h, e_o, frames = e_h + h, e_o + o, frames + 1
+            max_torque = max(max_torque, info["max_torque"])
+            limit_hits += info["limit_hits"]
+            if record:
+                states.append(self.data.qpos.copy())
+            if ended:
+                break
+        return {
+            "success": not ended,
+            "E_h_cm": 100 * e_h / max(frames, 1),
+            "E_o_cm": 100 * e_o / max(frames, 1),
+            "fell": fell,
+            "survival_s": frames / self.policy.control_hz,
+            "joint_limit_hits": limit_hits,
+            "max_torque_nm": max_torque,
+            "states": states,
+        }

@@ -1,0 +1,105 @@
+"""An exported policy as sim2sim and the robot node see it: an onnxruntime session and
+its metadata, validated before any physics runs. numpy + onnxruntime only."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from robots import g1
+from robots.objects import ObjectSpec
+from training.observations import contract_hash
+
+REQUIRED = (
+    "joint_names", "joint_stiffness", "joint_damping", "default_joint_pos", "action_scale",
+    "observation_names", "g1hoi_format", "g1hoi_contract_hash", "g1hoi_future_offsets",
+    "g1hoi_control_hz", "g1hoi_action_clip", "g1hoi_effort_limit", "g1hoi_object",
+)  # fmt: skip
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be run; the message says why."""
+
+
+def _floats(meta: dict, key: str, n: int) -> np.ndarray:
+    try:
+        values = np.array([float(x) for x in meta[key].split(",")])
+    except ValueError:
+        raise PolicyError(f"policy metadata {key!r} is not a list of numbers") from None
+    if values.shape != (n,) or not np.all(np.isfinite(values)):
+        raise PolicyError(f"policy metadata {key!r} must hold {n} finite numbers")
+    return values
+
+
+@dataclass
+class Policy:
+    path: Path
+    kp: np.ndarray
+    kd: np.ndarray
+    default_pos: np.ndarray
+    action_scale: np.ndarray
+    effort_limit: np.ndarray
+    control_hz: float
+    action_clip: float
+    future_offsets: tuple[int, ...]
+    object: ObjectSpec
+    metadata: dict
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"policy file not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types
+            raise PolicyError(f"{path}: not a loadable ONNX model ({e})") from None
+        meta = dict(session.get_modelmeta().custom_metadata_map)
+        missing = [k for k in REQUIRED if k not in meta]
+        if missing:
+            raise PolicyError(f"{path}: policy metadata lacks {missing}")
+        names = tuple(meta["joint_names"].split(","))
+        if names != g1.JOINT_NAMES:
+            raise PolicyError(f"{path}: joint_names differ from the G1 motor order")
+        offsets = tuple(int(x) for x in meta["g1hoi_future_offsets"].split(","))
+        expected = contract_hash(offsets)
+        if meta["g1hoi_contract_hash"] != expected:
+            raise PolicyError(
+                f"{path}: observation contract {meta['g1hoi_contract_hash']} is unknown to this "
+                f"code (which builds {expected}); re-export the policy with matching code"
+            )
+        policy = cls(
+            path=path,
+            kp=_floats(meta, "joint_stiffness", g1.NUM_JOINTS),
+            kd=_floats(meta, "joint_damping", g1.NUM_JOINTS),
+            default_pos=_floats(meta, "default_joint_pos", g1.NUM_JOINTS),
+            action_scale=_floats(meta, "action_scale", g1.NUM_JOINTS),
+            effort_limit=_floats(meta, "g1hoi_effort_limit", g1.NUM_JOINTS),
+            control_hz=float(meta["g1hoi_control_hz"]),
+            action_clip=float(meta["g1hoi_action_clip"]),
+            future_offsets=offsets,
+            object=ObjectSpec.from_json(meta["g1hoi_object"]),
+            metadata=meta,
+        )
+        policy._session = session
+        return policy
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """(N, D) float32 observations -> (N, 29) clipped actions."""
+        out = self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
+        return np.clip(out, -self.action_clip, self.action_clip)
+
+    def targets(self, action: np.ndarray) -> np.ndarray:
+        """Joint position targets of an action (motor order)."""
+        return self.default_pos + action * self.action_scale
+
+    def describe(self) -> str:
+        return json.dumps({k: v for k, v in self.metadata.items() if k.startswith("g1hoi_")})

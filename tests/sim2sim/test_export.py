@@ -1,0 +1,59 @@
+import onnx
+import pytest
+
+from sim2sim.policy import REQUIRED, Policy, PolicyError
+from training.export import PARITY_TOL
+
+
+def test_export_parity_and_metadata(exported):
+    path, _, report = exported
+    assert report["parity_max_abs_diff"] <= PARITY_TOL and report["observations"] == 160
+    model = onnx.load(str(path))
+    assert model.opset_import[0].version >= 17
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert set(REQUIRED) <= set(meta)
+    assert meta["joint_names"].split(",")[0] == "left_hip_pitch_joint"
+    # Normalization is inside the graph: the running mean/var are initializers.
+    ops = {n.op_type for n in model.graph.node}
+    assert {"Sub", "Div"} <= ops or {"Sub", "Mul"} <= ops
+    policy = Policy.load(path)
+    assert policy.kp.shape == (29,) and policy.control_hz == 50.0
+
+
+def rewrite(src, dst, edit):
+    model = onnx.load(str(src))
+    edit(model)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def test_bad_policy_files_fail_before_physics(exported, tmp_path):
+    path, _, _ = exported
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(PolicyError, match="not a loadable ONNX"):
+        Policy.load(corrupt)
+
+    def strip(model):
+        del model.metadata_props[:]
+
+    with pytest.raises(PolicyError, match="metadata lacks"):
+        Policy.load(rewrite(path, tmp_path / "bare.onnx", strip))
+
+    def other_contract(model):
+        for p in model.metadata_props:
+            if p.key == "g1hoi_contract_hash":
+                p.value = "0000000000000000"
+
+    with pytest.raises(PolicyError, match="observation contract 0000000000000000 is unknown"):
+        Policy.load(rewrite(path, tmp_path / "other.onnx", other_contract))
+
+    def bad_gains(model):
+        for p in model.metadata_props:
+            if p.key == "joint_stiffness":
+                p.value = "1,2,3"
+
+    with pytest.raises(PolicyError, match="joint_stiffness"):
+        Policy.load(rewrite(path, tmp_path / "gains.onnx", bad_gains))
+    with pytest.raises(FileNotFoundError):
+        Policy.load(tmp_path / "missing.onnx")

@@ -1,0 +1,119 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from robots.clip import load_clip
+from sim2sim.harness import Sim2Sim, Sim2SimSettings
+from sim2sim.policy import Policy
+from sim2sim.teleop import GLFW, Teleop
+from training.env import EnvConfig, HoiEnv
+from training.randomization import RandomizationConfig
+
+REPO = Path(__file__).resolve().parents[2]
+QUIET = Sim2SimSettings(joint_pos_noise=0.0, joint_vel_noise=0.0, gyro_noise=0.0)
+
+
+def test_training_and_sim2sim_build_identical_observations(exported):
+    """The same recorded states through the training env and the sim2sim harness."""
+    path, clip_path, _ = exported
+    clip = load_clip(clip_path)
+    env = HoiEnv([clip], EnvConfig(num_envs=3, num_threads=1, psi_prob=0.0,
+                                   randomization=RandomizationConfig(enabled=False)))  # fmt: skip
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        env.step(rng.normal(scale=0.2, size=(3, 29)))
+    batched = env.observation()
+    sim = Sim2Sim(Policy.load(path), clip, QUIET)
+    sim.reset(0)
+    qpos, qvel = env.backend.field("qpos"), env.backend.field("qvel")
+    for i in range(3):
+        sim.data.qpos[:], sim.data.qvel[:] = qpos[i], qvel[i]
+        mujoco.mj_forward(sim.model, sim.data)
+        sim.frame = float(env.frame[i])
+        sim.last_action = env.last_action[i : i + 1]
+        np.testing.assert_allclose(sim.observation()[0], batched[i], atol=1e-5)
+
+
+def test_episode_report(exported):
+    path, clip_path, _ = exported
+    sim = Sim2Sim(Policy.load(path), load_clip(clip_path), Sim2SimSettings(push_velocity=0.5))
+    assert sim.decimation == 20 and sim.latency_steps == 5 and sim.model.opt.timestep == 0.001
+    assert sim.model.opt.cone == mujoco.mjtCone.mjCONE_ELLIPTIC
+    result = sim.episode()
+    assert set(result) >= {
+        "success",
+        "E_h_cm",
+        "E_o_cm",
+        "fell",
+        "joint_limit_hits",
+        "max_torque_nm",
+    }
+    assert np.isfinite(result["E_h_cm"]) and result["max_torque_nm"] <= 139.0 + 1e-6
+
+
+def test_teleop_keys(exported):
+    path, clip_path, _ = exported
+    sim = Sim2Sim(Policy.load(path), load_clip(clip_path), QUIET)
+    sim.reset(0)
+    t = Teleop(sim)
+    t.key(GLFW["plus"])
+    assert t.speed == 1.25
+    t.key(GLFW["right"])
+    assert sim.frame == 50.0
+    t.key(GLFW["space"])
+    frame = sim.frame
+    t.tick()
+    assert sim.frame == frame  # paused
+    t.key(GLFW["space"])
+    t.key(GLFW["e"])
+    t.tick()
+    assert t.estop and sim.frame == frame  # e-stop: the policy no longer runs
+    t.key(GLFW["r"])
+    assert not t.estop and sim.frame == 0.0
+
+
+def test_harness_runs_without_torch(exported, tmp_path):
+    """run_mujoco.py with torch made unimportable: a full episode and a report."""
+    path, clip_path, _ = exported
+    report = tmp_path / "report.json"
+    code = f"""
+import runpy, sys
+
+class BlockTorch:  # any attempt to import torch fails
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+
+sys.meta_path.insert(0, BlockTorch())
+sys.argv = ["run_mujoco.py", "--policy", {str(path)!r}, "--motion", {str(clip_path)!r},
+            "--report", {str(report)!r}]
+runpy.run_path({str(REPO / "sim2sim" / "run_mujoco.py")!r}, run_name="__main__")
+assert "torch" not in sys.modules
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(report.read_text())
+    assert set(data) >= {
+        "success_rate",
+        "E_h_cm",
+        "E_o_cm",
+        "fall_rate",
+        "joint_limit_hits",
+        "max_torque_nm",
+    }
+
+
+def test_cli_rejects_bad_policy(tmp_path, exported):
+    _, clip_path, _ = exported
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"nope")
+    script = str(REPO / "sim2sim" / "run_mujoco.py")
+    cmd = [sys.executable, script, "--policy", str(bad), "--motion", str(clip_path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "not a loadable ONNX" in out.stderr
