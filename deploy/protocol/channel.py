@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from cyclonedds.core import Listener
 from cyclonedds.domain import Domain, DomainParticipant
+from cyclonedds.internal import InvalidSample
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
@@ -58,7 +59,9 @@ class Channel:
 
             def on_data_available(reader):
                 for sample in reader.take(N=16):
-                    on_sample(sample)
+                    # A writer leaving shows up as an InvalidSample (no data): skip it.
+                    if not isinstance(sample, InvalidSample):
+                        on_sample(sample)
 
             listener = Listener(on_data_available=on_data_available)
         reader = DataReader(self.participant, self._topic(name, data_type), listener=listener)

@@ -4,7 +4,7 @@ import threading
 import numpy as np
 import pytest
 
-from deploy.protocol.channel import LOWCMD, Channel
+from deploy.protocol.channel import Channel
 from deploy.protocol.crc import LOWCMD_FORMAT, crc32_reference, crc32_words
 from deploy.protocol.unitree_hg import (
     LowCmd_,
@@ -57,8 +57,7 @@ def test_refuses_to_bind_all_interfaces():
         Channel(42, "")
 
 
-def test_loopback_publish_subscribe():
-    channel = Channel(43, "lo")
+def test_loopback_publish_subscribe(channel):
     got: list[LowCmd_] = []
     done = threading.Event()
 
@@ -66,8 +65,8 @@ def test_loopback_publish_subscribe():
         got.append(msg)
         done.set()
 
-    channel.reader(LOWCMD, LowCmd_, on_sample)
-    writer = channel.writer(LOWCMD, LowCmd_)
+    channel.reader("test/lowcmd_echo", LowCmd_, on_sample)
+    writer = channel.writer("test/lowcmd_echo", LowCmd_)
     cmd = LowCmd_(mode_machine=5)
     cmd.motor_cmd[3].q = 0.3
     for _ in range(50):  # discovery takes a moment on loopback

@@ -1,0 +1,312 @@
+"""The G1 control node: DDS LowState in, LowCmd out, an ONNX policy in between, and a
+safety layer and watchdog around everything. numpy + onnxruntime only (no torch).
+
+    python deploy/g1_node.py --policy policy.onnx --motion CLIP.npz --net IFACE [--domain 0]
+
+State machine: PASSIVE (motors enabled, zero torque) -> MOVE (to the default pose over
+``--move-seconds`` with the stand gains) -> HOLD (default pose) -> POLICY (the policy
+at its control rate, its gains) -> DAMPING on stop or on any fault (zero stiffness,
+joint damping; only a restart leaves it). Commands go out at 500 Hz; every one passes
+``deploy.safety``. Faults: LowState older than 3 policy periods, NaN/inf anywhere,
+pelvis tilt beyond ``--max-tilt``, policy exception or non-finite output, e-stop.
+Every transition and fault is printed and written to the session log (JSON lines).
+
+Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
+space or e = emergency stop (damping), q = stop and quit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import tyro
+
+from deploy.estimator import estimate_state
+from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel
+from deploy.protocol.unitree_hg import LowCmd_, LowState_, crc_ok, seal
+from deploy.safety import Command, SafetyLimits, damping_command, filter_command
+from robots import g1, quat
+from robots.clip import load_clip
+from sim2sim.policy import Policy, PolicyError
+from training.observations import ObsInputs, build_observation, projected_gravity_of
+from training.reference import ReferenceMotions
+
+COMMAND_HZ = 500.0
+KEYS_HELP = "keys: s start | p policy | h hold | space/e e-stop | q quit"
+
+
+class Mode(Enum):
+    PASSIVE = "passive"
+    MOVE = "move_to_default"
+    HOLD = "hold"
+    POLICY = "policy"
+    DAMPING = "damping"
+
+
+@dataclass
+class Args:
+    policy: Path
+    """Exported policy (.onnx)."""
+    motion: Path
+    """Reference clip the policy follows (.npz)."""
+    net: str
+    """Network interface wired to the robot (lo for the virtual G1). Required."""
+    domain: int = ROBOT_DOMAIN
+    log: Path = Path("session.jsonl")
+    move_seconds: float = 3.0
+    max_tilt: float = 0.8
+    """rad between the pelvis z axis and vertical before damping."""
+    auto: bool = False
+    """No keyboard: start at once, policy after --hold-seconds, stop after --seconds."""
+    hold_seconds: float = 1.0
+    seconds: float = 0.0
+    """With --auto: total run time before stopping to damping (0: until interrupted)."""
+
+
+class SessionLog:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "a", buffering=1)  # noqa: SIM115 - kept open for the session
+        self.start = time.perf_counter()
+
+    def write(self, kind: str, **fields) -> None:
+        entry = {"t": round(time.perf_counter() - self.start, 4), "kind": kind, **fields}
+        self.file.write(json.dumps(entry) + "\n")
+        if kind in ("transition", "fault"):
+            print(json.dumps(entry), flush=True)
+
+
+class G1Node:
+    def __init__(self, args: Args):
+        self.args = args
+        self.policy = Policy.load(args.policy)  # refuses bad files before any DDS traffic
+        self.clip = load_clip(args.motion)
+        self.refs = ReferenceMotions([self.clip], self.policy.control_hz)
+        self.log = SessionLog(args.log)
+        self.limits = SafetyLimits()
+        self.stand_kp, self.stand_kd = g1.gains("stand")
+        self.mode = Mode.PASSIVE
+        self.mode_since = time.perf_counter()
+        self.lock = threading.Lock()
+        self.state: LowState_ | None = None
+        self.state_time = -np.inf
+        self.bad_crc = 0
+        self.previous: np.ndarray | None = None
+        self.targets = g1.DEFAULT_POS.copy()
+        self.last_action = np.zeros((1, g1.NUM_JOINTS))
+        self.frame = 0
+        self.move_from = g1.DEFAULT_POS.copy()
+        self.decimation = round(COMMAND_HZ / self.policy.control_hz)
+        self.stale_after = 3.0 / self.policy.control_hz
+        self.running = True
+        self.quit = False  # leave once damping has been sent for a moment
+        self.channel = Channel(args.domain, args.net)
+        self.channel.reader(LOWSTATE, LowState_, self._on_state)
+        self.writer = self.channel.writer(LOWCMD, LowCmd_)
+
+    # Inputs -----------------------------------------------------------------------------
+
+    def _on_state(self, msg: LowState_) -> None:
+        if not crc_ok(msg):
+            self.bad_crc += 1
+            return
+        with self.lock:
+            self.state, self.state_time = msg, time.perf_counter()
+
+    def key(self, k: str) -> None:
+        if k == "s" and self.mode == Mode.PASSIVE:
+            self.transition(Mode.MOVE, "start key")
+        elif k == "p" and self.mode == Mode.HOLD:
+            self.transition(Mode.POLICY, "policy key")
+        elif k == "h" and self.mode == Mode.POLICY:
+            self.transition(Mode.HOLD, "hold key")
+        elif k in (" ", "e"):
+            self.fault("e-stop")
+        elif k == "q":
+            self.transition(Mode.DAMPING, "quit key")
+            self.quit = True
+
+    # State machine ----------------------------------------------------------------------
+
+    def transition(self, mode: Mode, reason: str) -> None:
+        if self.mode == Mode.DAMPING and mode != Mode.DAMPING:
+            return  # damping is final until the node restarts
+        self.log.write(
+            "transition", **{"from": self.mode.value, "to": mode.value, "reason": reason}
+        )
+        self.mode, self.mode_since = mode, time.perf_counter()
+        if mode == Mode.POLICY:
+            self.frame = 0
+            self.last_action[:] = 0.0
+
+    def fault(self, reason: str) -> None:
+        if self.mode != Mode.DAMPING:
+            self.log.write("fault", reason=reason, mode=self.mode.value)
+            self.transition(Mode.DAMPING, reason)
+
+    def sensors(self, msg: LowState_):
+        q = np.array([m.q for m in msg.motor_state[: g1.NUM_JOINTS]], dtype=np.float64)
+        dq = np.array([m.dq for m in msg.motor_state[: g1.NUM_JOINTS]], dtype=np.float64)
+        imu = np.array(msg.imu_state.quaternion, dtype=np.float64)
+        gyro = np.array(msg.imu_state.gyroscope, dtype=np.float64)
+        return q, dq, imu, gyro
+
+    def policy_targets(self, q, dq, imu, gyro) -> np.ndarray:
+        clip = np.zeros(1, int)
+        ref, _ = self.refs.state(clip, np.array([self.frame]))
+        state = estimate_state(q, dq, imu, gyro, ref)
+        future = [
+            self.refs.state(clip, np.array([self.frame + k])) for k in self.policy.future_offsets
+        ]
+        obs = build_observation(ObsInputs(state, self.last_action, future, self._planes()))
+        action = self.policy(obs)
+        if not np.all(np.isfinite(action)):
+            raise ValueError("policy output is not finite")
+        self.last_action = action
+        self.frame = min(self.frame + 1, int(self.refs.lengths[0]) - 1)
+        return self.policy.targets(action[0])
+
+    def _planes(self):
+        if not hasattr(self, "_object_planes"):
+            from robots.objects import convex_planes
+
+            self._object_planes = convex_planes(self.clip.object)
+        return self._object_planes
+
+    def command(self, cycle: int) -> Command | None:
+        """This cycle's safe command (None while no LowState has arrived)."""
+        with self.lock:
+            msg, age = self.state, time.perf_counter() - self.state_time
+        if msg is None:
+            return None
+        q, dq, imu, gyro = self.sensors(msg)
+        if age > self.stale_after:
+            self.fault(f"stale lowstate ({age * 1000:.0f} ms)")
+        elif not all(np.all(np.isfinite(x)) for x in (q, dq, imu, gyro)):
+            self.fault("non-finite lowstate")
+        elif self.mode in (Mode.HOLD, Mode.POLICY):
+            up = -projected_gravity_of(quat.normalize(imu)[None])[0, 2]
+            if np.arccos(np.clip(up, -1, 1)) > self.args.max_tilt:
+                self.fault(f"pelvis tilt {np.degrees(np.arccos(np.clip(up, -1, 1))):.0f} deg")
+        if self.mode == Mode.DAMPING:
+            return damping_command(q, dq, self.limits)
+        if self.mode == Mode.PASSIVE:
+            cmd = damping_command(q, dq, self.limits)
+            cmd.kd[:] = 0.0  # passive: enabled motors, zero torque
+            return cmd
+        if self.mode == Mode.MOVE:
+            t = min(1.0, (time.perf_counter() - self.mode_since) / self.args.move_seconds)
+            if t == 0.0 or self.previous is None:
+                self.move_from = q.copy()
+            target = (1 - t) * self.move_from + t * g1.DEFAULT_POS
+            if t >= 1.0:
+                self.transition(Mode.HOLD, "default pose reached")
+            return filter_command(
+                target, self.stand_kp, self.stand_kd, q, dq, self.previous, self.limits
+            )
+        if self.mode == Mode.HOLD:
+            return filter_command(
+                g1.DEFAULT_POS, self.stand_kp, self.stand_kd, q, dq, self.previous, self.limits
+            )
+        if cycle % self.decimation == 0:
+            try:
+                self.targets = self.policy_targets(q, dq, imu, gyro)
+            except Exception as e:  # any policy failure must end in damping
+                self.fault(f"policy error: {type(e).__name__}: {e}")
+                return damping_command(q, dq, self.limits)
+        return filter_command(
+            self.targets, self.policy.kp, self.policy.kd, q, dq, self.previous, self.limits
+        )
+
+    def publish(self, cmd: Command, mode_machine: int) -> None:
+        msg = LowCmd_(mode_pr=0, mode_machine=mode_machine)
+        for i in range(g1.NUM_JOINTS):
+            m = msg.motor_cmd[i]
+            m.mode = 1
+            m.q, m.dq, m.tau = float(cmd.q[i]), float(cmd.dq[i]), float(cmd.tau[i])
+            m.kp, m.kd = float(cmd.kp[i]), float(cmd.kd[i])
+        self.writer.write(seal(msg))
+        if not cmd.damping:
+            self.previous = cmd.q.copy()
+
+    # Loop -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        a = self.args
+        period = 1.0 / COMMAND_HZ
+        start = time.perf_counter()
+        cycle = 0
+        if a.auto:
+            self.transition(Mode.MOVE, "auto start")
+        keyboard = sys.stdin.isatty() and not a.auto
+        if keyboard:
+            print(KEYS_HELP, flush=True)
+        while self.running:
+            now = time.perf_counter()
+            if a.auto:
+                if self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds:
+                    self.transition(Mode.POLICY, "auto policy")
+                if a.seconds and now - start > a.seconds and self.mode != Mode.DAMPING:
+                    self.transition(Mode.DAMPING, "run time over")
+                self.quit = self.quit or self.mode == Mode.DAMPING  # unattended: stop after
+            if self.quit and self.mode == Mode.DAMPING and now - self.mode_since > 0.5:
+                self.running = False
+            if keyboard and select.select([sys.stdin], [], [], 0)[0]:
+                self.key(sys.stdin.read(1))
+            cmd = self.command(cycle)
+            if cmd is not None:
+                with self.lock:
+                    machine = self.state.mode_machine if self.state is not None else 0
+                self.publish(cmd, machine)
+                if cycle % int(COMMAND_HZ / 2) == 0:
+                    self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
+                                   kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+            cycle += 1
+            time.sleep(max(0.0, start + cycle * period - time.perf_counter()))
+        self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc)
+
+
+def main() -> None:
+    args = tyro.cli(Args, prog="python deploy/g1_node.py", description=__doc__)
+    try:
+        node = G1Node(args)
+    except (PolicyError, ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+    def stop(*_):
+        node.fault("signal")
+        node.quit = True  # keep sending damping for 0.5 s, then exit
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if sys.stdin.isatty() and not args.auto:
+        import termios
+        import tty
+
+        old = termios.tcgetattr(sys.stdin)
+        tty.setcbreak(sys.stdin.fileno())
+        try:
+            node.run()
+        finally:
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, old)
+    else:
+        node.run()
+    os._exit(0)  # cyclonedds threads can delay interpreter exit
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The virtual G1: a MuJoCo G1 that speaks the robot's low-level DDS protocol.
+
+Subscribes ``rt/lowcmd`` (frames with a bad CRC or another ``mode_machine`` are ignored,
+as the firmware does), applies each enabled motor's PD law
+``tau = kp (q_des - q) + kd (dq_des - dq) + tau_ff`` clipped to its effort limit at the
+physics rate, and publishes ``rt/lowstate`` (motor states, pelvis IMU, tick in ms,
+valid CRC) at 500 Hz. Run it as its own process:
+
+    python deploy/virtual_g1.py --net lo [--gantry] [--seconds 60]
+
+Fault switches for tests: ``--silent-after`` stops publishing, ``--bad-crc-after``
+publishes corrupt CRCs, ``--nan-after`` publishes NaN joint angles, ``--push-after``
+shoves the pelvis to make the robot fall.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import mujoco
+import numpy as np
+import tyro
+
+from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
+from deploy.protocol.unitree_hg import LowCmd_, LowState_, crc_ok, seal
+from robots import g1
+from robots.scene import build_scene
+
+MODE_MACHINE = 5  # g1_29dof_rev_1_0
+
+
+@dataclass
+class Args:
+    net: str = "lo"
+    """Network interface (loopback for the virtual robot)."""
+    domain: int = SIM_DOMAIN
+    physics_hz: float = 1000.0
+    publish_hz: float = 500.0
+    seconds: float = 3600.0
+    """Run this long, then exit."""
+    gantry: bool = False
+    """Hold the pelvis in place (the robot hangs as in a gantry)."""
+    release_after: float | None = None
+    """With --gantry: lower the robot onto its feet (drop the gantry) after this many s."""
+    silent_after: float | None = None
+    bad_crc_after: float | None = None
+    nan_after: float | None = None
+    push_after: float | None = None
+    report: Path | None = None
+    """Write a JSON summary here at exit (pelvis height over time, rejected commands)."""
+
+
+class VirtualG1:
+    def __init__(self, args: Args):
+        self.args = args
+        spec = build_scene(actuators=False)
+        # The gantry (a weld to the world at qpos0) holds the pelvis at standing height,
+        # feet just touching the floor, so that releasing it does not drop the robot.
+        spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
+        if args.gantry:
+            spec.add_equality(
+                type=mujoco.mjtEq.mjEQ_WELD, name1="pelvis", objtype=mujoco.mjtObj.mjOBJ_BODY
+            )
+        spec.option.timestep = 1.0 / args.physics_hz
+        self.model = spec.compile()
+        self.data = mujoco.MjData(self.model)
+        mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
+        mujoco.mj_forward(self.model, self.data)
+        joints = [self.model.joint(n) for n in g1.JOINT_NAMES]
+        self.qadr = np.array([j.qposadr[0] for j in joints])
+        self.vadr = np.array([j.dofadr[0] for j in joints])
+        self.lock = threading.Lock()
+        self.cmd: LowCmd_ | None = None
+        self.rejected = 0
+        self.channel = Channel(args.domain, args.net)
+        self.channel.reader(LOWCMD, LowCmd_, self._on_cmd)
+        self.writer = self.channel.writer(LOWSTATE, LowState_)
+
+    def _on_cmd(self, msg: LowCmd_) -> None:
+        if not crc_ok(msg) or msg.mode_machine != MODE_MACHINE:
+            self.rejected += 1
+            return
+        with self.lock:
+            self.cmd = msg
+
+    def torques(self) -> np.ndarray:
+        with self.lock:
+            cmd = self.cmd
+        tau = np.zeros(g1.NUM_JOINTS)
+        if cmd is None:
+            return tau
+        q, dq = self.data.qpos[self.qadr], self.data.qvel[self.vadr]
+        for i in range(g1.NUM_JOINTS):
+            m = cmd.motor_cmd[i]
+            if m.mode == 1:
+                tau[i] = m.kp * (m.q - q[i]) + m.kd * (m.dq - dq[i]) + m.tau
+        return np.clip(np.nan_to_num(tau), -g1.EFFORT_LIMIT, g1.EFFORT_LIMIT)
+
+    def state_message(self, tick: int, elapsed: float) -> LowState_:
+        a, d = self.args, self.data
+        msg = LowState_(mode_machine=MODE_MACHINE, tick=tick)
+        imu = msg.imu_state
+        imu.quaternion = [float(x) for x in d.qpos[3:7]]
+        imu.gyroscope = [float(x) for x in d.sensor("imu_gyro").data]
+        imu.accelerometer = [float(x) for x in d.sensor("imu_acc").data]
+        nan = a.nan_after is not None and elapsed > a.nan_after
+        for i in range(g1.NUM_JOINTS):
+            m = msg.motor_state[i]
+            m.mode = 1
+            m.q = float("nan") if nan else float(d.qpos[self.qadr[i]])
+            m.dq = float(d.qvel[self.vadr[i]])
+            m.tau_est = float(d.qfrc_applied[self.vadr[i]])
+        seal(msg)
+        if a.bad_crc_after is not None and elapsed > a.bad_crc_after:
+            msg.crc ^= 0xFFFF
+        return msg
+
+    def run(self) -> None:
+        a = self.args
+        dt = 1.0 / a.physics_hz
+        every = max(1, round(a.physics_hz / a.publish_hz))
+        start = time.perf_counter()
+        step = 0
+        heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
+        while True:
+            elapsed = time.perf_counter() - start
+            if elapsed > a.seconds:
+                break
+            self.data.qfrc_applied[self.vadr] = self.torques()
+            if a.gantry and a.release_after is not None and elapsed > a.release_after:
+                self.data.eq_active[0] = 0
+            if a.push_after is not None and a.push_after < elapsed < a.push_after + 0.2:
+                self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
+            else:
+                self.data.xfrc_applied[1, 0] = 0.0
+            mujoco.mj_step(self.model, self.data)
+            step += 1
+            if step % max(1, round(0.1 * a.physics_hz)) == 0:
+                heights.append((round(elapsed, 3), float(self.data.qpos[2])))
+            if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):
+                self.writer.write(self.state_message(int(step * dt * 1000), elapsed))
+            wait = start + step * dt - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        if a.report is not None:
+            import json
+
+            from robots.atomic import write_text
+
+            summary = {"pelvis_height": heights, "rejected": self.rejected, "steps": step}
+            write_text(a.report, json.dumps(summary))
+
+
+def main() -> None:
+    args = tyro.cli(Args, prog="python deploy/virtual_g1.py", description=__doc__)
+    VirtualG1(args).run()
+    import os
+
+    os._exit(0)  # cyclonedds threads can delay interpreter exit
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""The node against the virtual G1 over loopback DDS, end to end and under faults.
+
+Each test starts the virtual G1 and the node as separate processes on their own DDS
+domain, watches every LowCmd on the wire, and reads both session logs."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deploy.hold_policy import write_hold_policy
+from deploy.protocol.channel import LOWCMD, Channel
+from deploy.protocol.unitree_hg import LowCmd_, crc_ok
+from deploy.safety import SafetyLimits
+from robots.clip import load_clip
+from tests.deploy.conftest import TEST_DOMAIN
+
+REPO = Path(__file__).resolve().parents[2]
+LIMITS = SafetyLimits()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    from retarget.pipeline import retarget
+    from retarget.synthetic import SyntheticConfig, synthetic_motion
+
+    root = tmp_path_factory.mktemp("deploy")
+    clip = retarget(synthetic_motion(SyntheticConfig(start=(0.6, 0.0), place_xy=(2.2, 0.0)))).clip
+    clip_path = clip.save(root / "clip.npz")
+    hold = write_hold_policy(root / "hold.onnx", load_clip(clip_path).object)
+    return root, hold, clip_path
+
+
+class Monitor:
+    """Records every LowCmd on the test domain with its arrival time."""
+
+    def __init__(self, channel: Channel):
+        self.commands: list[tuple[float, LowCmd_]] = []
+        self.recording = False
+        channel.reader(LOWCMD, LowCmd_, self._add)
+
+    def _add(self, msg):
+        if self.recording:
+            self.commands.append((time.perf_counter(), msg))
+
+
+@pytest.fixture(scope="module")
+def monitor(channel):
+    return Monitor(channel)
+
+
+def run(files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kill_node_at=None):
+    root, hold, clip = files
+    domain = TEST_DOMAIN
+    monitor.commands = []
+    monitor.recording = True
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    report, log = tmp_path / "vg1.json", tmp_path / "session.jsonl"
+    v = subprocess.Popen(
+        [sys.executable, str(REPO / "deploy/virtual_g1.py"), "--domain", str(domain), "--gantry",
+         "--seconds", str(seconds + 2), "--report", str(report), *vg1],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    time.sleep(0.5)
+    cmd = [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(policy or hold),
+           "--motion", str(clip), "--net", "lo", "--domain", str(domain), "--auto",
+           "--move-seconds", "1.0", "--hold-seconds", "0.5", "--seconds", str(seconds),
+           "--log", str(log), *node]  # fmt: skip
+    n = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if kill_node_at is not None:
+            time.sleep(kill_node_at)
+            n.send_signal(signal.SIGINT)
+        out, err = n.communicate(timeout=seconds + 30)
+        v.wait(timeout=seconds + 30)
+    finally:  # never leave a node or robot running into the next test
+        for p in (n, v):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    monitor.recording = False
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    return entries, json.loads(report.read_text()), list(monitor.commands), out + err
+
+
+def transitions(entries):
+    return [(e["from"], e["to"]) for e in entries if e["kind"] == "transition"]
+
+
+def check_commands(commands):
+    """Every command on the wire: valid CRC, targets and gains within the safety limits."""
+    assert commands, "no LowCmd seen"
+    for _, msg in commands:
+        assert crc_ok(msg)
+        q = np.array([m.q for m in msg.motor_cmd[:29]])
+        kp = np.array([m.kp for m in msg.motor_cmd[:29]])
+        kd = np.array([m.kd for m in msg.motor_cmd[:29]])
+        assert np.all(q >= LIMITS.lower - 1e-5) and np.all(q <= LIMITS.upper + 1e-5)
+        assert np.all((kp >= 0) & (kp <= LIMITS.max_kp)) and np.all(
+            (kd >= 0) & (kd <= LIMITS.max_kd)
+        )
+
+
+def damping_after(commands, entries):
+    """Time from the fault entry to the first damping command on the wire (s), and that
+    no stiff command follows it."""
+    fault = next(e for e in entries if e["kind"] == "fault")
+    stiff = [t for t, m in commands if max(x.kp for x in m.motor_cmd[:29]) > 0]
+    damped = [t for t, m in commands if max(x.kp for x in m.motor_cmd[:29]) == 0]
+    last_stiff = stiff[-1] if stiff else -np.inf
+    first_damped_after = min(t for t in damped if t > last_stiff)
+    return fault, first_damped_after - last_stiff
+
+
+def test_end_to_end_policy_holds_standing_for_10s(files, monitor, tmp_path):
+    # The gantry is released once the policy runs; it then holds the robot on its feet.
+    entries, report, commands, _ = run(
+        files, monitor, tmp_path, vg1=("--release-after", "3.0"), seconds=14.5
+    )
+    assert transitions(entries) == [
+        ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
+        ("policy", "damping"),
+    ]  # fmt: skip
+    assert not [e for e in entries if e["kind"] == "fault"]
+    start = next(e["t"] for e in entries if e.get("to") == "policy")
+    stop = next(e["t"] for e in entries if e.get("to") == "damping")
+    assert stop - start >= 10.0
+    # On its feet for >= 10 s of policy after the gantry release (3 s, robot clock).
+    heights = [h for t, h in report["pelvis_height"] if 3.0 < t < stop]
+    assert len(heights) >= 100
+    assert heights and min(heights) > 0.7
+    assert report["rejected"] == 0 and entries[-1]["bad_crc"] == 0  # CRCs fine both ways
+    check_commands(commands)
+
+
+@pytest.mark.parametrize(
+    ("vg1", "reason"),
+    [
+        (("--silent-after", "3"), "stale lowstate"),
+        (("--bad-crc-after", "3"), "stale lowstate"),  # bad CRCs are dropped, state goes stale
+        (("--nan-after", "3"), "non-finite lowstate"),
+        (("--release-after", "2.5", "--push-after", "3.5"), "pelvis tilt"),
+    ],
+)
+def test_robot_side_faults_end_in_damping(files, monitor, tmp_path, vg1, reason):
+    entries, _, commands, _ = run(files, monitor, tmp_path, vg1=vg1, seconds=6.0)
+    fault, delay = damping_after(commands, entries)
+    assert reason in fault["reason"]
+    assert transitions(entries)[-1][1] == "damping"
+    assert delay < 0.03, delay  # within one 20 ms policy period (+ transport)
+    check_commands(commands)
+
+
+def test_policy_failure_ends_in_damping(files, monitor, tmp_path):
+    import onnx
+
+    root, hold, _ = files
+    model = onnx.load(str(hold))
+    weights = model.graph.initializer[0]
+    weights.float_data[:] = [float("nan")] * len(weights.float_data)
+    bad = root / "nan_policy.onnx"
+    onnx.save(model, str(bad))
+    entries, _, commands, _ = run(files, monitor, tmp_path, seconds=5.0, policy=bad)
+    fault, delay = damping_after(commands, entries)
+    assert "policy" in fault["reason"] and "not finite" in fault["reason"]
+    assert delay < 0.03
+    check_commands(commands)
+
+
+def test_stop_signal_and_restart(files, monitor, tmp_path):
+    entries, _, commands, _ = run(files, monitor, tmp_path, seconds=10.0, kill_node_at=3.0)
+    fault, delay = damping_after(commands, entries)
+    assert fault["reason"] == "signal" and delay < 0.03
+    # A restarted node starts over from passive; nothing carries over.
+    entries2, _, commands2, _ = run(files, monitor, tmp_path / "again", seconds=3.0)
+    assert transitions(entries2)[0] == ("passive", "move_to_default")
+    check_commands(commands2)
+
+
+def test_bad_policy_file_is_refused_before_any_traffic(files, tmp_path):
+    root, _, clip = files
+    bad = root / "broken.onnx"
+    bad.write_bytes(b"broken")
+    out = subprocess.run(
+        [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(bad), "--motion", str(clip),
+         "--net", "lo", "--domain", "119"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2 and "not a loadable ONNX" in out.stderr
+
+
+def test_node_imports_no_torch():
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch' or name.startswith('torch.'):\n"
+        "            raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "import deploy.g1_node, deploy.virtual_g1\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
