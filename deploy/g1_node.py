@@ -254,8 +254,14 @@ class G1Node:
         keyboard = sys.stdin.isatty() and not a.auto
         if keyboard:
             print(KEYS_HELP, flush=True)
+        periods: list[float] = []  # loop period, s
+        latencies: list[float] = []  # LowState arrival -> LowCmd written, s
+        last = None
         while self.running:
             now = time.perf_counter()
+            if last is not None:
+                periods.append(now - last)
+            last = now
             if a.auto:
                 if self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds:
                     self.transition(Mode.POLICY, "auto policy")
@@ -271,12 +277,21 @@ class G1Node:
                 with self.lock:
                     machine = self.state.mode_machine if self.state is not None else 0
                 self.publish(cmd, machine)
+                latencies.append(time.perf_counter() - self.state_time)
                 if cycle % int(COMMAND_HZ / 2) == 0:
                     self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
                                    kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
             cycle += 1
             time.sleep(max(0.0, start + cycle * period - time.perf_counter()))
-        self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc)
+        def ms(values, q):
+            return round(float(np.percentile(values, q)) * 1000, 3) if values else None
+
+        jitter = [abs(p - period) for p in periods]
+        self.log.write(
+            "exit", mode=self.mode.value, bad_crc=self.bad_crc, cycles=len(periods),
+            jitter_p50_ms=ms(jitter, 50), jitter_p99_ms=ms(jitter, 99),
+            latency_p50_ms=ms(latencies, 50), latency_p99_ms=ms(latencies, 99),
+        )  # fmt: skip
 
 
 def main() -> None:
