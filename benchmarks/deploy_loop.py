@@ -57,7 +57,8 @@ def main() -> None:
         )  # fmt: skip
         robot.wait(timeout=30)
         exit_entry = [json.loads(line) for line in log.read_text().splitlines()][-1]
-    keys = ("cycles", "jitter_p50_ms", "jitter_p99_ms", "latency_p50_ms", "latency_p99_ms", "bad_crc")
+    keys = ("cycles", "jitter_p50_ms", "jitter_p99_ms", "latency_p50_ms", "latency_p99_ms",
+            "bad_crc")  # fmt: skip
     print(json.dumps({k: exit_entry[k] for k in keys}, indent=2))
 
 

@@ -283,6 +283,7 @@ class G1Node:
                                    kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
             cycle += 1
             time.sleep(max(0.0, start + cycle * period - time.perf_counter()))
+
         def ms(values, q):
             return round(float(np.percentile(values, q)) * 1000, 3) if values else None
 
