@@ -40,20 +40,18 @@ def test_bad_policy_files_fail_before_physics(exported, tmp_path):
     with pytest.raises(PolicyError, match="metadata lacks"):
         Policy.load(rewrite(path, tmp_path / "bare.onnx", strip))
 
-    def other_contract(model):
-        for p in model.metadata_props:
-            if p.key == "g1hoi_contract_hash":
-                p.value = "0000000000000000"
+    def setting(key, value):
+        def edit(model):
+            for p in model.metadata_props:
+                if p.key == key:
+                    p.value = value
 
+        return edit
+
+    other = setting("g1hoi_contract_hash", "0000000000000000")
     with pytest.raises(PolicyError, match="observation contract 0000000000000000 is unknown"):
-        Policy.load(rewrite(path, tmp_path / "other.onnx", other_contract))
-
-    def bad_gains(model):
-        for p in model.metadata_props:
-            if p.key == "joint_stiffness":
-                p.value = "1,2,3"
-
+        Policy.load(rewrite(path, tmp_path / "other.onnx", other))
     with pytest.raises(PolicyError, match="joint_stiffness"):
-        Policy.load(rewrite(path, tmp_path / "gains.onnx", bad_gains))
+        Policy.load(rewrite(path, tmp_path / "gains.onnx", setting("joint_stiffness", "1,2,3")))
     with pytest.raises(FileNotFoundError):
         Policy.load(tmp_path / "missing.onnx")
