@@ -40,6 +40,7 @@ from deploy.protocol.unitree_hg import LowCmd_, LowState_, crc_ok, seal
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from robots import g1, quat
 from robots.clip import load_clip
+from robots.objects import convex_planes
 from sim2sim.policy import Policy, PolicyError
 from training.observations import ObsInputs, build_observation, projected_gravity_of
 from training.reference import ReferenceMotions
@@ -95,6 +96,7 @@ class G1Node:
         self.policy = Policy.load(args.policy)  # refuses bad files before any DDS traffic
         self.clip = load_clip(args.motion)
         self.refs = ReferenceMotions([self.clip], self.policy.control_hz)
+        self.planes = convex_planes(self.clip.object)
         self.log = SessionLog(args.log)
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
@@ -168,23 +170,14 @@ class G1Node:
         clip = np.zeros(1, int)
         ref, _ = self.refs.state(clip, np.array([self.frame]))
         state = estimate_state(q, dq, imu, gyro, ref)
-        future = [
-            self.refs.state(clip, np.array([self.frame + k])) for k in self.policy.future_offsets
-        ]
-        obs = build_observation(ObsInputs(state, self.last_action, future, self._planes()))
+        future = self.refs.future(clip, np.array([self.frame]), self.policy.future_offsets)
+        obs = build_observation(ObsInputs(state, self.last_action, future, self.planes))
         action = self.policy(obs)
         if not np.all(np.isfinite(action)):
             raise ValueError("policy output is not finite")
         self.last_action = action
         self.frame = min(self.frame + 1, int(self.refs.lengths[0]) - 1)
         return self.policy.targets(action[0])
-
-    def _planes(self):
-        if not hasattr(self, "_object_planes"):
-            from robots.objects import convex_planes
-
-            self._object_planes = convex_planes(self.clip.object)
-        return self._object_planes
 
     def command(self, cycle: int) -> Command | None:
         """This cycle's safe command (None while no LowState has arrived)."""

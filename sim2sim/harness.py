@@ -14,24 +14,22 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from robots import g1, quat
+from robots import g1
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes, surface_points
 from robots.scene import build_scene
 from sim2sim.policy import Policy
-from training.observations import (
-    HAND_CONTACT,
-    ObsInputs,
-    body_object_distance,
-    build_observation,
-)
+from training.metrics import body_error, object_point_error
+from training.observations import ObsInputs, body_object_distance, build_observation
 from training.reference import ReferenceMotions
 from training.state import StateIndex
 from training.terminations import (
     TerminationConfig,
     contact_lost,
+    count_contact_lost,
     fallen,
+    hands_touching,
     object_deviated,
     robot_deviated,
 )
@@ -103,7 +101,7 @@ class Sim2Sim:
     def observation(self, state=None) -> np.ndarray:
         state = state if state is not None else self.measured_state()
         frame = np.array([int(self.frame)])
-        future = [self.refs.state(np.zeros(1, int), frame + k) for k in self.policy.future_offsets]
+        future = self.refs.future(np.zeros(1, int), frame, self.policy.future_offsets)
         return build_observation(ObsInputs(state, self.last_action, future, self.planes))
 
     def step(self, speed: float = 1.0) -> dict:
@@ -133,14 +131,11 @@ class Sim2Sim:
         """True state vs the reference at the current frame: E_h, E_o (m), termination."""
         state = self.index.from_mjdata(self.data)
         ref, contact = self.refs.state(np.zeros(1, int), np.array([int(self.frame)]))
-        e_h = float(np.linalg.norm(state.body_pos - ref.body_pos, axis=-1).mean())
-        sim = state.object_pos[:, None] + quat.rotate(state.object_quat[:, None], self.points[None])
-        want = ref.object_pos[:, None] + quat.rotate(ref.object_quat[:, None], self.points[None])
-        e_o = float(np.linalg.norm(sim - want, axis=-1).mean())
+        e_h = float(body_error(state, ref)[0])
+        e_o = float(object_point_error(state, ref, self.points)[0])
         tc = self.terminations
         dist, _ = body_object_distance(state, self.planes)
-        want = contact[:, :2] > 0.5
-        self.lost = np.where(want & ~(dist[:, HAND_CONTACT] < 0.05), self.lost + 1, 0)
+        self.lost = count_contact_lost(self.lost, hands_touching(dist), contact)
         fell = bool(fallen(state, tc)[0])
         ended = fell or bool(
             object_deviated(state, ref, tc)[0]

@@ -3,7 +3,6 @@ its metadata, validated before any physics runs. numpy + onnxruntime only."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from robots import g1
 from robots.objects import ObjectSpec
+from training.actions import clip_action, joint_targets
 from training.observations import contract_hash
 
 REQUIRED = (
@@ -95,11 +95,8 @@ class Policy:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """(N, D) float32 observations -> (N, 29) clipped actions."""
         out = self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
-        return np.clip(out, -self.action_clip, self.action_clip)
+        return clip_action(out, self.action_clip)
 
     def targets(self, action: np.ndarray) -> np.ndarray:
         """Joint position targets of an action (motor order)."""
-        return self.default_pos + action * self.action_scale
-
-    def describe(self) -> str:
-        return json.dumps({k: v for k, v in self.metadata.items() if k.startswith("g1hoi_")})
+        return joint_targets(action, self.default_pos, self.action_scale)

@@ -20,8 +20,10 @@ from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
 from training import terminations as T
+from training.actions import clip_action, joint_targets
 from training.backend import MujocoBatchBackend, PhysicsBackend
-from training.observations import HAND_CONTACT, ObsInputs, body_object_distance, build_observation
+from training.metrics import body_error
+from training.observations import ObsInputs, body_object_distance, build_observation
 from training.randomization import ModelRandomizer, RandomizationConfig
 from training.reference import ReferenceMotions
 from training.state import StateIndex
@@ -139,7 +141,7 @@ class HoiEnv:
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""
         tol = self.cfg.psi_tolerance
-        good = (np.linalg.norm(state.body_pos - ref.body_pos, axis=-1).mean(axis=1) < tol) & (
+        good = (body_error(state, ref) < tol) & (
             np.linalg.norm(state.object_pos - ref.object_pos, axis=1) < tol
         )
         ids = np.flatnonzero(good)
@@ -182,19 +184,17 @@ class HoiEnv:
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
-        future = [self.refs.state(self.clip, self.frame + k) for k in self.cfg.future_offsets]
+        future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)
 
     def step(self, action: np.ndarray):
         """Apply (N, 29) actions for one control period. Returns (obs, reward, terminated,
         truncated, info); finished simulations are reset and their obs are the new ones."""
-        action = np.clip(
-            np.asarray(action, dtype=np.float64), -self.cfg.action_clip, self.cfg.action_clip
-        )
+        action = clip_action(action, self.cfg.action_clip)
         if action.shape != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
-        target = g1.DEFAULT_POS + action * self.action_scale
+        target = joint_targets(action, g1.DEFAULT_POS, self.action_scale)
         # A delayed simulation applies the previous control period's targets.
         self._ctrl[:] = np.where(self.delayed[:, None], self.prev_target, target)
         self.prev_target = target
@@ -207,9 +207,8 @@ class HoiEnv:
         state = self.index.from_backend(self.backend)
         ref, contact = self.refs.state(self.clip, self.frame)
         dist, normal = body_object_distance(state, self.planes)
-        touching = dist[:, HAND_CONTACT] < 0.05
-        want = contact[:, :2] > 0.5
-        self.lost = np.where(want & ~touching, self.lost + 1, 0)
+        touching = T.hands_touching(dist)
+        self.lost = T.count_contact_lost(self.lost, touching, contact)
 
         c = self.cfg.rewards
         terms = {

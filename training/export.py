@@ -51,23 +51,12 @@ def policy_metadata(env) -> dict[str, str]:
     }
 
 
-class _Deployed(torch.nn.Module):
-    """normalize -> MLP -> mean action, as the rsl-rl actor computes it at inference."""
-
-    def __init__(self, actor):
-        super().__init__()
-        self.inner = actor.as_onnx(verbose=False)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.inner(obs)
-
-
 def export_policy(actor, env, out: Path, recorded_obs: np.ndarray) -> dict:
     """Write ``out`` (ONNX + metadata) and check torch vs onnxruntime on ``recorded_obs``."""
     import onnx
     import onnxruntime as ort
 
-    model = _Deployed(actor).eval()
+    model = actor.as_onnx(verbose=False).eval()  # normalize -> MLP -> mean action
     dim = recorded_obs.shape[1]
     with atomic_path(out) as tmp:
         torch.onnx.export(

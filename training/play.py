@@ -22,6 +22,7 @@ from robots import quat
 from robots.clip import MotionClip
 from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
+from training.metrics import body_error, object_point_error
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
 from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
@@ -93,10 +94,8 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
             action = policy(obs).numpy()
         o, _, terminated, truncated, info = env.step(action)
         s, ref = info["state"], info["reference"]
-        err_h = np.linalg.norm(s.body_pos - ref.body_pos, axis=-1).mean(axis=1)
-        sim_pts = s.object_pos[:, None] + quat.rotate(s.object_quat[:, None], points[None])
-        ref_pts = ref.object_pos[:, None] + quat.rotate(ref.object_quat[:, None], points[None])
-        err_o = np.linalg.norm(sim_pts - ref_pts, axis=-1).mean(axis=1)
+        err_h = body_error(s, ref)
+        err_o = object_point_error(s, ref, points)
         e_h += np.where(alive, err_h, 0.0)
         e_o += np.where(alive, err_o, 0.0)
         frames += alive

@@ -61,6 +61,12 @@ class ReferenceMotions:
         """Flat row of (clip, frame); frames past the clip's end hold its last frame."""
         return self.starts[clip] + np.clip(frame, 0, self.lengths[clip] - 1)
 
+    def future(
+        self, clip: np.ndarray, frame: np.ndarray, offsets
+    ) -> list[tuple[HoiState, np.ndarray]]:
+        """Reference (state, contacts) at ``frame + k`` for every offset k."""
+        return [self.state(clip, frame + k) for k in offsets]
+
     def state(self, clip: np.ndarray, frame: np.ndarray) -> tuple[HoiState, np.ndarray]:
         """Reference state (N, ...) and contact labels (N, 5) at (clip, frame)."""
         rows = self.index(clip, frame)

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.observations import projected_gravity_of
+from training.metrics import body_error
+from training.observations import HAND_CONTACT, projected_gravity_of
 from training.state import HoiState
+
+TOUCH_DISTANCE = 0.05  # m: a hand this close to the object surface still holds it
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,20 @@ def object_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.nd
 
 
 def robot_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.ndarray:
-    err = np.linalg.norm(s.body_pos - ref.body_pos, axis=-1).mean(axis=1)
-    return err > cfg.body_deviation
+    return body_error(s, ref) > cfg.body_deviation
+
+
+def hands_touching(hoi_distance: np.ndarray) -> np.ndarray:
+    """(N, 2) whether each hand is within TOUCH_DISTANCE of the object surface, from
+    the ``body_object_distance`` of the HOI bodies."""
+    return hoi_distance[:, HAND_CONTACT] < TOUCH_DISTANCE
+
+
+def count_contact_lost(
+    lost: np.ndarray, touching: np.ndarray, ref_contact: np.ndarray
+) -> np.ndarray:
+    """Consecutive frames each hand the reference has in contact has not been touching."""
+    return np.where((ref_contact[:, :2] > 0.5) & ~touching, lost + 1, 0)
 
 
 def contact_lost(lost_frames: np.ndarray, cfg: TerminationConfig) -> np.ndarray:
