@@ -160,7 +160,7 @@ class Sim2Sim:
             max_torque = max(max_torque, info["max_torque"])
             limit_hits += info["limit_hits"]
             if record:
-                states.append(self.data.qpos.copy())
+                states.append(self.index.from_mjdata(self.data))
             if ended:
                 break
         return {

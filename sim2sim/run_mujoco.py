@@ -70,7 +70,14 @@ def main() -> None:
         sim.episode(record=(i == 0 and args.render is not None)) for i in range(args.episodes)
     ]
     if args.render is not None:
-        _render(sim, episodes[0].pop("states"), args.render)
+        from robots.render import render_video
+        from training.state import rollout_clip
+
+        states = episodes[0].pop("states")
+        source = {"sim2sim": str(sim.policy.path)}
+        render_video(
+            rollout_clip(states, sim.policy.control_hz, sim.clip.object, source), args.render
+        )
     for e in episodes:
         e.pop("states", None)
     report = {
@@ -89,27 +96,6 @@ def main() -> None:
     if args.report is not None:
         write_text(args.report, text + "\n")
     print(text)
-
-
-def _render(sim: Sim2Sim, states: list, out: Path) -> None:
-    from robots import quat
-    from robots.clip import MotionClip
-    from robots.render import render_video
-
-    q = np.array(states)
-    ix = sim.index
-    clip = MotionClip(
-        fps=sim.policy.control_hz,
-        root_pos=q[:, ix.root_q : ix.root_q + 3],
-        root_quat=quat.normalize(q[:, ix.root_q + 3 : ix.root_q + 7]),
-        joint_pos=q[:, ix.joint_q],
-        object_pos=q[:, ix.obj_q : ix.obj_q + 3],
-        object_quat=quat.normalize(q[:, ix.obj_q + 3 : ix.obj_q + 7]),
-        object=sim.clip.object,
-        contact=np.zeros((len(q), 5)),
-        source={"sim2sim": str(sim.policy.path)},
-    )
-    render_video(clip, out)
 
 
 if __name__ == "__main__":

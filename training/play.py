@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robots import quat
-from robots.clip import MotionClip
 from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
 from training.metrics import body_error, object_point_error
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
 from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
+from training.state import rollout_clip
 from training.terminations import TerminationConfig
 
 
@@ -100,15 +99,18 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
         e_o += np.where(alive, err_o, 0.0)
         frames += alive
         if video is not None and alive[0]:
-            record.append(
-                (s.root_pos[0], s.root_quat[0], s.joint_pos[0], s.object_pos[0], s.object_quat[0])
-            )
+            record.append(s)
         success |= alive & truncated & info["clip_end"]
         fell |= alive & info["causes"]["fall"]
         alive &= ~(terminated | truncated)
         obs = vec._wrap(o)
     if video is not None and record:
-        _render(record, clips[0], env.cfg.control_hz, video)
+        from robots.render import render_video
+
+        rollout = rollout_clip(
+            record, env.cfg.control_hz, clips[0].object, {"rollout_of": clips[0].source}
+        )
+        render_video(rollout, video)
     report = {
         "clips": len(clips),
         "attempts": int(n),
@@ -122,23 +124,3 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
     if episodes > 1:
         report["success_any_attempt"] = float(success.reshape(episodes, -1).any(axis=0).mean())
     return report
-
-
-def _render(record, clip: MotionClip, fps: float, out: Path) -> None:
-    from robots.render import render_video
-
-    root_pos, root_quat, joint_pos, obj_pos, obj_quat = (
-        np.array(x) for x in zip(*record, strict=True)
-    )
-    sim = MotionClip(
-        fps=fps,
-        root_pos=root_pos,
-        root_quat=quat.normalize(root_quat),
-        joint_pos=joint_pos,
-        object_pos=obj_pos,
-        object_quat=quat.normalize(obj_quat),
-        object=clip.object,
-        contact=np.zeros((len(root_pos), 5)),
-        source={"rollout_of": clip.source},
-    )
-    render_video(sim, out)

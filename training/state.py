@@ -107,3 +107,23 @@ class StateIndex:
             data.qpos[None], data.qvel[None], data.xpos[None], data.xquat[None],
             data.cvel[None], data.subtree_com[None],
         )  # fmt: skip
+
+
+def rollout_clip(states: list[HoiState], fps: float, obj, source: dict):
+    """A motion clip of simulated states (row 0 of each), e.g. to render a rollout."""
+    from robots.clip import MotionClip
+
+    def stack(name: str) -> np.ndarray:
+        return np.concatenate([getattr(s, name)[:1] for s in states])
+
+    return MotionClip(
+        fps=fps,
+        root_pos=stack("root_pos"),
+        root_quat=quat.normalize(stack("root_quat")),
+        joint_pos=stack("joint_pos"),
+        object_pos=stack("object_pos"),
+        object_quat=quat.normalize(stack("object_quat")),
+        object=obj,
+        contact=np.zeros((len(states), 5)),
+        source=source,
+    )
