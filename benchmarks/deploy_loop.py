@@ -1,9 +1,12 @@
 """Deploy loop timing over loopback DDS against the virtual G1, for ``--seconds`` (60):
-control period jitter (|actual - 2 ms| of the node's 500 Hz loop) and LowState-to-
-LowCmd latency (newest LowState's arrival to the LowCmd written on it), p50 and p99.
+control period jitter (|actual - 2 ms| between the node's successive LowCmds), the
+node's LowState-to-LowCmd latency (the LowState's arrival in the node to the LowCmd
+written on it) and the robot-side round trip (LowState written by the virtual G1 to the
+next LowCmd received by it, through DDS both ways), p50 and p99.
 
 Both processes run as in deployment: ``deploy/virtual_g1.py --gantry`` and
-``deploy/g1_node.py --auto`` with the hold-pose policy (policy state after ~1.5 s).
+``deploy/g1_node.py --auto`` (policy state after ~1.5 s) with a hold-pose policy of the
+default network size (MLP 1024-1024-512: a real policy's inference cost, zero actions).
 
     python benchmarks/deploy_loop.py [--seconds 60]
 """
@@ -28,6 +31,8 @@ sys.path.insert(0, str(REPO))
 class Args:
     seconds: float = 60.0
     domain: int = 97
+    rt_priority: int = 0
+    """SCHED_FIFO priority for both processes (node one above the robot); 0: normal."""
 
 
 def main() -> None:
@@ -40,26 +45,31 @@ def main() -> None:
         tmp = Path(tmp)
         clip = retarget(synthetic_motion()).clip
         clip_path = clip.save(tmp / "clip.npz")
-        policy = write_hold_policy(tmp / "hold.onnx", clip.object)
+        policy = write_hold_policy(tmp / "hold.onnx", clip.object, hidden=(1024, 1024, 512))
         robot = subprocess.Popen(
             [sys.executable, str(REPO / "deploy/virtual_g1.py"), "--domain", str(args.domain),
-             "--gantry", "--seconds", str(args.seconds + 3)],
+             "--gantry", "--seconds", str(args.seconds + 3), "--report", str(tmp / "vg1.json"),
+             "--rt-priority", str(args.rt_priority)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         time.sleep(0.5)
         log = tmp / "session.jsonl"
+        node_priority = min(99, args.rt_priority + 1) if args.rt_priority else 0
         subprocess.run(
             [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(policy),
              "--motion", str(clip_path), "--net", "lo", "--domain", str(args.domain), "--auto",
              "--move-seconds", "1", "--hold-seconds", "0.5", "--seconds", str(args.seconds),
-             "--log", str(log)],
+             "--log", str(log), "--rt-priority", str(node_priority)],
             check=True, stdout=subprocess.DEVNULL, timeout=args.seconds + 60,
         )  # fmt: skip
         robot.wait(timeout=30)
         exit_entry = [json.loads(line) for line in log.read_text().splitlines()][-1]
+        robot = json.loads((tmp / "vg1.json").read_text())
     keys = ("cycles", "jitter_p50_ms", "jitter_p99_ms", "latency_p50_ms", "latency_p99_ms",
             "bad_crc")  # fmt: skip
-    print(json.dumps({k: exit_entry[k] for k in keys}, indent=2))
+    result = {k: exit_entry[k] for k in keys}
+    result |= {k: robot[k] for k in ("round_trip_p50_ms", "round_trip_p99_ms", "rejected")}
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

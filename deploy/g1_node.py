@@ -6,9 +6,11 @@ safety layer and watchdog around everything. numpy + onnxruntime only (no torch)
 State machine: PASSIVE (motors enabled, zero torque) -> MOVE (to the default pose over
 ``--move-seconds`` with the stand gains) -> HOLD (default pose) -> POLICY (the policy
 at its control rate, its gains) -> DAMPING on stop or on any fault (zero stiffness,
-joint damping; only a restart leaves it). Commands go out at 500 Hz; every one passes
-``deploy.safety``. Faults: LowState older than 3 policy periods, NaN/inf anywhere,
-pelvis tilt beyond ``--max-tilt``, policy exception or non-finite output, e-stop.
+joint damping; only a restart leaves it). A command answers each LowState (500 Hz), one
+goes out anyway after 1.5 periods without; every one passes ``deploy.safety``. Faults:
+LowState older than 3 policy periods, NaN/inf anywhere, pelvis tilt beyond
+``--max-tilt``, policy exception, non-finite or exploded (> 10 action clips) output, any
+other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
 
 Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
@@ -17,6 +19,7 @@ space or e = emergency stop (damping), q = stop and quit.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -24,6 +27,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -36,16 +40,20 @@ import tyro
 
 from deploy.estimator import estimate_state
 from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel
-from deploy.protocol.unitree_hg import LowCmd_, LowState_, crc_ok, seal
+from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
+from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from robots import g1, quat
 from robots.clip import load_clip
 from robots.objects import convex_planes
 from sim2sim.policy import Policy, PolicyError
+from training.actions import clip_action
 from training.observations import ObsInputs, build_observation, projected_gravity_of
 from training.reference import ReferenceMotions
 
 COMMAND_HZ = 500.0
+# Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
+EXPLODED = 10.0
 KEYS_HELP = "keys: s start | p policy | h hold | space/e e-stop | q quit"
 
 
@@ -75,6 +83,9 @@ class Args:
     hold_seconds: float = 1.0
     seconds: float = 0.0
     """With --auto: total run time before stopping to damping (0: until interrupted)."""
+    rt_priority: int = 0
+    """SCHED_FIFO priority 1-99 for the control loop and its DDS threads (needs root or
+    CAP_SYS_NICE; recommended on the robot's computer); 0: normal scheduling."""
 
 
 class SessionLog:
@@ -103,7 +114,8 @@ class G1Node:
         self.mode = Mode.PASSIVE
         self.mode_since = time.perf_counter()
         self.lock = threading.Lock()
-        self.state: LowState_ | None = None
+        self.fresh = threading.Event()  # a LowState arrived since the last command
+        self.state: np.ndarray | None = None
         self.state_time = -np.inf
         self.bad_crc = 0
         self.previous: np.ndarray | None = None
@@ -116,17 +128,23 @@ class G1Node:
         self.running = True
         self.quit = False  # leave once damping has been sent for a moment
         self.channel = Channel(args.domain, args.net)
-        self.channel.reader(LOWSTATE, LowState_, self._on_state)
-        self.writer = self.channel.writer(LOWCMD, LowCmd_)
+        self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
+        self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
+        self.command_msg = LOWCMD_LAYOUT.new()
+        self.pending: Iterator[None] | None = None  # the policy step under way
 
     # Inputs -----------------------------------------------------------------------------
 
-    def _on_state(self, msg: LowState_) -> None:
+    def _on_state(self, msg: np.ndarray) -> None:
         if not crc_ok(msg):
             self.bad_crc += 1
             return
         with self.lock:
             self.state, self.state_time = msg, time.perf_counter()
+        self.fresh.set()
+
+    def _on_malformed(self, _) -> None:
+        self.bad_crc += 1  # undecodable counts as corrupt: the state goes stale the same way
 
     def key(self, k: str) -> None:
         if k == "s" and self.mode == Mode.PASSIVE:
@@ -153,39 +171,62 @@ class G1Node:
         if mode == Mode.POLICY:
             self.frame = 0
             self.last_action[:] = 0.0
+            self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
+            self.pending = None
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
             self.log.write("fault", reason=reason, mode=self.mode.value)
             self.transition(Mode.DAMPING, reason)
 
-    def sensors(self, msg: LowState_):
-        q = np.array([m.q for m in msg.motor_state[: g1.NUM_JOINTS]], dtype=np.float64)
-        dq = np.array([m.dq for m in msg.motor_state[: g1.NUM_JOINTS]], dtype=np.float64)
-        imu = np.array(msg.imu_state.quaternion, dtype=np.float64)
-        gyro = np.array(msg.imu_state.gyroscope, dtype=np.float64)
-        return q, dq, imu, gyro
+    def sensors(self, msg: np.ndarray):
+        motors, imu = msg["motor_state"][: g1.NUM_JOINTS], msg["imu_state"]
+        as64 = (motors["q"], motors["dq"], imu["quaternion"], imu["gyroscope"])
+        return tuple(x.astype(np.float64) for x in as64)
 
-    def policy_targets(self, q, dq, imu, gyro) -> np.ndarray:
-        clip = np.zeros(1, int)
-        ref, _ = self.refs.state(clip, np.array([self.frame]))
+    def policy_step(self, q, dq, imu, gyro) -> Iterator[None]:
+        """One policy step from one cycle's sensors, in parts that each fit in the slack
+        after a command is on the wire (state estimate, observation, inference), so the
+        step never delays the next LowState's command. The new targets apply from the
+        command after the last part (4-6 ms after the state they were computed from)."""
+        clip, frame = np.zeros(1, int), np.array([self.frame])
+        ref, _ = self.refs.state(clip, frame)
         state = estimate_state(q, dq, imu, gyro, ref)
-        future = self.refs.future(clip, np.array([self.frame]), self.policy.future_offsets)
+        future = self.refs.future(clip, frame, self.policy.future_offsets)
+        yield
         obs = build_observation(ObsInputs(state, self.last_action, future, self.planes))
-        action = self.policy(obs)
-        if not np.all(np.isfinite(action)):
+        yield
+        raw = self.policy.raw(obs)
+        if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")
+        if np.abs(raw).max() > EXPLODED * self.policy.action_clip:
+            raise ValueError(f"policy output exploded (|action| up to {np.abs(raw).max():.3g})")
+        action = clip_action(raw, self.policy.action_clip)
         self.last_action = action
         self.frame = min(self.frame + 1, int(self.refs.lengths[0]) - 1)
-        return self.policy.targets(action[0])
+        self.targets = self.policy.targets(action[0])
 
-    def command(self, cycle: int) -> Command | None:
+    def advance_policy(self, cycle: int) -> None:
+        """Start a policy step every ``decimation`` commands; run one part per command."""
+        if cycle % self.decimation == 0:
+            self.pending = self.policy_step(*self.sensed)
+        if self.pending is None:
+            return
+        try:
+            next(self.pending)
+        except StopIteration:
+            self.pending = None
+        except Exception as e:  # any policy failure must end in damping
+            self.pending = None
+            self.fault(f"policy error: {type(e).__name__}: {e}")
+
+    def command(self) -> Command | None:
         """This cycle's safe command (None while no LowState has arrived)."""
         with self.lock:
             msg, age = self.state, time.perf_counter() - self.state_time
         if msg is None:
             return None
-        q, dq, imu, gyro = self.sensors(msg)
+        q, dq, imu, gyro = self.sensed = self.sensors(msg)
         if age > self.stale_after:
             self.fault(f"stale lowstate ({age * 1000:.0f} ms)")
         elif not all(np.all(np.isfinite(x)) for x in (q, dq, imu, gyro)):
@@ -214,23 +255,16 @@ class G1Node:
             return filter_command(
                 g1.DEFAULT_POS, self.stand_kp, self.stand_kd, q, dq, self.previous, self.limits
             )
-        if cycle % self.decimation == 0:
-            try:
-                self.targets = self.policy_targets(q, dq, imu, gyro)
-            except Exception as e:  # any policy failure must end in damping
-                self.fault(f"policy error: {type(e).__name__}: {e}")
-                return damping_command(q, dq, self.limits)
         return filter_command(
             self.targets, self.policy.kp, self.policy.kd, q, dq, self.previous, self.limits
         )
 
     def publish(self, cmd: Command, mode_machine: int) -> None:
-        msg = LowCmd_(mode_pr=0, mode_machine=mode_machine)
-        for i in range(g1.NUM_JOINTS):
-            m = msg.motor_cmd[i]
-            m.mode = 1
-            m.q, m.dq, m.tau = float(cmd.q[i]), float(cmd.dq[i]), float(cmd.tau[i])
-            m.kp, m.kd = float(cmd.kp[i]), float(cmd.kd[i])
+        msg = self.command_msg
+        msg["mode_machine"] = mode_machine
+        m = msg["motor_cmd"][: g1.NUM_JOINTS]
+        m["mode"] = 1
+        m["q"], m["dq"], m["tau"], m["kp"], m["kd"] = cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd
         self.writer.write(seal(msg))
         if not cmd.damping:
             self.previous = cmd.q.copy()
@@ -247,10 +281,20 @@ class G1Node:
         keyboard = sys.stdin.isatty() and not a.auto
         if keyboard:
             print(KEYS_HELP, flush=True)
+        # Everything allocated so far (modules, model, clip) leaves the collector's view:
+        # a full collection over it takes tens of ms, longer than the watchdog allows.
+        gc.collect()
+        gc.freeze()
         periods: list[float] = []  # loop period, s
         latencies: list[float] = []  # LowState arrival -> LowCmd written, s
         last = None
         while self.running:
+            # Each LowState triggers its command at once, so the state-to-command latency
+            # is the compute time and the loop runs on the robot's 500 Hz clock. Without
+            # one for 1.5 periods a command goes out anyway: the watchdog and damping never
+            # wait on the robot.
+            self.fresh.wait(1.5 * period)
+            self.fresh.clear()
             now = time.perf_counter()
             if last is not None:
                 periods.append(now - last)
@@ -265,22 +309,28 @@ class G1Node:
                 self.running = False
             if keyboard and select.select([sys.stdin], [], [], 0)[0]:
                 self.key(sys.stdin.read(1))
-            cmd = self.command(cycle)
+            with self.lock:
+                machine = int(self.state["mode_machine"]) if self.state is not None else 0
+            try:
+                cmd = self.command()
+            except Exception as e:  # a bug in the loop must end in damping, never in silence
+                self.fault(f"node error: {type(e).__name__}: {e}")
+                cmd = damping_command(None, None, self.limits)  # state-free: kp 0, fixed kd
             if cmd is not None:
-                with self.lock:
-                    machine = self.state.mode_machine if self.state is not None else 0
                 self.publish(cmd, machine)
                 latencies.append(time.perf_counter() - self.state_time)
                 if cycle % int(COMMAND_HZ / 2) == 0:
                     self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
                                    kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+                if self.mode == Mode.POLICY:
+                    self.advance_policy(cycle)
             cycle += 1
-            time.sleep(max(0.0, start + cycle * period - time.perf_counter()))
 
         def ms(values, q):
             return round(float(np.percentile(values, q)) * 1000, 3) if values else None
 
         jitter = [abs(p - period) for p in periods]
+        np.savez("/tmp/trace.npz", periods=np.array(periods), lat=np.array(latencies))
         self.log.write(
             "exit", mode=self.mode.value, bad_crc=self.bad_crc, cycles=len(periods),
             jitter_p50_ms=ms(jitter, 50), jitter_p99_ms=ms(jitter, 99),
@@ -291,6 +341,7 @@ class G1Node:
 def main() -> None:
     args = tyro.cli(Args, prog="python deploy/g1_node.py", description=__doc__)
     try:
+        use_realtime(args.rt_priority)  # before DDS starts its threads: they inherit it
         node = G1Node(args)
     except (PolicyError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,8 +1,12 @@
 """A trivial policy that always outputs zero actions (= hold the default pose), with
-complete metadata: for bring-up of the deploy chain before a trained policy exists."""
+complete metadata: for bring-up of the deploy chain before a trained policy exists.
+
+With ``hidden`` it is a full-size MLP (random hidden layers, zero output layer): the
+same zero actions at a real policy's inference cost, for timing the deploy loop."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,19 +20,35 @@ from training.export import OPSET, policy_metadata
 from training.observations import term_sizes
 
 
-def write_hold_policy(out: Path, obj: ObjectSpec, gains: str = "stand") -> Path:
+def write_hold_policy(
+    out: Path, obj: ObjectSpec, gains: str = "stand", hidden: tuple[int, ...] = ()
+) -> Path:
     import onnx
     from onnx import TensorProto, helper
 
     cfg = EnvConfig(gains=gains)
     dim = sum(term_sizes(len(cfg.future_offsets)).values())
-    zeros = helper.make_tensor("w", TensorProto.FLOAT, [dim, g1.NUM_JOINTS], np.zeros(dim * 29))
+    rng = np.random.default_rng(0)
+    sizes = [dim, *hidden, g1.NUM_JOINTS]
+    nodes, weights, x = [], [], "obs"
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        last = i == len(sizes) - 2
+        w = np.zeros((n_in, n_out)) if last else rng.normal(0, n_in**-0.5, (n_in, n_out))
+        weights += [
+            helper.make_tensor(f"w{i}", TensorProto.FLOAT, [n_in, n_out], w.ravel()),
+            helper.make_tensor(f"b{i}", TensorProto.FLOAT, [n_out], np.zeros(n_out)),
+        ]
+        y = "actions" if last else f"h{i}"
+        nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [y if last else f"z{i}"]))
+        if not last:
+            nodes.append(helper.make_node("Elu", [f"z{i}"], [y]))
+        x = y
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["obs", "w"], ["actions"])],
+        nodes,
         "hold_default_pose",
         [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", dim])],
         [helper.make_tensor_value_info("actions", TensorProto.FLOAT, ["batch", g1.NUM_JOINTS])],
-        initializer=[zeros],
+        initializer=weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     kp, _ = g1.gains(gains)

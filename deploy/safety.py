@@ -85,13 +85,14 @@ def filter_command(
     kp = np.clip(kp, 0.0, limits.max_kp)
     kd = np.clip(kd, 0.0, limits.max_kd)
     effort = g1.EFFORT_LIMIT
-    tau_d = np.abs(kd * dq)
-    # Damping alone over the limit: scale kd to the limit and drop the stiffness.
-    over = tau_d > effort
-    kd = np.where(over, kd * effort / np.maximum(tau_d, 1e-12), kd)
-    budget = np.where(over, 0.0, effort - tau_d)
-    tau_p = np.abs(kp * (target - q))
-    kp = np.where(tau_p > budget, kp * budget / np.maximum(tau_p, 1e-12), kp)
+    with np.errstate(over="ignore"):  # absurd (finite) speeds give inf torque: gain -> 0
+        tau_d = np.abs(kd * dq)
+        # Damping alone over the limit: scale kd to the limit and drop the stiffness.
+        over = tau_d > effort
+        kd = np.where(over, kd * effort / np.maximum(tau_d, 1e-12), kd)
+        budget = np.where(over, 0.0, effort - tau_d)
+        tau_p = np.abs(kp * (target - q))
+        kp = np.where(tau_p > budget, kp * budget / np.maximum(tau_p, 1e-12), kp)
     # Rounding can leave a few 1e-16 over: shave a hair to keep the bound strict.
     kp = kp * (1.0 - 1e-9)
     kd = kd * (1.0 - 1e-9)

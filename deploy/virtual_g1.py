@@ -15,6 +15,7 @@ shoves the pelvis to make the robot fall.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -29,7 +30,8 @@ import numpy as np
 import tyro
 
 from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
-from deploy.protocol.unitree_hg import LowCmd_, LowState_, crc_ok, seal
+from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
+from deploy.realtime import use_realtime
 from robots import g1
 from robots.scene import build_scene
 
@@ -45,6 +47,8 @@ class Args:
     publish_hz: float = 500.0
     seconds: float = 3600.0
     """Run this long, then exit."""
+    rt_priority: int = 0
+    """SCHED_FIFO priority 1-99 (needs root or CAP_SYS_NICE); 0: normal scheduling."""
     gantry: bool = False
     """Hold the pelvis in place (the robot hangs as in a gantry)."""
     release_after: float | None = None
@@ -54,7 +58,8 @@ class Args:
     nan_after: float | None = None
     push_after: float | None = None
     report: Path | None = None
-    """Write a JSON summary here at exit (pelvis height over time, rejected commands)."""
+    """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
+    LowState-written to LowCmd-received round trip)."""
 
 
 class VirtualG1:
@@ -77,55 +82,60 @@ class VirtualG1:
         self.qadr = np.array([j.qposadr[0] for j in joints])
         self.vadr = np.array([j.dofadr[0] for j in joints])
         self.lock = threading.Lock()
-        self.cmd: LowCmd_ | None = None
+        self.gyro = self.data.sensor("imu_gyro").data
+        self.accelerometer = self.data.sensor("imu_acc").data
+        self.motors: np.ndarray | None = None  # the latest valid LowCmd's motor_cmd[:29]
         self.rejected = 0
+        self.published = -np.inf  # when the last LowState went out
+        self.round_trips: list[float] = []  # LowState written -> next LowCmd received, s
         self.channel = Channel(args.domain, args.net)
-        self.channel.reader(LOWCMD, LowCmd_, self._on_cmd)
-        self.writer = self.channel.writer(LOWSTATE, LowState_)
+        self.channel.reader(LOWCMD, LOWCMD_LAYOUT, self._on_cmd, self._on_malformed)
+        self.writer = self.channel.writer(LOWSTATE, LOWSTATE_LAYOUT)
 
-    def _on_cmd(self, msg: LowCmd_) -> None:
-        if not crc_ok(msg) or msg.mode_machine != MODE_MACHINE:
+    def _on_cmd(self, msg: np.ndarray) -> None:
+        if not crc_ok(msg) or msg["mode_machine"] != MODE_MACHINE:
             self.rejected += 1
             return
         with self.lock:
-            self.cmd = msg
+            self.motors = msg["motor_cmd"][: g1.NUM_JOINTS]
+        self.round_trips.append(time.perf_counter() - self.published)
+
+    def _on_malformed(self, _) -> None:
+        self.rejected += 1
 
     def torques(self) -> np.ndarray:
         with self.lock:
-            cmd = self.cmd
-        tau = np.zeros(g1.NUM_JOINTS)
-        if cmd is None:
-            return tau
+            m = self.motors
+        if m is None:
+            return np.zeros(g1.NUM_JOINTS)
         q, dq = self.data.qpos[self.qadr], self.data.qvel[self.vadr]
-        for i in range(g1.NUM_JOINTS):
-            m = cmd.motor_cmd[i]
-            if m.mode == 1:
-                tau[i] = m.kp * (m.q - q[i]) + m.kd * (m.dq - dq[i]) + m.tau
+        tau = m["kp"] * (m["q"] - q) + m["kd"] * (m["dq"] - dq) + m["tau"]
+        tau = np.where(m["mode"] == 1, tau, 0.0)  # mode 0: motor disabled
         return np.clip(np.nan_to_num(tau), -g1.EFFORT_LIMIT, g1.EFFORT_LIMIT)
 
-    def state_message(self, tick: int, elapsed: float) -> LowState_:
+    def state_message(self, tick: int, elapsed: float) -> np.ndarray:
         a, d = self.args, self.data
-        msg = LowState_(mode_machine=MODE_MACHINE, tick=tick)
-        imu = msg.imu_state
-        imu.quaternion = [float(x) for x in d.qpos[3:7]]
-        imu.gyroscope = [float(x) for x in d.sensor("imu_gyro").data]
-        imu.accelerometer = [float(x) for x in d.sensor("imu_acc").data]
+        msg = LOWSTATE_LAYOUT.new()
+        msg["mode_machine"], msg["tick"] = MODE_MACHINE, tick
+        imu = msg["imu_state"]
+        imu["quaternion"], imu["gyroscope"] = d.qpos[3:7], self.gyro
+        imu["accelerometer"] = self.accelerometer
         nan = a.nan_after is not None and elapsed > a.nan_after
-        for i in range(g1.NUM_JOINTS):
-            m = msg.motor_state[i]
-            m.mode = 1
-            m.q = float("nan") if nan else float(d.qpos[self.qadr[i]])
-            m.dq = float(d.qvel[self.vadr[i]])
-            m.tau_est = float(d.qfrc_applied[self.vadr[i]])
+        motors = msg["motor_state"][: g1.NUM_JOINTS]
+        motors["mode"] = 1
+        motors["q"] = np.nan if nan else d.qpos[self.qadr]
+        motors["dq"], motors["tau_est"] = d.qvel[self.vadr], d.qfrc_applied[self.vadr]
         seal(msg)
         if a.bad_crc_after is not None and elapsed > a.bad_crc_after:
-            msg.crc ^= 0xFFFF
+            msg["crc"] ^= 0xFFFF
         return msg
 
     def run(self) -> None:
         a = self.args
         dt = 1.0 / a.physics_hz
         every = max(1, round(a.physics_hz / a.publish_hz))
+        gc.collect()
+        gc.freeze()  # no full collections over the loaded modules and model mid-run
         start = time.perf_counter()
         step = 0
         heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
@@ -145,7 +155,8 @@ class VirtualG1:
             if step % max(1, round(0.1 * a.physics_hz)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):
-                self.writer.write(self.state_message(int(step * dt * 1000), elapsed))
+                self.writer.write(self.state_message(round(step * dt * 1000), elapsed))
+                self.published = time.perf_counter()
             wait = start + step * dt - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
@@ -154,12 +165,18 @@ class VirtualG1:
 
             from robots.atomic import write_text
 
+            trips = np.array(self.round_trips[1:]) * 1000  # ms
+            trips = trips[trips < 1000]  # a command before the first state: not a round trip
             summary = {"pelvis_height": heights, "rejected": self.rejected, "steps": step}
+            for q in (50, 99):
+                value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
+                summary[f"round_trip_p{q}_ms"] = value
             write_text(a.report, json.dumps(summary))
 
 
 def main() -> None:
     args = tyro.cli(Args, prog="python deploy/virtual_g1.py", description=__doc__)
+    use_realtime(args.rt_priority)
     VirtualG1(args).run()
     import os
 

@@ -94,8 +94,11 @@ class Policy:
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """(N, D) float32 observations -> (N, 29) clipped actions."""
-        out = self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
-        return clip_action(out, self.action_clip)
+        return clip_action(self.raw(obs), self.action_clip)
+
+    def raw(self, obs: np.ndarray) -> np.ndarray:
+        """(N, 29) actions as the network outputs them, before the clip."""
+        return self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
 
     def targets(self, action: np.ndarray) -> np.ndarray:
         """Joint position targets of an action (motor order)."""

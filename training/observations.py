@@ -138,23 +138,27 @@ def interaction(x: ObsInputs) -> np.ndarray:
 def reference_future(x: ObsInputs) -> np.ndarray:
     """Per future reference frame, its residual to the current state (heading frame):
     root position and orientation, joint angles, key-body positions, object position
-    and orientation, and the reference contact labels."""
-    s = x.state
-    inv = x.heading_inv
-    root_inv = quat.conjugate(s.root_quat)
-    obj_inv = quat.conjugate(s.object_quat)
-    out = []
-    for ref, contact in x.future:
-        out += [
-            _to_heading(x, ref.root_pos - s.root_pos),
-            _six_d(quat.multiply(root_inv, ref.root_quat)),
-            ref.joint_pos - s.joint_pos,
-            _to_heading(x, ref.body_pos - s.body_pos).reshape(len(s.root_pos), -1),
-            _to_heading(x, ref.object_pos - s.object_pos),
-            _six_d(quat.multiply(inv, quat.multiply(ref.object_quat, obj_inv))),
-            contact,
-        ]
-    return np.concatenate(out, axis=1)
+    and orientation, and the reference contact labels. All frames at once, (N, F, ...)."""
+    s, n = x.state, len(x.state.root_pos)
+
+    def future(name: str) -> np.ndarray:
+        return np.stack([getattr(ref, name) for ref, _ in x.future], axis=1)
+
+    inv = x.heading_inv[:, None]
+    parts = [
+        _to_heading(x, future("root_pos") - s.root_pos[:, None]),
+        _six_d(quat.multiply(quat.conjugate(s.root_quat)[:, None], future("root_quat"))),
+        future("joint_pos") - s.joint_pos[:, None],
+        _to_heading(x, future("body_pos") - s.body_pos[:, None]).reshape(n, len(x.future), -1),
+        _to_heading(x, future("object_pos") - s.object_pos[:, None]),
+        _six_d(
+            quat.multiply(
+                inv, quat.multiply(future("object_quat"), quat.conjugate(s.object_quat)[:, None])
+            )
+        ),
+        np.stack([contact for _, contact in x.future], axis=1),
+    ]
+    return np.concatenate(parts, axis=2).reshape(n, -1)
 
 
 ObsTerm = Callable[[ObsInputs], np.ndarray]

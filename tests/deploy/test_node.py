@@ -4,6 +4,7 @@ Each test starts the virtual G1 and the node as separate processes on their own 
 domain, watches every LowCmd on the wire, and reads both session logs."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from deploy.hold_policy import write_hold_policy
 from deploy.protocol.channel import LOWCMD, Channel
-from deploy.protocol.unitree_hg import LowCmd_, crc_ok
+from deploy.protocol.messages import LOWCMD_LAYOUT, crc_ok
 from deploy.safety import SafetyLimits
 from robots.clip import load_clip
 from tests.deploy.conftest import TEST_DOMAIN
@@ -40,9 +41,9 @@ class Monitor:
     """Records every LowCmd on the test domain with its arrival time."""
 
     def __init__(self, channel: Channel):
-        self.commands: list[tuple[float, LowCmd_]] = []
+        self.commands: list[tuple[float, np.ndarray]] = []
         self.recording = False
-        channel.reader(LOWCMD, LowCmd_, self._add)
+        channel.reader(LOWCMD, LOWCMD_LAYOUT, self._add)
 
     def _add(self, msg):
         if self.recording:
@@ -54,7 +55,11 @@ def monitor(channel):
     return Monitor(channel)
 
 
-def run(files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kill_node_at=None):
+def run(
+    files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kill_node_at=None, keys=()
+):
+    """Virtual G1 + node for ``seconds``; ``keys``: (time, key) typed into the node's
+    terminal (a pseudo-terminal) instead of running it unattended (--auto)."""
     _, hold, clip = files
     domain = TEST_DOMAIN
     monitor.commands = []
@@ -68,11 +73,23 @@ def run(files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kil
     )  # fmt: skip
     time.sleep(0.5)
     cmd = [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(policy or hold),
-           "--motion", str(clip), "--net", "lo", "--domain", str(domain), "--auto",
+           "--motion", str(clip), "--net", "lo", "--domain", str(domain),
            "--move-seconds", "1.0", "--hold-seconds", "0.5", "--seconds", str(seconds),
            "--log", str(log), *node]  # fmt: skip
-    n = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    terminal, stdin = os.openpty() if keys else (None, None)
+    n = subprocess.Popen(
+        cmd if keys else [*cmd, "--auto"], stdin=stdin,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     try:
+        # The node discards keys typed before it is up (its terminal setup flushes them),
+        # so typing starts once it sends commands.
+        while keys and not (log.exists() and log.read_text()) and n.poll() is None:
+            time.sleep(0.05)
+        start = time.perf_counter()
+        for at, key in keys:
+            time.sleep(max(0.0, at - (time.perf_counter() - start)))
+            os.write(terminal, key.encode())
         if kill_node_at is not None:
             time.sleep(kill_node_at)
             n.send_signal(signal.SIGINT)
@@ -83,6 +100,9 @@ def run(files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kil
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        for fd in (terminal, stdin):
+            if fd is not None:
+                os.close(fd)
     monitor.recording = False
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     return entries, json.loads(report.read_text()), list(monitor.commands), out + err
@@ -97,9 +117,8 @@ def check_commands(commands):
     assert commands, "no LowCmd seen"
     for _, msg in commands:
         assert crc_ok(msg)
-        q = np.array([m.q for m in msg.motor_cmd[:29]])
-        kp = np.array([m.kp for m in msg.motor_cmd[:29]])
-        kd = np.array([m.kd for m in msg.motor_cmd[:29]])
+        motors = msg["motor_cmd"][:29]
+        q, kp, kd = motors["q"], motors["kp"], motors["kd"]
         assert np.all(q >= LIMITS.lower - 1e-5) and np.all(q <= LIMITS.upper + 1e-5)
         assert np.all((kp >= 0) & (kp <= LIMITS.max_kp)) and np.all(
             (kd >= 0) & (kd <= LIMITS.max_kd)
@@ -110,8 +129,8 @@ def damping_after(commands, entries):
     """Time from the fault entry to the first damping command on the wire (s), and that
     no stiff command follows it."""
     fault = next(e for e in entries if e["kind"] == "fault")
-    stiff = [t for t, m in commands if max(x.kp for x in m.motor_cmd[:29]) > 0]
-    damped = [t for t, m in commands if max(x.kp for x in m.motor_cmd[:29]) == 0]
+    stiff = [t for t, m in commands if m["motor_cmd"]["kp"][:29].max() > 0]
+    damped = [t for t, m in commands if m["motor_cmd"]["kp"][:29].max() == 0]
     last_stiff = stiff[-1] if stiff else -np.inf
     first_damped_after = min(t for t in damped if t > last_stiff)
     return fault, first_damped_after - last_stiff
@@ -157,19 +176,55 @@ def test_robot_side_faults_end_in_damping(files, monitor, tmp_path, vg1, reason)
     check_commands(commands)
 
 
-def test_policy_failure_ends_in_damping(files, monitor, tmp_path):
+def broken_policy(hold: Path, how: str) -> Path:
+    """The hold policy made to output NaN, to explode, or to raise inside onnxruntime."""
     import onnx
+    from onnx import helper
 
-    root, hold, _ = files
     model = onnx.load(str(hold))
-    weights = model.graph.initializer[0]
-    weights.float_data[:] = [float("nan")] * len(weights.float_data)
-    bad = root / "nan_policy.onnx"
-    onnx.save(model, str(bad))
+    graph = model.graph
+    if how == "nan":
+        weights = graph.initializer[0]
+        weights.float_data[:] = [float("nan")] * len(weights.float_data)
+    elif how == "exploding":
+        bias = graph.initializer[1]
+        bias.float_data[:] = [1e4] * len(bias.float_data)
+    else:  # 29 actions reshaped to rows of 7: fails at run time, not at load
+        graph.node[-1].output[0] = "raw"
+        shape = helper.make_tensor("rows_of_7", onnx.TensorProto.INT64, [2], [-1, 7])
+        graph.initializer.append(shape)
+        graph.node.append(helper.make_node("Reshape", ["raw", "rows_of_7"], ["actions"]))
+    out = hold.with_name(f"{how}_policy.onnx")
+    onnx.save(model, str(out))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [("nan", "not finite"), ("exploding", "exploded"), ("exception", "policy error: ")],
+)
+def test_policy_failure_ends_in_damping(files, monitor, tmp_path, how, reason):
+    _, hold, _ = files
+    bad = broken_policy(hold, how)
     entries, _, commands, _ = run(files, monitor, tmp_path, seconds=5.0, policy=bad)
     fault, delay = damping_after(commands, entries)
-    assert "policy" in fault["reason"] and "not finite" in fault["reason"]
+    print(f"reaction to policy {how}: {delay * 1000:.1f} ms")
+    assert fault["reason"].startswith("policy error") and reason in fault["reason"]
     assert delay < 0.03
+    check_commands(commands)
+
+
+def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
+    keys = [(0.2, "s"), (2.2, "p"), (3.5, " "), (4.0, "q")]
+    entries, _, commands, output = run(files, monitor, tmp_path, seconds=8.0, keys=keys)
+    assert "keys:" in output, output
+    assert transitions(entries)[:4] == [
+        ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
+        ("policy", "damping"),
+    ]  # fmt: skip
+    fault, delay = damping_after(commands, entries)
+    print(f"reaction to the e-stop key: {delay * 1000:.1f} ms")
+    assert fault["reason"] == "e-stop" and delay < 0.03
     check_commands(commands)
 
 

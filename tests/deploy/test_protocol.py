@@ -5,51 +5,145 @@ import numpy as np
 import pytest
 
 from deploy.protocol.channel import Channel
-from deploy.protocol.crc import LOWCMD_FORMAT, crc32_reference, crc32_words
-from deploy.protocol.unitree_hg import (
-    LowCmd_,
-    LowState_,
+from deploy.protocol.crc import crc32_reference, crc32_words
+from deploy.protocol.messages import (
+    LOWCMD_LAYOUT,
+    LOWSTATE_LAYOUT,
+    MessageError,
     crc_ok,
-    lowcmd_crc,
-    lowcmd_image,
-    lowstate_image,
+    message_crc,
     seal,
 )
+from deploy.protocol.unitree_hg import LowCmd_, LowState_, MotorCmd_, MotorState_
+
+# unitree_sdk2's C struct layouts, written out independently of the numpy dtypes.
+LOWCMD_FORMAT = "<2B2x" + "B3x5fI" * 35 + "5I"
+LOWSTATE_FORMAT = "<2I2B2xI" + "13fh2x" + "B3x4f2hf7I" * 35 + "40B5I"
+
+
+def random_lowcmd(rng) -> np.ndarray:
+    msg = LOWCMD_LAYOUT.new()
+    msg["mode_pr"], msg["mode_machine"] = rng.integers(0, 256, 2)
+    m = msg["motor_cmd"]
+    m["mode"] = rng.integers(0, 256, 35)
+    for k in ("q", "dq", "tau", "kp", "kd"):
+        m[k] = rng.normal(size=35)
+    m["reserve"] = rng.integers(0, 2**32, 35)
+    msg["reserve"] = rng.integers(0, 2**32, 4)
+    return seal(msg)
+
+
+def random_lowstate(rng) -> np.ndarray:
+    msg = LOWSTATE_LAYOUT.new()
+    msg["version"] = rng.integers(0, 2**32, 2)
+    msg["mode_pr"], msg["mode_machine"] = rng.integers(0, 256, 2)
+    msg["tick"] = rng.integers(0, 2**32)
+    imu = msg["imu_state"]
+    for k in ("quaternion", "gyroscope", "accelerometer", "rpy"):
+        imu[k] = rng.normal(size=imu[k].shape)
+    imu["temperature"] = rng.integers(-100, 100)
+    m = msg["motor_state"]
+    m["mode"] = rng.integers(0, 256, 35)
+    for k in ("q", "dq", "ddq", "tau_est", "vol"):
+        m[k] = rng.normal(size=35)
+    m["temperature"] = rng.integers(-100, 100, (35, 2))
+    for k in ("sensor", "reserve"):
+        m[k] = rng.integers(0, 2**32, m[k].shape)
+    m["motorstate"] = rng.integers(0, 2**32, 35)
+    msg["wireless_remote"] = rng.integers(0, 256, 40)
+    msg["reserve"] = rng.integers(0, 2**32, 4)
+    return seal(msg)
+
+
+def as_idl(msg: np.ndarray):
+    """The same message as cyclonedds' IdlStruct (the reference serializer)."""
+
+    def py(x):
+        return x.tolist() if isinstance(x, np.ndarray) else x.item()
+
+    if msg.dtype == LOWCMD_LAYOUT.dtype:
+        motors = [MotorCmd_(**{k: py(m[k]) for k in m.dtype.names}) for m in msg["motor_cmd"]]
+        header = {k: py(msg[k]) for k in ("mode_pr", "mode_machine", "reserve", "crc")}
+        return LowCmd_(motor_cmd=motors, **header)
+    imu = msg["imu_state"]
+    state = LowState_(version=py(msg["version"]), mode_pr=py(msg["mode_pr"]),
+                      mode_machine=py(msg["mode_machine"]), tick=py(msg["tick"]),
+                      wireless_remote=py(msg["wireless_remote"]), reserve=py(msg["reserve"]),
+                      crc=py(msg["crc"]))  # fmt: skip
+    for k in imu.dtype.names:
+        setattr(state.imu_state, k, py(imu[k]))
+    state.motor_state = [
+        MotorState_(**{k: py(m[k]) for k in m.dtype.names}) for m in msg["motor_state"]
+    ]
+    return state
+
+
+def struct_image(msg: np.ndarray) -> bytes:
+    """The C struct image packed field by field with ``struct`` (independent oracle)."""
+    values: list = []
+    for name in msg.dtype.names:
+        field = msg[name]
+        if field.dtype.names:  # nested struct (arrays): flatten in field order
+            for rec in np.atleast_1d(field):
+                for k in rec.dtype.names:
+                    values += np.atleast_1d(rec[k]).tolist()
+        else:
+            values += np.atleast_1d(field).tolist()
+    fmt = LOWCMD_FORMAT if msg.dtype == LOWCMD_LAYOUT.dtype else LOWSTATE_FORMAT
+    return struct.pack(fmt, *values)
 
 
 def test_crc_test_vector_and_reference_loop():
-    assert lowcmd_crc(LowCmd_()) == 0xFE172F9F  # all-zero LowCmd (unitree_sdk2py's algorithm)
+    assert message_crc(LOWCMD_LAYOUT.new()) == 0xFE172F9F  # all-zero LowCmd (the SDK's value)
     rng = np.random.default_rng(0)
-    for size in (1004, 2092):
+    for size in (8, 1004, 2092):
         image = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
         assert crc32_words(image) == crc32_reference(image)
+    with pytest.raises(ValueError, match="whole number of words"):
+        crc32_words(bytes(7))
 
 
-def test_struct_images_have_the_sdk_layout():
-    cmd = LowCmd_(mode_pr=1, mode_machine=5)
-    cmd.motor_cmd[1].q = 0.25
-    image = lowcmd_image(cmd)
-    assert len(image) == 1004 and len(lowstate_image(LowState_())) == 2092
-    assert image[2:4] == bytes(2)  # padding after mode_machine is zero
-    fields = struct.unpack(LOWCMD_FORMAT, image)
-    assert fields[:2] == (1, 5) and fields[2 + 7 + 1] == 0.25  # motor 1's q
+@pytest.mark.parametrize("make", [random_lowcmd, random_lowstate])
+def test_records_are_the_sdk_struct_images(make):
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        msg = make(rng)
+        assert msg.tobytes() == struct_image(msg)  # same bytes, padding zero
+        assert crc_ok(msg) and msg["crc"] == crc32_reference(struct_image(msg))
 
 
-def test_wire_sizes_and_round_trip():
-    cmd = seal(LowCmd_(mode_machine=5))
-    data = cmd.serialize()
-    assert len(data) == 1004  # 4-byte CDR header + 1000-byte payload
-    back = LowCmd_.deserialize(data)
-    assert back == cmd and crc_ok(back)
-    state = seal(LowState_(tick=7))
-    assert len(state.serialize()) == 2092 and crc_ok(LowState_.deserialize(state.serialize()))
+@pytest.mark.parametrize(
+    ("make", "layout", "idl"),
+    [(random_lowcmd, LOWCMD_LAYOUT, LowCmd_), (random_lowstate, LOWSTATE_LAYOUT, LowState_)],
+)
+def test_wire_bytes_equal_cyclonedds_serializer_both_ways(make, layout, idl):
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        msg = make(rng)
+        reference = as_idl(msg).serialize()
+        assert layout.to_cdr(msg) == reference
+        assert layout.from_cdr(reference).tobytes() == msg.tobytes()
+        decoded = idl.deserialize(layout.to_cdr(msg))
+        motors = decoded.motor_cmd if idl is LowCmd_ else decoded.motor_state
+        assert [m.q for m in motors] == msg[layout.motors]["q"].tolist()
+        assert [m.mode for m in motors] == msg[layout.motors]["mode"].tolist()
+        assert decoded.crc == msg["crc"]
 
 
 def test_crc_detects_any_change():
-    cmd = seal(LowCmd_())
-    cmd.motor_cmd[28].kd = 1.0
-    assert not crc_ok(cmd)
-    assert crc_ok(seal(cmd))
+    msg = seal(LOWCMD_LAYOUT.new())
+    msg["motor_cmd"]["kd"][28] = 1.0
+    assert not crc_ok(msg)
+    assert crc_ok(seal(msg))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", bytes(100), b"\x01\x00\x00\x00" + bytes(1000), b"\x00\x01\x00\x00" + bytes(2000)],
+)
+def test_malformed_samples_are_refused(data):
+    with pytest.raises(MessageError, match="not a LowCmd"):
+        LOWCMD_LAYOUT.from_cdr(data)
 
 
 def test_refuses_to_bind_all_interfaces():
@@ -57,20 +151,32 @@ def test_refuses_to_bind_all_interfaces():
         Channel(42, "")
 
 
-def test_loopback_publish_subscribe(channel):
-    got: list[LowCmd_] = []
+def test_loopback_interop_with_the_reference_types(channel):
+    """Our records reach a reader of cyclonedds' own typed samples and back."""
+    from cyclonedds.pub import DataWriter
+    from cyclonedds.sub import DataReader
+
+    got: list[np.ndarray] = []
     done = threading.Event()
 
     def on_sample(msg):
         got.append(msg)
         done.set()
 
-    channel.reader("test/lowcmd_echo", LowCmd_, on_sample)
-    writer = channel.writer("test/lowcmd_echo", LowCmd_)
-    cmd = LowCmd_(mode_machine=5)
-    cmd.motor_cmd[3].q = 0.3
+    channel.reader("test/lowcmd_echo", LOWCMD_LAYOUT, on_sample)
+    writer = channel.writer("test/lowcmd_echo", LOWCMD_LAYOUT)
+    topic = channel._topic("test/lowcmd_echo", LOWCMD_LAYOUT)
+    typed_reader = DataReader(channel.participant, topic)
+    typed_writer = DataWriter(channel.participant, topic)
+    msg = random_lowcmd(np.random.default_rng(3))
+    typed: list = []
     for _ in range(50):  # discovery takes a moment on loopback
-        writer.write(seal(cmd))
-        if done.wait(0.05):
+        writer.write(msg)
+        typed += typed_reader.take(N=4)
+        if done.wait(0.05) and typed:
             break
-    assert got and crc_ok(got[0]) and abs(got[0].motor_cmd[3].q - 0.3) < 1e-6
+    assert typed and typed[0] == as_idl(msg)
+    got.clear()
+    done.clear()
+    typed_writer.write(as_idl(msg))
+    assert done.wait(2.0) and got[0].tobytes() == msg.tobytes() and crc_ok(got[0])
