@@ -14,7 +14,8 @@ other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
 
 Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
-space or e = emergency stop (damping), q = stop and quit.
+space or e = emergency stop (damping), q = stop and quit; the reference playback keys of
+the sim2sim viewer: +/- faster/slower, ] / [ jump 1 s forward/back.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from robots import g1, quat
 from robots.clip import load_clip
 from robots.objects import convex_planes
+from sim2sim import playback
 from sim2sim.policy import Policy, PolicyError
 from training.actions import clip_action
 from training.observations import ObsInputs, build_observation, projected_gravity_of
@@ -54,7 +56,9 @@ from training.reference import ReferenceMotions
 COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
-KEYS_HELP = "keys: s start | p policy | h hold | space/e e-stop | q quit"
+KEYS_HELP = (
+    "keys: s start | p policy | h hold | space/e e-stop | q quit\n      " + playback.KEYS_HELP
+)
 
 
 class Mode(Enum):
@@ -121,7 +125,8 @@ class G1Node:
         self.previous: np.ndarray | None = None
         self.targets = g1.DEFAULT_POS.copy()
         self.last_action = np.zeros((1, g1.NUM_JOINTS))
-        self.frame = 0
+        self.frame = 0.0  # reference frame (float: playback speed may be fractional)
+        self.speed = 1.0
         self.move_from = g1.DEFAULT_POS.copy()
         self.decimation = round(COMMAND_HZ / self.policy.control_hz)
         self.stale_after = 3.0 / self.policy.control_hz
@@ -158,6 +163,15 @@ class G1Node:
         elif k == "q":
             self.transition(Mode.DAMPING, "quit key")
             self.quit = True
+        elif k in "+=-[]":
+            hz, length = self.policy.control_hz, int(self.refs.lengths[0])
+            if k in "+=":
+                self.speed = playback.faster(self.speed)
+            elif k == "-":
+                self.speed = playback.slower(self.speed)
+            else:
+                self.frame = playback.jumped(self.frame, 1 if k == "]" else -1, hz, length)
+            self.log.write("playback", speed=self.speed, frame=self.frame)
 
     # State machine ----------------------------------------------------------------------
 
@@ -169,7 +183,7 @@ class G1Node:
         )
         self.mode, self.mode_since = mode, time.perf_counter()
         if mode == Mode.POLICY:
-            self.frame = 0
+            self.frame, self.speed = 0.0, 1.0
             self.last_action[:] = 0.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
             self.pending = None
@@ -189,7 +203,7 @@ class G1Node:
         after a command is on the wire (state estimate, observation, inference), so the
         step never delays the next LowState's command. The new targets apply from the
         command after the last part (4-6 ms after the state they were computed from)."""
-        clip, frame = np.zeros(1, int), np.array([self.frame])
+        clip, frame = np.zeros(1, int), np.array([int(self.frame)])
         ref, _ = self.refs.state(clip, frame)
         state = estimate_state(q, dq, imu, gyro, ref)
         future = self.refs.future(clip, frame, self.policy.future_offsets)
@@ -203,7 +217,7 @@ class G1Node:
             raise ValueError(f"policy output exploded (|action| up to {np.abs(raw).max():.3g})")
         action = clip_action(raw, self.policy.action_clip)
         self.last_action = action
-        self.frame = min(self.frame + 1, int(self.refs.lengths[0]) - 1)
+        self.frame = min(self.frame + self.speed, float(self.refs.lengths[0] - 1))
         self.targets = self.policy.targets(action[0])
 
     def advance_policy(self, cycle: int) -> None:

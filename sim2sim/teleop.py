@@ -8,16 +8,18 @@ import time
 
 import mujoco
 
+from sim2sim import playback
+
 KEYS_HELP = """keys (sim2sim viewer):
   space        pause / resume
   + / -        reference playback faster / slower (x0.25 steps, 0 to 2)
-  right / left jump the reference 1 s forward / back
+  right / left jump the reference 1 s forward / back (also ] / [)
   r            reset to the clip's first frame
   e            emergency stop: policy off, joints damped (r resets)
 """
 
 GLFW = {"space": 32, "plus": 61, "kp_plus": 334, "minus": 45, "kp_minus": 333,
-        "right": 262, "left": 263, "r": 82, "e": 69}  # fmt: skip
+        "right": 262, "left": 263, "]": 93, "[": 91, "r": 82, "e": 69}  # fmt: skip
 
 
 class Teleop:
@@ -29,17 +31,17 @@ class Teleop:
 
     def key(self, code: int) -> None:
         """Apply one key press (GLFW key codes, as MuJoCo's viewer reports them)."""
-        hz = self.sim.policy.control_hz
+        hz, length = self.sim.policy.control_hz, int(self.sim.refs.lengths[0])
         if code == GLFW["space"]:
             self.paused = not self.paused
         elif code in (GLFW["plus"], GLFW["kp_plus"]):
-            self.speed = min(2.0, self.speed + 0.25)
+            self.speed = playback.faster(self.speed)
         elif code in (GLFW["minus"], GLFW["kp_minus"]):
-            self.speed = max(0.0, self.speed - 0.25)
-        elif code == GLFW["right"]:
-            self.sim.frame = min(self.sim.frame + hz, self.sim.refs.lengths[0] - 1)
-        elif code == GLFW["left"]:
-            self.sim.frame = max(self.sim.frame - hz, 0.0)
+            self.speed = playback.slower(self.speed)
+        elif code in (GLFW["right"], GLFW["]"]):
+            self.sim.frame = playback.jumped(self.sim.frame, 1, hz, length)
+        elif code in (GLFW["left"], GLFW["["]):
+            self.sim.frame = playback.jumped(self.sim.frame, -1, hz, length)
         elif code == GLFW["r"]:
             self.estop = False
             self.sim.reset(0)

@@ -215,13 +215,16 @@ def test_policy_failure_ends_in_damping(files, monitor, tmp_path, how, reason):
 
 
 def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
-    keys = [(0.2, "s"), (2.2, "p"), (3.5, " "), (4.0, "q")]
+    keys = [(0.2, "s"), (2.2, "p"), (2.6, "]"), (2.8, "+"), (3.5, " "), (4.0, "q")]
     entries, _, commands, output = run(files, monitor, tmp_path, seconds=8.0, keys=keys)
     assert "keys:" in output, output
     assert transitions(entries)[:4] == [
         ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
         ("policy", "damping"),
     ]  # fmt: skip
+    jump, faster = [e for e in entries if e["kind"] == "playback"]
+    assert 50 <= jump["frame"] <= 75 and jump["speed"] == 1.0  # 1 s = 50 policy steps
+    assert faster["speed"] == 1.25
     fault, delay = damping_after(commands, entries)
     print(f"reaction to the e-stop key: {delay * 1000:.1f} ms")
     assert fault["reason"] == "e-stop" and delay < 0.03

@@ -64,6 +64,11 @@ def test_teleop_keys(exported):
     assert t.speed == 1.25
     t.key(GLFW["right"])
     assert sim.frame == 50.0
+    t.key(GLFW["["])
+    t.key(GLFW["["])
+    assert sim.frame == 0.0  # clamped at the clip's start
+    t.key(GLFW["]"])
+    assert sim.frame == 50.0
     t.key(GLFW["space"])
     frame = sim.frame
     t.tick()
