@@ -31,3 +31,12 @@ def test_module_help(module):
         timeout=120,
     )
     assert out.returncode == 0 and "usage" in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize("command", ["stage1", "stage2", "eval", "play", "curves", "export"])
+def test_training_subcommand_help(command):
+    out = subprocess.run(
+        [sys.executable, "-m", "training", command, "--help"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0 and "usage" in out.stdout, out.stderr

@@ -59,6 +59,75 @@ class Stage1:
 
 
 @dataclass
+class Stage2:
+    """Distil a Stage 1 expert into the masked goal-conditioned variational policy with
+    online DAgger (resumes if RUN_DIR has a checkpoint)."""
+
+    expert: Path
+    """The Stage 1 expert: its run directory or its exported ONNX policy."""
+    out: Path
+    """Run directory: config, checkpoint, TensorBoard logs."""
+    motions: tuple[str, ...] = ()
+    """G1 motion clips or folders (default: the expert run's own motions)."""
+    num_envs: int = 64
+    iterations: int = 1000
+    threads: int = 0
+    """Physics threads (0: all cores)."""
+    steps_per_iter: int = 24
+    expert_decay_iters: int = 300
+    """Iterations over which the expert's share of executed actions goes from 1 to 0."""
+    decoder_hidden: tuple[int, ...] = (1024, 1024, 512)
+    save_interval: int = 10
+    seed: int = 0
+
+    def run(self) -> None:
+        from training.expert import expert_env_config
+        from training.models.policy import ModelConfig
+        from training.stage1 import load_clips
+        from training.stage2 import Stage2Config, train
+
+        motions = self.motions or tuple(expert_env_config(self.expert, 1)[1])
+        if not motions:
+            raise ValueError("name the motion clips (--motions) for an ONNX expert")
+        cfg = Stage2Config(
+            expert=str(self.expert.resolve()),
+            motions=tuple(str(Path(m).resolve()) for m in motions),
+            iterations=self.iterations, num_envs=self.num_envs, threads=self.threads,
+            steps_per_iter=self.steps_per_iter, expert_decay_iters=self.expert_decay_iters,
+            save_interval=self.save_interval, seed=self.seed,
+            model=ModelConfig(decoder_hidden=self.decoder_hidden),
+        )  # fmt: skip
+        run = train(cfg, self.out, load_clips(list(motions)))
+        print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
+
+
+@dataclass
+class Eval:
+    """Evaluate a Stage 2 run on the tasks of the paper's Table 1 (full, snapshot,
+    trajectory, contact, chain, random_init): success, E_h, E_o, failure rate, goal
+    error; prints the table and writes it as JSON."""
+
+    run: Annotated[Path, tyro.conf.Positional]
+    task: tuple[str, ...] = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
+    episodes: int = 1
+    """Attempts per clip (every attempt counts; no best-of-N)."""
+    out: Path | None = None
+    """JSON report (default: RUN_DIR/eval.json)."""
+
+    def run_(self) -> None:
+        import json
+
+        from robots.atomic import write_text
+        from training.evaluate import run_task, table
+
+        reports = [run_task(self.run, t, self.episodes) for t in self.task]
+        print(table(reports))
+        out = self.out or self.run / "eval.json"
+        write_text(out, json.dumps(reports, indent=2))
+        print(f"wrote {out}")
+
+
+@dataclass
 class Play:
     """Evaluate a Stage 1 run from each clip's first frame: success rate, E_h, E_o, falls;
     optionally render an MP4 of the first clip."""
@@ -110,12 +179,19 @@ class Export:
 
 def main() -> None:
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"stage1": Stage1, "play": Play, "curves": Curves, "export": Export},
+        {
+            "stage1": Stage1,
+            "stage2": Stage2,
+            "eval": Eval,
+            "play": Play,
+            "curves": Curves,
+            "export": Export,
+        },
         prog="python -m training",
         description=__doc__,
     )
     try:
-        (cmd.run if isinstance(cmd, Stage1) else cmd.run_)()
+        (cmd.run if isinstance(cmd, (Stage1, Stage2)) else cmd.run_)()
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -1,0 +1,76 @@
+"""Stage 2 distillation: the DAgger schedule, learning on a rollout, and the CLI run with
+resume, with the bundled Stage 1 policy as the expert."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.models.policy import ModelConfig
+from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share, proprio_size
+
+REPO = Path(__file__).resolve().parents[2]
+EXPERT = REPO / "sim2sim/policies/stage1_synthetic.onnx"
+TINY = ModelConfig(latent_dim=8, prior_width=16, prior_heads=2, prior_layers=1,
+                   encoder_hidden=(32,), decoder_hidden=(32,), recon_hidden=(16,))  # fmt: skip
+
+
+def test_expert_share_decays_linearly_to_the_end_value():
+    cfg = Stage2Config(expert_decay_iters=100)
+    assert expert_share(cfg, 0) == 1.0 and expert_share(cfg, 50) == 0.5
+    assert expert_share(cfg, 100) == 0.0 and expert_share(cfg, 500) == 0.0
+
+
+def test_rollout_batch_and_learning_on_it(clip):
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=6, threads=1, steps_per_iter=5, epochs=1,
+                       mini_batches=2, learning_rate=1e-3, model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    batch = run.rollout()
+    assert batch["history"].shape == (5, 6, cfg.goals.history, proprio_size())
+    assert batch["expert_action"].shape == (5, 6, 29)
+    assert not batch["same_episode"][0].any() and batch["same_episode"][1:].any()
+    # The expert labels what it sees: the same observation gives the same label.
+    obs = run.env.observation()
+    assert np.allclose(run.expert(obs), run.expert(obs))
+    first = run.learn(batch)["imitation"]
+    for _ in range(30):
+        last = run.learn(batch)["imitation"]
+    assert last < 0.5 * first  # it fits the expert's labels
+
+
+def test_cli_runs_and_resumes(tmp_path, clip):
+    clip_path = clip.save(tmp_path / "clip.npz")
+    run = tmp_path / "run"
+    args = [sys.executable, "-m", "training", "stage2", "--expert", str(EXPERT),
+            "--motions", str(clip_path), "--out", str(run), "--num-envs", "4", "--threads", "1",
+            "--steps-per-iter", "4", "--decoder-hidden", "32", "--save-interval", "1"]  # fmt: skip
+    out = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 2
+    out = subprocess.run([*args, "--iterations", "3"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "done: 3 iterations" in out.stdout
+    assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 3
+    # The evaluation suite on the tiny run: the table, the JSON, the expert beside "full".
+    ev = subprocess.run(
+        [sys.executable, "-m", "training", "eval", str(run), "--task", "full", "chain"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ev.returncode == 0, ev.stderr
+    assert "| full | Stage 2 |" in ev.stdout and "| full | Stage 1 expert |" in ev.stdout
+    reports = json.loads((run / "eval.json").read_text())
+    assert [r["task"] for r in reports] == ["full", "chain"] and "expert" not in reports[1]
+    for key in ("success_rate", "E_h_cm", "E_o_cm", "failure_rate", "goal_error_cm"):
+        assert 0 <= reports[0]["student"][key] < 1e4
+    wrong = subprocess.run(
+        [sys.executable, "-m", "training", "eval", str(run), "--task", "dance"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and "unknown task" in wrong.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "training", "stage2", "--expert", str(EXPERT), "--out",
+         str(tmp_path / "x")], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "--motions" in bad.stderr

@@ -1,0 +1,181 @@
+"""The Stage 2 evaluation suite (``python -m training eval RUN_DIR --task T``): every
+clip from its first frame (``random_init``: a random frame with perturbed joints), the
+deterministic policy (prior mean, no latent noise), one attempt per clip and episode
+(InterMimic reports best-of-N; every attempt counts here).
+
+Tasks (goals the policy sees; early terminations; success):
+
+- full: every component of 3 preview frames and the snapshot; Stage 1's terminations
+  (fall, robot/object deviation > 0.5 m, hand contact lost 10 frames); reaching the
+  clip's end.
+- snapshot: one frame 0.5-2 s ahead, every component; falls only; reaching the end with
+  a goal error < 0.2 m.
+- trajectory: root and object positions of 3 preview frames; as snapshot.
+- contact: a frame 0.5-2 s ahead: hand positions, object pose, contact labels; as
+  snapshot.
+- chain: snapshot goals exactly 1 s apart, one after the other; as snapshot.
+- random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad).
+
+Goal error: the mean distance of the visible position goals (root, key bodies, object)
+of the nearest goal token, averaged over the episode. E_h (cm): mean key-body error to
+the reference; E_o (cm): mean error of 1024 object surface points; both over the frames
+each attempt lived. Failure rate: attempts that fell. For ``full`` the expert runs the
+same attempts for comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robots.objects import surface_points
+from training.env import HoiEnv
+from training.expert import expert_env_config, load_expert
+from training.goals.features import SLICES
+from training.goals.tokens import GoalConfig, Goals
+from training.metrics import body_error, object_point_error
+from training.models.losses import LossWeights
+from training.models.policy import ModelConfig
+from training.randomization import RandomizationConfig
+from training.stage1 import load_clips
+from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy, proprio_size
+from training.terminations import TerminationConfig
+
+TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
+GOAL_TOLERANCE = 0.2  # m
+_POSITIONS = np.r_[SLICES["root_pos"], SLICES["body_pos"], SLICES["object_pos"]]
+
+
+def load_stage2(run_dir: Path) -> Stage2Config:
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a Stage 2 run (no {CONFIG})")
+    saved = json.loads(path.read_text())
+    if "expert" not in saved:
+        raise ValueError(f"{run_dir} is not a Stage 2 run (a Stage 1 run? use play)")
+    goals = GoalConfig(
+        **{**saved["goals"], "snapshot_steps": tuple(saved["goals"]["snapshot_steps"])}
+    )
+    model = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
+                           for k, v in saved["model"].items()})  # fmt: skip
+    rest = {k: v for k, v in saved.items() if k not in ("goals", "model", "loss", "motions")}
+    return Stage2Config(**rest, motions=tuple(saved["motions"]), goals=goals, model=model,
+                        loss=LossWeights(**saved["loss"]))  # fmt: skip
+
+
+def _goal_error(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean distance of the visible position goals of each simulation's first visible
+    token, (N,) (NaN where none is visible)."""
+    pos, seen = residual[..., _POSITIONS], mask[..., _POSITIONS]
+    dist = np.linalg.norm(pos.reshape(*pos.shape[:-1], -1, 3), axis=-1)
+    seen3 = seen.reshape(*seen.shape[:-1], -1, 3).all(-1)
+    per_token = np.where(
+        seen3.any(-1), (dist * seen3).sum(-1) / np.maximum(seen3.sum(-1), 1), np.nan
+    )
+    first = np.argmax(seen3.any(-1), axis=1)
+    return per_token[np.arange(len(first)), first]
+
+
+def run_task(run_dir: Path, task: str, episodes: int = 1, with_expert: bool = True) -> dict:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    cfg = load_stage2(run_dir)
+    clips = load_clips(list(cfg.motions))
+    n = len(clips) * episodes
+    env_cfg, _ = expert_env_config(Path(cfg.expert), n)
+    sparse = task not in ("full", "random_init")
+    terms = TerminationConfig()
+    if sparse:  # goal tasks: only a fall ends an attempt early
+        terms = TerminationConfig(object_deviation=np.inf, body_deviation=np.inf,
+                                  contact_lost_frames=10**9)  # fmt: skip
+    env_cfg = replace(
+        env_cfg, psi_prob=0.0, randomization=RandomizationConfig(enabled=False),
+        terminations=terms, episode_seconds=max(c.duration for c in clips) + 1.0,
+    )  # fmt: skip
+    env = HoiEnv(clips, env_cfg)
+    policy = build_policy(cfg, env)
+    policy.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, weights_only=True)["policy"])
+    policy.eval()
+    report = {"task": task, "student": _attempts(env, clips, episodes, task, cfg, policy)}
+    if with_expert and task in ("full", "random_init"):
+        report["expert"] = _attempts(
+            env, clips, episodes, task, cfg, load_expert(Path(cfg.expert), env)
+        )
+    return report
+
+
+def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
+    n, rng = env.n, np.random.default_rng(0)
+    ids = np.arange(n)
+    clip = ids % len(clips)
+    start = np.zeros(n, int)
+    if task == "random_init":
+        start = (rng.random(n) * (env.refs.lengths[clip] * 0.7)).astype(int)
+    env.reset_to(ids, clip, start)
+    if task == "random_init":
+        q = env.backend.field("qpos")
+        q[:, env.index.joint_q] += rng.normal(0.0, 0.1, (n, 29))
+        env.backend.forward(ids)
+    gcfg = replace(cfg.goals, snapshot_steps=(50, 50)) if task == "chain" else cfg.goals
+    pattern = {"chain": "snapshot", "random_init": "full"}.get(task, task)
+    goals = Goals(n, gcfg, env.cfg.control_hz, rng, pattern=pattern)
+    obs = env.observation()
+    last = env.refs.lengths[clip] - 1
+    goals.reset(ids, env.frame, last, obs[:, : proprio_size()])
+    points = surface_points(env.object, 1024)
+    alive, success, fell = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
+    e_h, e_o, e_g, frames = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    zeros = torch.zeros(n, cfg.model.latent_dim)
+    while alive.any():
+        state = env.index.from_backend(env.backend)
+        tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
+        e_g += np.where(alive, np.nan_to_num(_goal_error(residual, goals.mask)), 0.0)
+        if callable(getattr(actor, "act", None)):
+            history = torch.from_numpy(goals.history.astype(np.float32))
+            with torch.inference_mode():
+                action = actor.act(history, torch.from_numpy(tokens),
+                                   torch.from_numpy(visible), zeros).numpy()  # fmt: skip
+        else:
+            action = actor(obs)
+        obs, _, terminated, truncated, info = env.step(action)
+        s, ref = info["state"], info["reference"]
+        e_h += np.where(alive, body_error(s, ref), 0.0)
+        e_o += np.where(alive, object_point_error(s, ref, points), 0.0)
+        frames += alive
+        success |= alive & truncated & info["clip_end"]
+        fell |= alive & info["causes"]["fall"]
+        alive &= ~(terminated | truncated)
+        goals.advance(env.frame, last, obs[:, : proprio_size()])
+    lived = np.maximum(frames, 1)
+    goal_error = e_g / lived
+    if task not in ("full", "random_init"):
+        success &= goal_error < GOAL_TOLERANCE
+    return {
+        "attempts": int(n),
+        "success_rate": float(success.mean()),
+        "E_h_cm": float(100 * (e_h / lived).mean()),
+        "E_o_cm": float(100 * (e_o / lived).mean()),
+        "failure_rate": float(fell.mean()),
+        "goal_error_cm": float(100 * goal_error.mean()),
+        "mean_survival_s": float(frames.mean() / env.cfg.control_hz),
+    }
+
+
+def table(reports: list[dict]) -> str:
+    """Markdown table in the layout of the paper's Table 1."""
+    rows = ["| task | policy | success % | E_h cm | E_o cm | failure % | goal error cm |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in reports:
+        for who in ("student", "expert"):
+            if who in r:
+                m = r[who]
+                rows.append(
+                    f"| {r['task']} | {'Stage 2' if who == 'student' else 'Stage 1 expert'} | "
+                    f"{100 * m['success_rate']:.1f} | {m['E_h_cm']:.1f} | {m['E_o_cm']:.1f} | "
+                    f"{100 * m['failure_rate']:.1f} | {m['goal_error_cm']:.1f} |"
+                )
+    return "\n".join(rows)

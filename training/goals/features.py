@@ -1,0 +1,62 @@
+"""The goal features of one reference frame: its residual to the current state, the
+same quantities as the observation's reference terms, in the heading frame. Rotations
+are log-maps (rotation vectors) so that a masked-out rotation is exactly zero; positions
+are differences. Components have names; masks select them (``training.goals.masks``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robots import g1, quat
+from training.state import HANDS, KEY_BODIES, HoiState
+
+COMPONENTS: tuple[tuple[str, int], ...] = (
+    ("root_pos", 3),
+    ("root_rot", 3),
+    ("joint_pos", g1.NUM_JOINTS),
+    ("body_pos", 3 * len(KEY_BODIES)),
+    ("object_pos", 3),
+    ("object_rot", 3),
+    ("contact", 5),
+)
+GOAL_DIM = sum(size for _, size in COMPONENTS)
+
+
+def _slices() -> dict[str, slice]:
+    out, start = {}, 0
+    for name, size in COMPONENTS:
+        out[name] = slice(start, start + size)
+        start += size
+    return out
+
+
+SLICES = _slices()
+# Hand positions inside the body_pos component (contact goals condition on them).
+HAND_POS = np.concatenate(
+    [np.arange(3) + SLICES["body_pos"].start + 3 * KEY_BODIES.index(h) for h in HANDS]
+)
+
+
+def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.ndarray:
+    """(N, GOAL_DIM) residual of reference frame ``ref`` (with its contact labels) to
+    ``state``, in the heading frame of ``state``."""
+    heading = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), quat.yaw(state.root_quat))
+    inv = quat.conjugate(heading)
+    n = len(state.root_pos)
+
+    def to_heading(v: np.ndarray) -> np.ndarray:
+        return quat.rotate(inv.reshape(n, *([1] * (v.ndim - 2)), 4), v)
+
+    def rot_residual(target: np.ndarray, current: np.ndarray) -> np.ndarray:
+        return to_heading(quat.log(quat.multiply(target, quat.conjugate(current))))
+
+    parts = [
+        to_heading(ref.root_pos - state.root_pos),
+        rot_residual(ref.root_quat, state.root_quat),
+        ref.joint_pos - state.joint_pos,
+        to_heading(ref.body_pos - state.body_pos).reshape(n, -1),
+        to_heading(ref.object_pos - state.object_pos),
+        rot_residual(ref.object_quat, state.object_quat),
+        np.asarray(contact, dtype=np.float64),
+    ]
+    return np.concatenate(parts, axis=1)

@@ -1,0 +1,87 @@
+"""Goal masks: which components of which goal token the policy sees.
+
+A goal is a set of tokens: short-horizon preview frames (``PREVIEW`` offsets, in control
+steps ahead) and one long-horizon snapshot frame. Each token is a reference frame's
+residual features (``training.goals.features``) times a binary mask over them. The
+named patterns are the tasks of the paper; training samples patterns at random:
+
+| pattern | preview tokens | snapshot token | training probability |
+|---|---|---|---|
+| full | everything | everything | 0.2 |
+| snapshot | - | everything | 0.2 |
+| trajectory | root + object position | - | 0.15 |
+| contact | - | hand positions, object pose, contact labels | 0.15 |
+| snapshot+trajectory | root + object position | everything | 0.1 |
+| contact+trajectory | root + object position | hand positions, object pose, contacts | 0.1 |
+| random | each component kept with p 0.5 | each component kept with p 0.5 | 0.1 |
+
+A mask is resampled at every episode start and, with probability ``RESAMPLE_PROB`` per
+second, during it (so the policy learns to switch goals mid-motion).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
+
+PREVIEW = (1, 2, 4)  # control steps ahead
+NUM_TOKENS = len(PREVIEW) + 1  # the snapshot is the last token
+RESAMPLE_PROB = 0.2
+
+_ALL = tuple(name for name, _ in COMPONENTS)
+_PATH = ("root_pos", "object_pos")
+_CONTACT = ("hand_pos", "object_pos", "object_rot", "contact")
+
+# pattern -> (preview components, snapshot components)
+PATTERNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "full": (_ALL, _ALL),
+    "snapshot": ((), _ALL),
+    "trajectory": (_PATH, ()),
+    "contact": ((), _CONTACT),
+    "snapshot+trajectory": (_PATH, _ALL),
+    "contact+trajectory": (_PATH, _CONTACT),
+}
+TRAINING_PROBS: dict[str, float] = {
+    "full": 0.2, "snapshot": 0.2, "trajectory": 0.15, "contact": 0.15,
+    "snapshot+trajectory": 0.1, "contact+trajectory": 0.1, "random": 0.1,
+}  # fmt: skip
+
+
+def component_mask(names: tuple[str, ...]) -> np.ndarray:
+    """(GOAL_DIM,) bool mask of the named components (``hand_pos``: the hands' positions
+    inside ``body_pos``)."""
+    mask = np.zeros(GOAL_DIM, bool)
+    for name in names:
+        if name == "hand_pos":
+            mask[HAND_POS] = True
+        elif name in SLICES:
+            mask[SLICES[name]] = True
+        else:
+            raise ValueError(f"unknown goal component {name!r}; known: {_ALL + ('hand_pos',)}")
+    return mask
+
+
+def pattern_mask(pattern: str, n: int = 1) -> np.ndarray:
+    """(n, NUM_TOKENS, GOAL_DIM) bool mask of a named pattern."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown goal pattern {pattern!r}; known: {sorted(PATTERNS)}")
+    preview, snapshot = PATTERNS[pattern]
+    token = np.stack([component_mask(preview)] * len(PREVIEW) + [component_mask(snapshot)])
+    return np.broadcast_to(token, (n, NUM_TOKENS, GOAL_DIM)).copy()
+
+
+def sample_masks(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``TRAINING_PROBS``."""
+    names = list(TRAINING_PROBS)
+    picks = rng.choice(len(names), size=n, p=list(TRAINING_PROBS.values()))
+    out = np.zeros((n, NUM_TOKENS, GOAL_DIM), bool)
+    for k, name in enumerate(names):
+        ids = np.flatnonzero(picks == k)
+        if name == "random":
+            keep = rng.random((len(ids), NUM_TOKENS, len(COMPONENTS))) < 0.5
+            sizes = [size for _, size in COMPONENTS]
+            out[ids] = np.repeat(keep, sizes, axis=2)
+        else:
+            out[ids] = pattern_mask(name, len(ids))
+    return out

@@ -1,0 +1,204 @@
+"""Stage 2: distil the Stage 1 expert into the masked goal-conditioned variational
+policy with online DAgger (InterPrior; MaskedMimic's loop).
+
+Every iteration runs ``steps_per_iter`` control steps in all simulations. Each step the
+expert labels the state with its action; the action executed is the expert's with
+probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else the
+student's own (posterior latent, noise fixed within an episode), so the student learns
+on the states it visits itself. Then ``epochs`` passes of minibatch Adam on the loss of
+``training.models.losses`` (minibatches of whole environments, so that adjacent steps
+stay together for the temporal term). Checkpoints are atomic; a run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from robots.atomic import atomic_path, write_text
+from robots.clip import MotionClip
+from training.env import HoiEnv
+from training.expert import expert_env_config, load_expert
+from training.goals.features import GOAL_DIM
+from training.goals.masks import NUM_TOKENS
+from training.goals.tokens import GoalConfig, Goals
+from training.models.losses import LossWeights, stage2_loss
+from training.models.policy import ModelConfig, Sizes, VariationalPolicy
+from training.observations import term_sizes
+
+CHECKPOINT = "checkpoint.pt"
+CONFIG = "config.json"
+
+
+@dataclass(frozen=True)
+class Stage2Config:
+    expert: str = ""
+    motions: tuple[str, ...] = ()
+    iterations: int = 1000
+    num_envs: int = 64
+    threads: int = 0
+    steps_per_iter: int = 24
+    epochs: int = 4
+    mini_batches: int = 4
+    learning_rate: float = 3e-4
+    max_grad_norm: float = 1.0
+    expert_share_start: float = 1.0
+    expert_share_end: float = 0.0
+    expert_decay_iters: int = 300
+    save_interval: int = 10
+    seed: int = 0
+    goals: GoalConfig = field(default_factory=GoalConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossWeights = field(default_factory=LossWeights)
+
+
+def proprio_size() -> int:
+    """The observation's leading terms without the reference future (their order is the
+    contract's, so the student's input is a prefix of the expert's observation)."""
+    return sum(term_sizes(0).values())
+
+
+def expert_share(cfg: Stage2Config, iteration: int) -> float:
+    t = min(1.0, iteration / max(cfg.expert_decay_iters, 1))
+    return cfg.expert_share_start + t * (cfg.expert_share_end - cfg.expert_share_start)
+
+
+def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
+    obs = proprio_size()
+    future = sum(term_sizes(len(env.cfg.future_offsets)).values()) - obs
+    sizes = Sizes(obs=obs, history=cfg.goals.history, goals=NUM_TOKENS, goal_dim=GOAL_DIM,
+                  future=future, actions=29)  # fmt: skip
+    return VariationalPolicy(sizes, cfg.model)
+
+
+class Stage2:
+    """Environment, expert, goals and student of one distillation run."""
+
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip]):
+        self.cfg = cfg
+        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs)
+        env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
+        self.env = HoiEnv(clips, env_cfg)
+        self.expert = load_expert(Path(cfg.expert), self.env)
+        self.rng = np.random.default_rng(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.policy = build_policy(cfg, self.env)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
+        self.goals = Goals(self.env.n, cfg.goals, env_cfg.control_hz, self.rng)
+        self.obs = self.env.observation()
+        self.goals.reset(np.arange(self.env.n), self.env.frame, self._last(), self._proprio())
+        self.noise = torch.randn(self.env.n, cfg.model.latent_dim)
+        self.iteration = 0
+        self.episode_steps: list[int] = []  # lengths of finished episodes (logging)
+
+    def _last(self) -> np.ndarray:
+        return self.env.refs.lengths[self.env.clip] - 1
+
+    def _proprio(self) -> np.ndarray:
+        return self.obs[:, : proprio_size()]
+
+    def rollout(self) -> dict[str, torch.Tensor]:
+        """``steps_per_iter`` DAgger steps; returns the batch (T, N, ...)."""
+        env, goals, share = self.env, self.goals, expert_share(self.cfg, self.iteration)
+        keys = ("history", "tokens", "visible", "future", "noise", "expert_action",
+                "residual", "mask", "same_episode")  # fmt: skip
+        steps: dict[str, list] = {k: [] for k in keys}
+        fresh = np.ones(env.n, bool)
+        for _ in range(self.cfg.steps_per_iter):
+            state = env.index.from_backend(env.backend)
+            tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
+            labels = self.expert(self.obs)
+            history = torch.from_numpy(goals.history.astype(np.float32))
+            future = torch.from_numpy(self.obs[:, proprio_size() :])
+            tok, vis = torch.from_numpy(tokens), torch.from_numpy(visible)
+            with torch.inference_mode():
+                student = self.policy(history, tok, vis, future, self.noise)["action"].numpy()
+            use_expert = self.rng.random(env.n) < share
+            action = np.where(use_expert[:, None], labels, student)
+            for k, v in (("history", history), ("tokens", tok), ("visible", vis),
+                         ("future", future), ("noise", self.noise.clone()),
+                         ("expert_action", torch.from_numpy(labels.astype(np.float32))),
+                         ("residual", torch.from_numpy(residual)),
+                         ("mask", torch.from_numpy(goals.mask.copy())),
+                         ("same_episode", torch.from_numpy(~fresh))):  # fmt: skip
+                steps[k].append(v)
+            lived = env.steps + 1
+            self.obs, _, terminated, truncated, _ = env.step(action)
+            done = np.flatnonzero(terminated | truncated)
+            self.episode_steps += lived[done].tolist()
+            goals.advance(env.frame, self._last(), self._proprio())
+            goals.reset(done, env.frame[done], self._last()[done], self._proprio())
+            self.noise[done] = torch.randn(len(done), self.cfg.model.latent_dim)
+            fresh = np.zeros(env.n, bool)
+            fresh[done] = True
+        return {k: torch.stack(v) for k, v in steps.items()}
+
+    def learn(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        cfg, p = self.cfg, self.policy
+        t, n = batch["noise"].shape[:2]
+        p.train()
+        p.update_normalization(batch["history"].flatten(0, 1), batch["tokens"].flatten(0, 1),
+                               batch["future"].flatten(0, 1))  # fmt: skip
+        logs: dict[str, list[float]] = {}
+        for _ in range(cfg.epochs):
+            for envs in torch.randperm(n).chunk(cfg.mini_batches):
+                mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
+                out = p(mb["history"], mb["tokens"], mb["visible"], mb["future"], mb["noise"])
+                loss, terms = stage2_loss(out, mb, cfg.loss, t)
+                self.optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(p.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                for k, v in {**terms, "total": float(loss.detach())}.items():
+                    logs.setdefault(k, []).append(v)
+        p.eval()
+        return {k: float(np.mean(v)) for k, v in logs.items()}
+
+    def state_dict(self) -> dict:
+        return {"policy": self.policy.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "iteration": self.iteration}  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+
+
+def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool = False) -> Stage2:
+    """Distil (or resume) until ``cfg.iterations`` iterations are done."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    saved = run_dir / CONFIG
+    if saved.is_file():
+        previous = json.loads(saved.read_text())
+        model = json.loads(json.dumps(asdict(cfg.model)))  # tuples -> lists, as saved
+        if previous["expert"] != cfg.expert or previous["model"] != model:
+            raise ValueError(f"{run_dir} holds a run with another expert or model")
+    write_text(saved, json.dumps(asdict(cfg), indent=2))
+    run = Stage2(cfg, clips)
+    if (run_dir / CHECKPOINT).is_file():
+        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True))
+    writer = SummaryWriter(str(run_dir))
+    bar = tqdm(total=cfg.iterations, initial=run.iteration, desc="stage2", unit="it",
+               disable=quiet)  # fmt: skip
+    while run.iteration < cfg.iterations:
+        logs = run.learn(run.rollout())
+        run.iteration += 1
+        share = expert_share(cfg, run.iteration)
+        episode = float(np.mean(run.episode_steps[-100:])) if run.episode_steps else 0.0
+        for k, v in {**logs, "expert_share": share, "episode_steps": episode}.items():
+            writer.add_scalar(f"stage2/{k}", v, run.iteration)
+        bar.update(1)
+        bar.set_postfix(imitation=f"{logs['imitation']:.3f}", kl=f"{logs['kl']:.2f}",
+                        share=f"{share:.2f}", ep=f"{episode:.0f}")  # fmt: skip
+        if run.iteration % cfg.save_interval == 0 or run.iteration == cfg.iterations:
+            with atomic_path(run_dir / CHECKPOINT) as tmp:
+                torch.save(run.state_dict(), tmp)
+    bar.close()
+    writer.close()
+    return run
