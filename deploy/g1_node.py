@@ -109,6 +109,9 @@ class G1Node:
     def __init__(self, args: Args):
         self.args = args
         self.policy = Policy.load(args.policy)  # refuses bad files before any DDS traffic
+        if self.policy.goals is not None:
+            raise PolicyError(f"{args.policy}: Stage 2 (goal-conditioned) policies do not run "
+                              "on the node yet; use a Stage 1 policy")  # fmt: skip
         self.clip = load_clip(args.motion)
         self.refs = ReferenceMotions([self.clip], self.policy.control_hz)
         self.planes = convex_planes(self.clip.object)

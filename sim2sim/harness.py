@@ -20,8 +20,14 @@ from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes, surface_points
 from robots.scene import build_scene
 from sim2sim.policy import Policy
+from training.goals.tokens import GoalConfig, Goals
 from training.metrics import body_error, object_point_error
-from training.observations import ObsInputs, body_object_distance, build_observation
+from training.observations import (
+    ObsInputs,
+    body_object_distance,
+    build_observation,
+    term_sizes,
+)
 from training.reference import ReferenceMotions
 from training.state import StateIndex
 from training.terminations import (
@@ -44,6 +50,8 @@ class Sim2SimSettings:
     gyro_noise: float = 0.02  # rad/s
     push_velocity: float = 0.0  # m/s; > 0 pushes the pelvis every 1-3 s (--perturb)
     seed: int = 0
+    goals: str = "full"  # Stage 2 policies: the goal mask pattern (training.goals.masks)
+    sample: bool = False  # Stage 2: a seeded latent draw per episode instead of the mean
 
 
 class Sim2Sim:
@@ -72,6 +80,12 @@ class Sim2Sim:
         self.points = surface_points(clip.object, 1024)
         self.rng = np.random.default_rng(settings.seed)
         self.terminations = TerminationConfig()
+        self.goals = None
+        if policy.goals is not None:
+            layout = policy.goals
+            cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
+            self.goals = Goals(1, cfg, policy.control_hz, self.rng, pattern=settings.goals)
+            self.proprio = sum(term_sizes(0).values())
 
     def reset(self, frame: int = 0) -> None:
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
@@ -85,6 +99,15 @@ class Sim2Sim:
         self.targets = ref.joint_pos[0].copy()
         self.next_push = self._push_delay()
         self.lost = np.zeros((1, 2), int)
+        if self.goals is not None:
+            self.pinned = False
+            latent = self.policy.goals.latent_dim
+            self.noise = (self.rng.normal(size=(1, latent)) if self.s.sample
+                          else np.zeros((1, latent)))  # fmt: skip
+            obs = self.observation(self.index.from_mjdata(self.data))
+            self.goals.reset(
+                np.zeros(1, int), np.array([frame]), self._last(), obs[:, : self.proprio]
+            )
 
     def _push_delay(self) -> float:
         return self.rng.uniform(1.0, 3.0) * self.policy.control_hz
@@ -104,10 +127,34 @@ class Sim2Sim:
         future = self.refs.future(np.zeros(1, int), frame, self.policy.future_offsets)
         return build_observation(ObsInputs(state, self.last_action, future, self.planes))
 
+    def _last(self) -> np.ndarray:
+        return self.refs.lengths[:1] - 1
+
+    def pin_snapshot(self, frame: int) -> None:
+        """Stage 2: make the clip's ``frame`` the snapshot goal, reached 1 s from now (the
+        reference clock restarts 1 s before it and stops there)."""
+        frame = int(np.clip(frame, 0, self._last()[0]))
+        self.goals.snapshot[:] = frame
+        self.frame = float(max(frame - self.policy.control_hz, 0))
+        self.pinned = True
+
+    def act(self) -> np.ndarray:
+        """The policy's action now: Stage 1 from the observation, Stage 2 from the goals
+        (the snapshot moves ahead once reached unless pinned from the keyboard)."""
+        state = self.measured_state()
+        obs = self.observation(state)
+        if self.goals is None:
+            return self.policy(obs)
+        g, frame = self.goals, np.array([int(self.frame)])
+        g.advance(frame if not self.pinned else np.minimum(frame, g.snapshot - 1),
+                  self._last(), obs[:, : self.proprio])  # fmt: skip
+        tokens, visible, _ = g.tokens(state, self.refs, np.zeros(1, int), frame)
+        return self.policy.act(g.history, tokens, visible, self.noise)
+
     def step(self, speed: float = 1.0) -> dict:
         """One control period: observe, infer, actuate with latency; the reference
         advances by ``speed`` frames (teleop playback control)."""
-        action = self.policy(self.observation())
+        action = self.act()
         new_targets = self.policy.targets(action[0])
         max_torque, limit_hits = 0.0, 0
         for k in range(self.decimation):
@@ -125,6 +172,8 @@ class Sim2Sim:
                 self.data.qvel[rv : rv + 2] += self.rng.uniform(-1, 1, 2) * self.s.push_velocity
                 self.next_push = self._push_delay()
         self.frame += speed
+        if self.goals is not None and self.pinned:
+            self.frame = min(self.frame, float(self.goals.snapshot[0]))
         return {"max_torque": max_torque, "limit_hits": limit_hits}
 
     def errors(self):
@@ -137,6 +186,8 @@ class Sim2Sim:
         dist, _ = body_object_distance(state, self.planes)
         self.lost = count_contact_lost(self.lost, hands_touching(dist), contact)
         fell = bool(fallen(state, tc)[0])
+        if self.goals is not None and self.s.goals != "full":
+            return e_h, e_o, fell, fell  # sparse goals: only a fall ends the attempt
         ended = fell or bool(
             object_deviated(state, ref, tc)[0]
             | robot_deviated(state, ref, tc)[0]

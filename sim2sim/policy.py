@@ -34,6 +34,45 @@ def _floats(meta: dict, key: str, n: int) -> np.ndarray:
     return values
 
 
+@dataclass(frozen=True)
+class GoalLayout:
+    """A Stage 2 policy's goal inputs, from its metadata."""
+
+    history: int
+    tokens: int
+    preview: tuple[int, ...]
+    snapshot_steps: tuple[int, int]
+    latent_dim: int
+
+
+def _goal_layout(path: Path, meta: dict) -> GoalLayout:
+    from training.goals.features import COMPONENTS
+    from training.goals.masks import NUM_TOKENS, PREVIEW
+
+    keys = ("g1hoi_history", "g1hoi_goal_tokens", "g1hoi_goal_components",
+            "g1hoi_preview_offsets", "g1hoi_snapshot_steps", "g1hoi_latent_dim")  # fmt: skip
+    missing = [k for k in keys if k not in meta]
+    if missing:
+        raise PolicyError(f"{path}: Stage 2 policy metadata lacks {missing}")
+    components = ",".join(f"{n}:{s}" for n, s in COMPONENTS)
+    try:
+        layout = GoalLayout(
+            history=int(meta["g1hoi_history"]), tokens=int(meta["g1hoi_goal_tokens"]),
+            preview=tuple(int(x) for x in meta["g1hoi_preview_offsets"].split(",")),
+            snapshot_steps=tuple(int(x) for x in meta["g1hoi_snapshot_steps"].split(",")),
+            latent_dim=int(meta["g1hoi_latent_dim"]),
+        )  # fmt: skip
+    except ValueError:
+        raise PolicyError(f"{path}: Stage 2 goal metadata is not whole numbers") from None
+    if (meta["g1hoi_goal_components"] != components or layout.tokens != NUM_TOKENS
+            or layout.preview != PREVIEW):  # fmt: skip
+        raise PolicyError(
+            f"{path}: goal layout {meta['g1hoi_goal_components']} / previews "
+            f"{layout.preview} differs from this code's ({components} / {PREVIEW})"
+        )
+    return layout
+
+
 @dataclass
 class Policy:
     path: Path
@@ -47,6 +86,7 @@ class Policy:
     future_offsets: tuple[int, ...]
     object: ObjectSpec
     metadata: dict
+    goals: GoalLayout | None = None  # Stage 2 (goal-conditioned) policies only
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -66,6 +106,10 @@ class Policy:
         missing = [k for k in REQUIRED if k not in meta]
         if missing:
             raise PolicyError(f"{path}: policy metadata lacks {missing}")
+        stage = meta.get("g1hoi_stage", "1")
+        if stage not in ("1", "2"):
+            raise PolicyError(f"{path}: unknown policy stage {stage!r}")
+        goals = _goal_layout(path, meta) if stage == "2" else None
         names = tuple(meta["joint_names"].split(","))
         if names != g1.JOINT_NAMES:
             raise PolicyError(f"{path}: joint_names differ from the G1 motor order")
@@ -88,17 +132,25 @@ class Policy:
             future_offsets=offsets,
             object=ObjectSpec.from_json(meta["g1hoi_object"]),
             metadata=meta,
+            goals=goals,
         )
         policy._session = session
         return policy
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        """(N, D) float32 observations -> (N, 29) clipped actions."""
+        """(N, D) float32 observations -> (N, 29) clipped actions (Stage 1)."""
         return clip_action(self.raw(obs), self.action_clip)
 
     def raw(self, obs: np.ndarray) -> np.ndarray:
-        """(N, 29) actions as the network outputs them, before the clip."""
+        """(N, 29) actions as the network outputs them, before the clip (Stage 1)."""
         return self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
+
+    def act(self, history, tokens, visible, noise) -> np.ndarray:
+        """(N, 29) clipped actions of a Stage 2 policy from its goal inputs; ``noise``
+        zero is the deterministic action."""
+        feeds = {"history": history, "tokens": tokens, "visible": visible, "noise": noise}
+        feeds = {k: np.asarray(v, dtype=np.float32) for k, v in feeds.items()}
+        return clip_action(self._session.run(None, feeds)[0], self.action_clip)
 
     def targets(self, action: np.ndarray) -> np.ndarray:
         """Joint position targets of an action (motor order)."""

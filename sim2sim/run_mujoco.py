@@ -1,5 +1,6 @@
 """Run an exported policy in MuJoCo with sim2sim physics: ``python sim2sim/run_mujoco.py
---policy policy.onnx --motion CLIP.npz``. numpy + onnxruntime only (no torch).
+--policy policy.onnx --motion CLIP.npz``. numpy + onnxruntime only (no torch). Stage 1
+policies track the clip; Stage 2 policies get goals from it under ``--goals PATTERN``.
 
 Writes a JSON report (success, E_h and E_o in cm, falls, joint-limit hits, max torque);
 ``--render`` an MP4; ``--viewer`` the interactive MuJoCo viewer with keyboard teleop;
@@ -24,6 +25,7 @@ from robots.clip import load_clip
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
 from sim2sim.policy import Policy, PolicyError
 from sim2sim.teleop import KEYS_HELP, Teleop
+from training.goals.masks import pattern_mask
 
 
 @dataclass
@@ -45,6 +47,11 @@ class Args:
     latency_ms: float = 5.0
     sensor_noise: bool = True
     seed: int = 0
+    goals: str = "full"
+    """Stage 2 policies: the goal pattern taken from the clip (full, snapshot, trajectory,
+    contact, snapshot+trajectory, contact+trajectory); keys 1-9 / g in the viewer."""
+    sample: bool = False
+    """Stage 2 policies: sample the latent (seeded, held per episode) instead of its mean."""
 
 
 def main() -> None:
@@ -52,6 +59,7 @@ def main() -> None:
     try:
         policy = Policy.load(args.policy)  # every check happens before physics starts
         clip = load_clip(args.motion)
+        pattern_mask(args.goals)  # an unknown pattern fails here, not mid-run
     except (PolicyError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -60,7 +68,8 @@ def main() -> None:
     )
     settings = Sim2SimSettings(
         physics_hz=args.physics_hz, latency_ms=args.latency_ms,
-        push_velocity=0.5 if args.perturb else 0.0, seed=args.seed, **noise,
+        push_velocity=0.5 if args.perturb else 0.0, seed=args.seed, goals=args.goals,
+        sample=args.sample, **noise,
     )  # fmt: skip
     sim = Sim2Sim(policy, clip, settings)
     if args.viewer:

@@ -162,7 +162,8 @@ class Curves:
 
 @dataclass
 class Export:
-    """Export a run's policy to ONNX (normalization included, metadata, parity check)."""
+    """Export a run's policy to ONNX (normalization included, metadata, parity check); for
+    a Stage 2 run its prior + decoder (inputs history, tokens, visible, noise)."""
 
     run: Annotated[Path, tyro.conf.Positional]
     out: Path = Path("policy.onnx")
@@ -170,9 +171,10 @@ class Export:
     def run_(self) -> None:
         import json
 
-        from training.export import export_run
+        from training.export import export_run, export_stage2
 
-        report = export_run(self.run, self.out)
+        stage2 = "expert" in json.loads((self.run / "config.json").read_text())
+        report = (export_stage2 if stage2 else export_run)(self.run, self.out)
         print(json.dumps({k: v for k, v in report.items() if k != "metadata"}, indent=2))
         print(f"wrote {self.out}")
 

@@ -39,7 +39,7 @@ from training.goals.features import SLICES
 from training.goals.tokens import GoalConfig, Goals
 from training.metrics import body_error, object_point_error
 from training.models.losses import LossWeights
-from training.models.policy import ModelConfig
+from training.models.policy import ModelConfig, VariationalPolicy
 from training.randomization import RandomizationConfig
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy, proprio_size
@@ -134,7 +134,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
         state = env.index.from_backend(env.backend)
         tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
         e_g += np.where(alive, np.nan_to_num(_goal_error(residual, goals.mask)), 0.0)
-        if callable(getattr(actor, "act", None)):
+        if isinstance(actor, VariationalPolicy):
             history = torch.from_numpy(goals.history.astype(np.float32))
             with torch.inference_mode():
                 action = actor.act(history, torch.from_numpy(tokens),

@@ -9,6 +9,7 @@ Lists are comma-separated; the object is JSON.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,32 +52,44 @@ def policy_metadata(env) -> dict[str, str]:
     }
 
 
-def export_policy(actor, env, out: Path, recorded_obs: np.ndarray) -> dict:
-    """Write ``out`` (ONNX + metadata) and check torch vs onnxruntime on ``recorded_obs``."""
+def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata: dict[str, str],
+                out: Path) -> float:  # fmt: skip
+    """Write ``model`` (named inputs, batch axis dynamic, output ``actions``) with
+    ``metadata`` to ``out`` atomically, after checking torch vs onnxruntime on
+    ``inputs``; returns the largest difference."""
     import onnx
     import onnxruntime as ort
 
-    model = actor.as_onnx(verbose=False).eval()  # normalize -> MLP -> mean action
-    dim = recorded_obs.shape[1]
+    model = model.eval()
+    names = list(inputs)
+    tensors = tuple(torch.from_numpy(v) for v in inputs.values())
     with atomic_path(out) as tmp:
         torch.onnx.export(
-            model, (torch.zeros(1, dim),), str(tmp), opset_version=OPSET, dynamo=False,
-            input_names=["obs"], output_names=["actions"],
-            dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+            model, tuple(t[:1] for t in tensors), str(tmp), opset_version=OPSET, dynamo=False,
+            input_names=names, output_names=["actions"],
+            dynamic_axes={name: {0: "batch"} for name in [*names, "actions"]},
         )  # fmt: skip
         proto = onnx.load(str(tmp))
-        for key, value in policy_metadata(env).items():
+        for key, value in metadata.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(proto, str(tmp))
         session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
         with torch.inference_mode():
-            expected = model(torch.from_numpy(recorded_obs)).numpy()
-        got = session.run(None, {"obs": recorded_obs})[0]
+            expected = model(*tensors).numpy()
+        got = session.run(None, inputs)[0]
         diff = float(np.abs(expected - got).max())
         if not diff <= PARITY_TOL:
             raise RuntimeError(f"ONNX parity check failed: max |torch - onnxruntime| = {diff:.3g}")
-    return {"parity_max_abs_diff": diff, "observations": len(recorded_obs), "obs_dim": dim}
+    return diff
+
+
+def export_policy(actor, env, out: Path, recorded_obs: np.ndarray) -> dict:
+    """Write ``out`` (ONNX + metadata) and check torch vs onnxruntime on ``recorded_obs``."""
+    model = actor.as_onnx(verbose=False)  # normalize -> MLP -> mean action
+    diff = export_onnx(model, {"obs": recorded_obs}, policy_metadata(env), out)
+    return {"parity_max_abs_diff": diff, "observations": len(recorded_obs),
+            "obs_dim": recorded_obs.shape[1]}  # fmt: skip
 
 
 def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
@@ -95,3 +108,63 @@ def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
     report = export_policy(policy, env, out, np.concatenate(recorded))
     report["metadata"] = {k: v for k, v in policy_metadata(env).items() if k.startswith("g1hoi_")}
     return json.loads(json.dumps(report))
+
+
+class Stage2Actor(torch.nn.Module):
+    """The deployable part of a Stage 2 policy: prior + decoder. ``visible`` is 0/1
+    float per goal token; ``noise`` zero gives the deterministic action, a seeded
+    standard-normal draw held for an episode gives sampled behaviour."""
+
+    def __init__(self, policy):
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, history, tokens, visible, noise):
+        return self.policy.act(history, tokens, visible > 0.5, noise)
+
+
+def stage2_metadata(run) -> dict[str, str]:
+    """Metadata of a Stage 2 run (a ``training.stage2.Stage2``): the Stage 1 keys (joints,
+    gains, action scale, rates) with the student's inputs described beside them."""
+    from training.goals.features import COMPONENTS
+    from training.goals.masks import NUM_TOKENS, PREVIEW
+
+    proprio = [name for name, _ in OBSERVATION_TERMS if name != "reference_future"]
+    sizes = term_sizes(0)
+    cfg = run.cfg
+    return {
+        **policy_metadata(run.env),
+        "observation_names": _csv(proprio),
+        "g1hoi_observation_sizes": _csv(str(sizes[n]) for n in proprio),
+        "g1hoi_stage": "2",
+        "g1hoi_inputs": "history,tokens,visible,noise",
+        "g1hoi_history": str(cfg.goals.history),
+        "g1hoi_goal_tokens": str(NUM_TOKENS),
+        "g1hoi_goal_components": _csv(f"{n}:{s}" for n, s in COMPONENTS),
+        "g1hoi_preview_offsets": ",".join(str(k) for k in PREVIEW),
+        "g1hoi_snapshot_steps": ",".join(str(k) for k in cfg.goals.snapshot_steps),
+        "g1hoi_latent_dim": str(cfg.model.latent_dim),
+    }
+
+
+def export_stage2(run_dir: Path, out: Path, steps: int = 50) -> dict:
+    """Export a Stage 2 run's prior + decoder (the encoder and the reconstruction head
+    stay behind), recording ``steps`` control steps of its inputs for the parity check."""
+    from training.evaluate import load_stage2
+    from training.stage1 import load_clips
+    from training.stage2 import CHECKPOINT, Stage2
+
+    cfg = load_stage2(run_dir)
+    run = Stage2(replace(cfg, num_envs=8, threads=1, steps_per_iter=steps),
+                 load_clips(list(cfg.motions)))  # fmt: skip
+    run.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, weights_only=True))
+    batch = run.rollout()
+    inputs = {
+        "history": batch["history"].flatten(0, 1).numpy(),
+        "tokens": batch["tokens"].flatten(0, 1).numpy(),
+        "visible": batch["visible"].flatten(0, 1).float().numpy(),
+        "noise": batch["noise"].flatten(0, 1).numpy(),
+    }
+    inputs["noise"][: len(inputs["noise"]) // 2] = 0.0  # deterministic and sampled both
+    diff = export_onnx(Stage2Actor(run.policy), inputs, stage2_metadata(run), out)
+    return {"parity_max_abs_diff": diff, "inputs": len(inputs["history"])}

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from training.models.policy import ModelConfig
@@ -41,6 +42,77 @@ def test_rollout_batch_and_learning_on_it(clip):
     assert last < 0.5 * first  # it fits the expert's labels
 
 
+def check_exported_graph(path: Path, run_dir: Path):
+    import onnx
+    import onnxruntime as ort
+
+    from sim2sim.policy import Policy, PolicyError
+    from training.evaluate import load_stage2
+    from training.stage2 import build_policy
+
+    proto = onnx.load(str(path))
+    assert [i.name for i in proto.graph.input] == ["history", "tokens", "visible", "noise"]
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["g1hoi_stage"] == "2" and meta["joint_names"].startswith("left_hip_pitch")
+    exported = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
+    cfg = load_stage2(run_dir)
+
+    class Env:  # the sizes build_policy reads
+        cfg = type("C", (), {"future_offsets": (1, 2, 4, 16)})
+
+    policy = build_policy(cfg, Env)
+    count = {n: sum(p.numel() for p in getattr(policy, n).parameters())
+             for n in ("prior", "decoder", "encoder", "recon")}  # fmt: skip
+    assert exported >= count["prior"] + count["decoder"]
+    assert exported < count["prior"] + count["decoder"] + 5000  # + normalization statistics
+    assert count["encoder"] > 5000  # so the bound above really excludes it
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {i.name: np.zeros([2, *i.shape[1:]], np.float32) for i in session.get_inputs()}
+    assert session.run(None, feeds)[0].shape == (2, 29)
+    policy = Policy.load(path)
+    assert policy.goals.history == cfg.goals.history == 4 and policy.goals.latent_dim == 64
+    meta["g1hoi_goal_components"] = "root_pos:3"
+    with pytest.raises(PolicyError, match="goal layout"):
+        from sim2sim.policy import _goal_layout
+
+        _goal_layout(path, meta)
+
+
+def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
+    """The exported Stage 2 policy in the sim2sim harness: goals from the clip, keyboard
+    snapshot goals; the robot node refuses it (it runs Stage 1 policies only)."""
+    from sim2sim.harness import Sim2Sim, Sim2SimSettings
+    from sim2sim.policy import Policy
+    from sim2sim.teleop import GLFW, Teleop
+
+    report = tmp_path / "s2s.json"
+    out = subprocess.run(
+        [sys.executable, str(REPO / "sim2sim/run_mujoco.py"), "--policy", str(path), "--motion",
+         str(clip_path), "--goals", "snapshot", "--sample", "--report", str(report)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(report.read_text())["episodes"][0]["survival_s"] > 0
+    sim = Sim2Sim(Policy.load(path), clip, Sim2SimSettings(goals="full"))
+    sim.reset(0)
+    t = Teleop(sim)
+    t.key(GLFW["5"])
+    target = round(0.5 * (sim.refs.lengths[0] - 1))
+    assert sim.goals.snapshot[0] == target and sim.frame == target - 50
+    assert sim.goals.pattern == "snapshot" and sim.pinned
+    for _ in range(60):
+        t.tick()
+    assert sim.frame == target and sim.goals.snapshot[0] == target  # stays on the goal
+    t.key(GLFW["g"])
+    assert sim.goals.pattern == "trajectory" and not sim.pinned
+    node = subprocess.run(
+        [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(path), "--motion",
+         str(clip_path), "--net", "lo", "--domain", "118"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert node.returncode == 2 and "Stage 2" in node.stderr
+
+
 def test_cli_runs_and_resumes(tmp_path, clip):
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
@@ -64,6 +136,15 @@ def test_cli_runs_and_resumes(tmp_path, clip):
     assert [r["task"] for r in reports] == ["full", "chain"] and "expert" not in reports[1]
     for key in ("success_rate", "E_h_cm", "E_o_cm", "failure_rate", "goal_error_cm"):
         assert 0 <= reports[0]["student"][key] < 1e4
+    # Export: prior + decoder only, deterministic and sampled inputs, parity checked.
+    onnx_path = tmp_path / "stage2.onnx"
+    ex = subprocess.run(
+        [sys.executable, "-m", "training", "export", str(run), "--out", str(onnx_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ex.returncode == 0, ex.stderr
+    check_exported_graph(onnx_path, run)
+    check_sim2sim(onnx_path, clip, clip_path, tmp_path)
     wrong = subprocess.run(
         [sys.executable, "-m", "training", "eval", str(run), "--task", "dance"],
         capture_output=True, text=True, timeout=120,

@@ -26,7 +26,8 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         b, t, w = x.shape
-        q, k, v = self.qkv(self.norm1(x)).reshape(b, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(self.norm1(x)).reshape(b, t, 3, self.heads, -1)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         scores = q @ k.transpose(-1, -2) / (w // self.heads) ** 0.5 + bias[:, None, None, :]
         attended = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, w)
         x = x + self.out(attended)
