@@ -50,7 +50,14 @@ from robots.objects import convex_planes
 from sim2sim import playback
 from sim2sim.policy import Policy, PolicyError
 from training.actions import clip_action
-from training.observations import ObsInputs, build_observation, projected_gravity_of
+from training.goals.masks import pattern_mask
+from training.goals.tokens import GoalConfig, Goals
+from training.observations import (
+    ObsInputs,
+    build_observation,
+    projected_gravity_of,
+    term_sizes,
+)
 from training.reference import ReferenceMotions
 
 COMMAND_HZ = 500.0
@@ -87,6 +94,9 @@ class Args:
     hold_seconds: float = 1.0
     seconds: float = 0.0
     """With --auto: total run time before stopping to damping (0: until interrupted)."""
+    goals: str = "full"
+    """Stage 2 policies: the goal pattern taken from the clip (full, snapshot, trajectory,
+    contact, snapshot+trajectory, contact+trajectory)."""
     rt_priority: int = 0
     """SCHED_FIFO priority 1-99 for the control loop and its DDS threads (needs root or
     CAP_SYS_NICE; recommended on the robot's computer); 0: normal scheduling."""
@@ -109,9 +119,14 @@ class G1Node:
     def __init__(self, args: Args):
         self.args = args
         self.policy = Policy.load(args.policy)  # refuses bad files before any DDS traffic
-        if self.policy.goals is not None:
-            raise PolicyError(f"{args.policy}: Stage 2 (goal-conditioned) policies do not run "
-                              "on the node yet; use a Stage 1 policy")  # fmt: skip
+        self.goals: Goals | None = None
+        if self.policy.goals is not None:  # Stage 2: goals from the clip under a pattern
+            pattern_mask(args.goals)  # an unknown pattern fails before any DDS traffic
+            layout = self.policy.goals
+            cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
+            rng = np.random.default_rng(0)
+            self.goals = Goals(1, cfg, self.policy.control_hz, rng, pattern=args.goals)
+            self.noise = np.zeros((1, layout.latent_dim))  # deterministic latent
         self.clip = load_clip(args.motion)
         self.refs = ReferenceMotions([self.clip], self.policy.control_hz)
         self.planes = convex_planes(self.clip.object)
@@ -139,6 +154,8 @@ class G1Node:
         self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
         self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
         self.command_msg = LOWCMD_LAYOUT.new()
+        self.proprio = sum(term_sizes(0).values())  # Stage 2 history: the obs prefix
+        self.fresh_goals = True
         self.pending: Iterator[None] | None = None  # the policy step under way
 
     # Inputs -----------------------------------------------------------------------------
@@ -190,6 +207,7 @@ class G1Node:
             self.last_action[:] = 0.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
             self.pending = None
+            self.fresh_goals = True
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
@@ -203,17 +221,19 @@ class G1Node:
 
     def policy_step(self, q, dq, imu, gyro) -> Iterator[None]:
         """One policy step from one cycle's sensors, in parts that each fit in the slack
-        after a command is on the wire (state estimate, observation, inference), so the
-        step never delays the next LowState's command. The new targets apply from the
-        command after the last part (4-6 ms after the state they were computed from)."""
+        after a command is on the wire (state estimate, observation and goal tokens,
+        inference), so the step never delays the next LowState's command. The new targets
+        apply from the command after the last part: 6 ms (three commands) after the state
+        they came from."""
         clip, frame = np.zeros(1, int), np.array([int(self.frame)])
         ref, _ = self.refs.state(clip, frame)
         state = estimate_state(q, dq, imu, gyro, ref)
         future = self.refs.future(clip, frame, self.policy.future_offsets)
         yield
         obs = build_observation(ObsInputs(state, self.last_action, future, self.planes))
+        goals = self.goal_inputs(state, obs) if self.goals is not None else None
         yield
-        raw = self.policy.raw(obs)
+        raw = self.policy.raw(obs) if goals is None else self.policy.raw_goals(*goals)
         if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")
         if np.abs(raw).max() > EXPLODED * self.policy.action_clip:
@@ -222,6 +242,18 @@ class G1Node:
         self.last_action = action
         self.frame = min(self.frame + self.speed, float(self.refs.lengths[0] - 1))
         self.targets = self.policy.targets(action[0])
+
+    def goal_inputs(self, state, obs: np.ndarray) -> tuple:
+        """A Stage 2 policy's inputs: goal tokens from the clip at the current frame."""
+        g, frame = self.goals, np.array([int(self.frame)])
+        proprio, last = obs[:, : self.proprio], self.refs.lengths[:1] - 1
+        if self.fresh_goals:  # first step of this policy run
+            g.reset(np.zeros(1, int), frame, last, proprio)
+            self.fresh_goals = False
+        else:
+            g.advance(frame, last, proprio)
+        tokens, visible, _ = g.tokens(state, self.refs, np.zeros(1, int), frame)
+        return g.history, tokens, visible, self.noise
 
     def advance_policy(self, cycle: int) -> None:
         """Start a policy step every ``decimation`` commands; run one part per command."""

@@ -24,6 +24,7 @@ from retarget.readers import SUFFIXES
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 SYNTHETIC = "synthetic"
+SYNTHETIC_LIFT = "synthetic_lift"
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Args:
     """Output folder."""
     synthetic: bool = False
     """Also retarget the built-in synthetic clip (walk, lift a box, carry, put down)."""
+    synthetic_lift: bool = False
+    """Also retarget the built-in lift-in-place clip (lift the box, put it back; no steps)."""
     jobs: int = 1
     """Clips processed in parallel (processes)."""
     render: bool = False
@@ -50,7 +53,7 @@ def collect(inputs: list[str]) -> list[str]:
     files: list[str] = []
     for item in inputs:
         p = Path(item)
-        if item == SYNTHETIC:
+        if item in (SYNTHETIC, SYNTHETIC_LIFT):
             files.append(item)
         elif p.is_dir():
             found = sorted(str(f) for f in p.iterdir() if f.suffix in SUFFIXES)
@@ -67,11 +70,13 @@ def process(item: str, args: Args) -> tuple[str, dict]:
     from retarget.config import load_config
     from retarget.pipeline import retarget
     from retarget.readers import read_motion
-    from retarget.synthetic import synthetic_motion
+    from retarget.synthetic import LIFT_IN_PLACE, synthetic_motion
     from robots.atomic import write_text
 
     if item == SYNTHETIC:
         name, motion = SYNTHETIC, synthetic_motion()
+    elif item == SYNTHETIC_LIFT:
+        name, motion = SYNTHETIC_LIFT, synthetic_motion(LIFT_IN_PLACE)
     else:
         name, motion = Path(item).stem, read_motion(item, args.objects_root)
     if args.fps:
@@ -97,11 +102,12 @@ def main() -> None:
     args = tyro.cli(Args, prog="python -m retarget", description=__doc__)
     try:
         items = collect(list(args.inputs)) + ([SYNTHETIC] if args.synthetic else [])
+        items += [SYNTHETIC_LIFT] if args.synthetic_lift else []
     except FileNotFoundError as e:
         console.print(f"[red]error:[/] {e}")
         sys.exit(2)
     if not items:
-        console.print("[red]error:[/] no inputs (give files/folders or --synthetic)")
+        console.print("[red]error:[/] no inputs (give files/folders or --synthetic[-lift])")
         sys.exit(2)
     args.out.mkdir(parents=True, exist_ok=True)
     results, failures = {}, {}

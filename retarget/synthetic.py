@@ -32,6 +32,10 @@ class SyntheticConfig:
     fps: float = 30.0
 
 
+# Lift the box and put it back down without a step (start at the reach distance):
+# the easiest whole-body HOI clip, for short CPU training runs.
+LIFT_IN_PLACE = SyntheticConfig(start=(1.6 - 0.37, 0.0), box_xy=(1.6, 0.0), place_xy=(1.6, 0.0))
+
 # Bone lengths of a 1.75 m person.
 _B = dict(
     hip_side=0.09, hip_down=0.08, thigh=0.42, shank=0.42, ankle_h=0.08, toe_fwd=0.14,
@@ -72,13 +76,19 @@ class _Plan:
         start, box, place = (np.asarray(p, float) for p in (cfg.start, cfg.box_xy, cfg.place_xy))
         self.reach = 0.22 * cfg.height / 1.75 + cfg.box_size[0] / 2  # pelvis to box centre
         h1 = np.arctan2(*(box - start)[::-1])
-        h2 = np.arctan2(*(place - box)[::-1])
+        # Put down where it was picked up: keep facing the same way.
+        h2 = h1 if np.allclose(place, box) else np.arctan2(*(place - box)[::-1])
         approach1 = box - self.reach * np.array([np.cos(h1), np.sin(h1)])
         approach2 = place - self.reach * np.array([np.cos(h2), np.sin(h2)])
-        steps1 = max(2, int(np.ceil(np.linalg.norm(approach1 - start) / (cfg.speed * STEP_TIME))))
-        steps2 = max(
-            2, int(np.ceil(np.linalg.norm(approach2 - approach1) / (cfg.speed * STEP_TIME)))
-        )
+
+        def steps(a: np.ndarray, b: np.ndarray) -> int:
+            """Steps of a walk from a to b: none when already there (lift in place)."""
+            distance = np.linalg.norm(b - a)
+            return (
+                0 if distance < 0.01 else max(2, int(np.ceil(distance / (cfg.speed * STEP_TIME))))
+            )
+
+        steps1, steps2 = steps(start, approach1), steps(approach1, approach2)
         # (name, duration, pelvis xy from/to, heading from/to)
         self.phases = [
             ("stand", 0.5, start, start, h1, h1),
@@ -88,6 +98,7 @@ class _Plan:
             ("place", 2.0, approach2, approach2, h2, h2),
             ("stand", 0.5, approach2, approach2, h2, h2),
         ]
+        self.phases = [p for p in self.phases if p[1] > 0]
         self.duration = sum(p[1] for p in self.phases)
         self.box_rest = np.array([*box, cfg.box_size[2] / 2])
         self.box_final = np.array([*place, cfg.box_size[2] / 2])

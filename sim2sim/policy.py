@@ -148,9 +148,13 @@ class Policy:
     def act(self, history, tokens, visible, noise) -> np.ndarray:
         """(N, 29) clipped actions of a Stage 2 policy from its goal inputs; ``noise``
         zero is the deterministic action."""
+        return clip_action(self.raw_goals(history, tokens, visible, noise), self.action_clip)
+
+    def raw_goals(self, history, tokens, visible, noise) -> np.ndarray:
+        """(N, 29) Stage 2 actions as the network outputs them, before the clip."""
         feeds = {"history": history, "tokens": tokens, "visible": visible, "noise": noise}
         feeds = {k: np.asarray(v, dtype=np.float32) for k, v in feeds.items()}
-        return clip_action(self._session.run(None, feeds)[0], self.action_clip)
+        return self._session.run(None, feeds)[0]
 
     def targets(self, action: np.ndarray) -> np.ndarray:
         """Joint position targets of an action (motor order)."""

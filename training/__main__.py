@@ -27,6 +27,8 @@ class Stage1:
     """Policy rate (physics runs at 200 Hz; the InterMimic paper uses 30 Hz)."""
     hidden: tuple[int, ...] = (1024, 1024, 512)
     """Actor and critic MLP hidden sizes."""
+    gains: str = "tracking"
+    """PD gain profile of robots.g1.gains: tracking (10 Hz, zeta 2) or stand (30 Hz, zeta 1)."""
     steps_per_env: int = 24
     save_interval: int = 10
     seed: int = 0
@@ -43,6 +45,7 @@ class Stage1:
                 num_envs=self.num_envs,
                 num_threads=self.threads,
                 control_hz=self.control_hz,
+                gains=self.gains,
                 seed=self.seed,
                 randomization=RandomizationConfig(enabled=self.randomize),
             ),
@@ -111,6 +114,8 @@ class Eval:
     task: tuple[str, ...] = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
     episodes: int = 1
     """Attempts per clip (every attempt counts; no best-of-N)."""
+    randomize: bool = False
+    """Each attempt under the training randomization (same draws for student and expert)."""
     out: Path | None = None
     """JSON report (default: RUN_DIR/eval.json)."""
 
@@ -120,7 +125,9 @@ class Eval:
         from robots.atomic import write_text
         from training.evaluate import run_task, table
 
-        reports = [run_task(self.run, t, self.episodes) for t in self.task]
+        reports = [
+            run_task(self.run, t, self.episodes, randomize=self.randomize) for t in self.task
+        ]
         print(table(reports))
         out = self.out or self.run / "eval.json"
         write_text(out, json.dumps(reports, indent=2))

@@ -16,6 +16,9 @@ Tasks (goals the policy sees; early terminations; success):
 - chain: snapshot goals exactly 1 s apart, one after the other; as snapshot.
 - random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad).
 
+Without randomization the attempts of one clip are identical (deterministic policy and
+physics); ``--randomize`` gives each attempt the training randomization instead.
+
 Goal error: the mean distance of the visible position goals (root, key bodies, object)
 of the nearest goal token, averaged over the episode. E_h (cm): mean key-body error to
 the reference; E_o (cm): mean error of 1024 object surface points; both over the frames
@@ -40,7 +43,6 @@ from training.goals.tokens import GoalConfig, Goals
 from training.metrics import body_error, object_point_error
 from training.models.losses import LossWeights
 from training.models.policy import ModelConfig, VariationalPolicy
-from training.randomization import RandomizationConfig
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy, proprio_size
 from training.terminations import TerminationConfig
@@ -80,7 +82,12 @@ def _goal_error(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return per_token[np.arange(len(first)), first]
 
 
-def run_task(run_dir: Path, task: str, episodes: int = 1, with_expert: bool = True) -> dict:
+def run_task(
+    run_dir: Path, task: str, episodes: int = 1, with_expert: bool = True, randomize: bool = False
+) -> dict:
+    """One task's report; ``randomize``: each attempt under the training randomization
+    (object mass and friction, gains, action delay, pushes), the same draws for the
+    student and the expert, so that repeated attempts of one clip differ."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     cfg = load_stage2(run_dir)
@@ -93,7 +100,7 @@ def run_task(run_dir: Path, task: str, episodes: int = 1, with_expert: bool = Tr
         terms = TerminationConfig(object_deviation=np.inf, body_deviation=np.inf,
                                   contact_lost_frames=10**9)  # fmt: skip
     env_cfg = replace(
-        env_cfg, psi_prob=0.0, randomization=RandomizationConfig(enabled=False),
+        env_cfg, psi_prob=0.0, randomization=replace(env_cfg.randomization, enabled=randomize),
         terminations=terms, episode_seconds=max(c.duration for c in clips) + 1.0,
     )  # fmt: skip
     env = HoiEnv(clips, env_cfg)
@@ -110,6 +117,7 @@ def run_task(run_dir: Path, task: str, episodes: int = 1, with_expert: bool = Tr
 
 def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     n, rng = env.n, np.random.default_rng(0)
+    env.rng = np.random.default_rng(env.cfg.seed)  # same randomization for every policy
     ids = np.arange(n)
     clip = ids % len(clips)
     start = np.zeros(n, int)
@@ -167,8 +175,9 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
 
 def table(reports: list[dict]) -> str:
     """Markdown table in the layout of the paper's Table 1."""
-    rows = ["| task | policy | success % | E_h cm | E_o cm | failure % | goal error cm |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    head = ("task", "policy", "success %", "E_h cm", "E_o cm", "failure %", "goal error cm",
+            "survival s")  # fmt: skip
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in reports:
         for who in ("student", "expert"):
             if who in r:
@@ -176,6 +185,7 @@ def table(reports: list[dict]) -> str:
                 rows.append(
                     f"| {r['task']} | {'Stage 2' if who == 'student' else 'Stage 1 expert'} | "
                     f"{100 * m['success_rate']:.1f} | {m['E_h_cm']:.1f} | {m['E_o_cm']:.1f} | "
-                    f"{100 * m['failure_rate']:.1f} | {m['goal_error_cm']:.1f} |"
+                    f"{100 * m['failure_rate']:.1f} | {m['goal_error_cm']:.1f} | "
+                    f"{m['mean_survival_s']:.2f} |"
                 )
     return "\n".join(rows)

@@ -241,6 +241,37 @@ def test_stop_signal_and_restart(files, monitor, tmp_path):
     check_commands(commands2)
 
 
+@pytest.fixture(scope="module")
+def stage2_policy(files):
+    """A Stage 2 policy distilled for one iteration from the bundled Stage 1 policy."""
+    from training.export import export_stage2
+    from training.models.policy import ModelConfig
+    from training.stage2 import Stage2Config, train
+
+    root, _, clip_path = files
+    model = ModelConfig(latent_dim=8, prior_width=16, prior_heads=2, prior_layers=1,
+                        encoder_hidden=(32,), decoder_hidden=(32,), recon_hidden=(16,))  # fmt: skip
+    cfg = Stage2Config(
+        expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"), motions=(str(clip_path),),
+        iterations=1, num_envs=4, threads=1, steps_per_iter=4, model=model,
+    )  # fmt: skip
+    train(cfg, root / "stage2", [load_clip(clip_path)], quiet=True)
+    export_stage2(root / "stage2", root / "stage2.onnx", steps=4)
+    return root / "stage2.onnx"
+
+
+def test_stage2_policy_runs_on_the_node(files, monitor, tmp_path, stage2_policy):
+    entries, report, commands, _ = run(
+        files, monitor, tmp_path, policy=stage2_policy, node=("--goals", "snapshot"), seconds=5.0
+    )
+    assert transitions(entries) == [
+        ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
+        ("policy", "damping"),
+    ]  # fmt: skip
+    assert not [e for e in entries if e["kind"] == "fault"] and report["rejected"] == 0
+    check_commands(commands)
+
+
 def test_bad_policy_file_is_refused_before_any_traffic(files, tmp_path):
     root, _, clip = files
     bad = root / "broken.onnx"

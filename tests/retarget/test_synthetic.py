@@ -1,7 +1,7 @@
 import numpy as np
 
 from retarget.contacts import foot_contact, segments
-from retarget.synthetic import SyntheticConfig, synthetic_motion
+from retarget.synthetic import LIFT_IN_PLACE, SyntheticConfig, synthetic_motion
 from robots import quat
 
 
@@ -46,3 +46,13 @@ def test_parameters_change_the_motion():
     assert abs(np.median(bone(m, "L_Hip", "L_Knee")) - 0.42 * 1.5 / 1.75) < 1e-9
     assert m.object.size == (0.2, 0.25, 0.2)
     np.testing.assert_allclose(m.object_pos[-1, :2], (3.0, -1.0), atol=1e-6)
+
+
+def test_lift_in_place_takes_no_step():
+    m = synthetic_motion(LIFT_IN_PLACE)
+    assert abs(m.num_frames / m.fps - 5.0) < 0.05  # stand, pick, place, stand
+    for foot in ("L_Ankle", "R_Ankle"):
+        assert np.ptp(m.joint(foot)[:, :2], axis=0).max() < 1e-6  # feet never move
+    z = m.object_pos[:, 2]
+    assert z.max() > 0.8  # lifted
+    np.testing.assert_allclose(m.object_pos[[0, -1]], m.object_pos[[0, 0]], atol=1e-6)  # back
