@@ -56,7 +56,7 @@ from training.observations import (
     ObsInputs,
     build_observation,
     projected_gravity_of,
-    term_sizes,
+    proprioception,
 )
 from training.reference import ReferenceMotions
 
@@ -154,7 +154,6 @@ class G1Node:
         self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
         self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
         self.command_msg = LOWCMD_LAYOUT.new()
-        self.proprio = sum(term_sizes(0).values())  # Stage 2 history: the obs prefix
         self.fresh_goals = True
         self.pending: Iterator[None] | None = None  # the policy step under way
 
@@ -246,7 +245,7 @@ class G1Node:
     def goal_inputs(self, state, obs: np.ndarray) -> tuple:
         """A Stage 2 policy's inputs: goal tokens from the clip at the current frame."""
         g, frame = self.goals, np.array([int(self.frame)])
-        proprio, last = obs[:, : self.proprio], self.refs.lengths[:1] - 1
+        proprio, last = proprioception(obs), self.refs.lengths[:1] - 1
         if self.fresh_goals:  # first step of this policy run
             g.reset(np.zeros(1, int), frame, last, proprio)
             self.fresh_goals = False

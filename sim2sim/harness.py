@@ -26,7 +26,7 @@ from training.observations import (
     ObsInputs,
     body_object_distance,
     build_observation,
-    term_sizes,
+    proprioception,
 )
 from training.reference import ReferenceMotions
 from training.state import StateIndex
@@ -85,7 +85,6 @@ class Sim2Sim:
             layout = policy.goals
             cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
             self.goals = Goals(1, cfg, policy.control_hz, self.rng, pattern=settings.goals)
-            self.proprio = sum(term_sizes(0).values())
 
     def reset(self, frame: int = 0) -> None:
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
@@ -105,9 +104,7 @@ class Sim2Sim:
             self.noise = (self.rng.normal(size=(1, latent)) if self.s.sample
                           else np.zeros((1, latent)))  # fmt: skip
             obs = self.observation(self.index.from_mjdata(self.data))
-            self.goals.reset(
-                np.zeros(1, int), np.array([frame]), self._last(), obs[:, : self.proprio]
-            )
+            self.goals.reset(np.zeros(1, int), np.array([frame]), self._last(), proprioception(obs))
 
     def _push_delay(self) -> float:
         return self.rng.uniform(1.0, 3.0) * self.policy.control_hz
@@ -147,7 +144,7 @@ class Sim2Sim:
             return self.policy(obs)
         g, frame = self.goals, np.array([int(self.frame)])
         g.advance(frame if not self.pinned else np.minimum(frame, g.snapshot - 1),
-                  self._last(), obs[:, : self.proprio])  # fmt: skip
+                  self._last(), proprioception(obs))  # fmt: skip
         tokens, visible, _ = g.tokens(state, self.refs, np.zeros(1, int), frame)
         return self.policy.act(g.history, tokens, visible, self.noise)
 

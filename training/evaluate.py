@@ -43,8 +43,9 @@ from training.goals.tokens import GoalConfig, Goals
 from training.metrics import body_error, object_point_error
 from training.models.losses import LossWeights
 from training.models.policy import ModelConfig, VariationalPolicy
+from training.observations import proprioception
 from training.stage1 import load_clips
-from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy, proprio_size
+from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy
 from training.terminations import TerminationConfig
 
 TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
@@ -105,7 +106,8 @@ def run_task(
     )  # fmt: skip
     env = HoiEnv(clips, env_cfg)
     policy = build_policy(cfg, env)
-    policy.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, weights_only=True)["policy"])
+    checkpoint = Path(run_dir) / CHECKPOINT
+    policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
     policy.eval()
     report = {"task": task, "student": _attempts(env, clips, episodes, task, cfg, policy)}
     if with_expert and task in ("full", "random_init"):
@@ -133,7 +135,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     goals = Goals(n, gcfg, env.cfg.control_hz, rng, pattern=pattern)
     obs = env.observation()
     last = env.refs.lengths[clip] - 1
-    goals.reset(ids, env.frame, last, obs[:, : proprio_size()])
+    goals.reset(ids, env.frame, last, proprioception(obs))
     points = surface_points(env.object, 1024)
     alive, success, fell = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
     e_h, e_o, e_g, frames = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -157,7 +159,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
         success |= alive & truncated & info["clip_end"]
         fell |= alive & info["causes"]["fall"]
         alive &= ~(terminated | truncated)
-        goals.advance(env.frame, last, obs[:, : proprio_size()])
+        goals.advance(env.frame, last, proprioception(obs))
     lived = np.maximum(frames, 1)
     goal_error = e_g / lived
     if task not in ("full", "random_init"):

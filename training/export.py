@@ -157,7 +157,8 @@ def export_stage2(run_dir: Path, out: Path, steps: int = 50) -> dict:
     cfg = load_stage2(run_dir)
     run = Stage2(replace(cfg, num_envs=8, threads=1, steps_per_iter=steps),
                  load_clips(list(cfg.motions)))  # fmt: skip
-    run.load_state_dict(torch.load(Path(run_dir) / CHECKPOINT, weights_only=True))
+    checkpoint = Path(run_dir) / CHECKPOINT
+    run.load_state_dict(torch.load(checkpoint, weights_only=True))
     batch = run.rollout()
     inputs = {
         "history": batch["history"].flatten(0, 1).numpy(),

@@ -186,6 +186,15 @@ def term_sizes(num_future: int) -> dict[str, int]:
     }  # fmt: skip
 
 
+# The terms before the reference future: a Stage 2 policy's proprioception. The
+# contract's order makes them a prefix of the observation.
+PROPRIO_SIZE = sum(term_sizes(0).values())
+
+
+def proprioception(obs: np.ndarray) -> np.ndarray:
+    return obs[:, :PROPRIO_SIZE]
+
+
 def build_observation(x: ObsInputs) -> np.ndarray:
     """(N, D) float32 observation, terms in OBSERVATION_TERMS order."""
     return np.concatenate([fn(x) for _, fn in OBSERVATION_TERMS], axis=1).astype(np.float32)

@@ -30,7 +30,7 @@ from training.goals.masks import NUM_TOKENS
 from training.goals.tokens import GoalConfig, Goals
 from training.models.losses import LossWeights, stage2_loss
 from training.models.policy import ModelConfig, Sizes, VariationalPolicy
-from training.observations import term_sizes
+from training.observations import PROPRIO_SIZE, proprioception, term_sizes
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -58,19 +58,13 @@ class Stage2Config:
     loss: LossWeights = field(default_factory=LossWeights)
 
 
-def proprio_size() -> int:
-    """The observation's leading terms without the reference future (their order is the
-    contract's, so the student's input is a prefix of the expert's observation)."""
-    return sum(term_sizes(0).values())
-
-
 def expert_share(cfg: Stage2Config, iteration: int) -> float:
     t = min(1.0, iteration / max(cfg.expert_decay_iters, 1))
     return cfg.expert_share_start + t * (cfg.expert_share_end - cfg.expert_share_start)
 
 
 def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
-    obs = proprio_size()
+    obs = PROPRIO_SIZE
     future = sum(term_sizes(len(env.cfg.future_offsets)).values()) - obs
     sizes = Sizes(obs=obs, history=cfg.goals.history, goals=NUM_TOKENS, goal_dim=GOAL_DIM,
                   future=future, actions=29)  # fmt: skip
@@ -101,7 +95,7 @@ class Stage2:
         return self.env.refs.lengths[self.env.clip] - 1
 
     def _proprio(self) -> np.ndarray:
-        return self.obs[:, : proprio_size()]
+        return proprioception(self.obs)
 
     def rollout(self) -> dict[str, torch.Tensor]:
         """``steps_per_iter`` DAgger steps; returns the batch (T, N, ...)."""
@@ -115,7 +109,7 @@ class Stage2:
             tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
             labels = self.expert(self.obs)
             history = torch.from_numpy(goals.history.astype(np.float32))
-            future = torch.from_numpy(self.obs[:, proprio_size() :])
+            future = torch.from_numpy(self.obs[:, PROPRIO_SIZE:])
             tok, vis = torch.from_numpy(tokens), torch.from_numpy(visible)
             with torch.inference_mode():
                 student = self.policy(history, tok, vis, future, self.noise)["action"].numpy()

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from training.models.policy import ModelConfig
-from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share, proprio_size
+from training.observations import PROPRIO_SIZE
+from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERT = REPO / "sim2sim/policies/stage1_synthetic.onnx"
@@ -30,7 +31,7 @@ def test_rollout_batch_and_learning_on_it(clip):
                        mini_batches=2, learning_rate=1e-3, model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     batch = run.rollout()
-    assert batch["history"].shape == (5, 6, cfg.goals.history, proprio_size())
+    assert batch["history"].shape == (5, 6, cfg.goals.history, PROPRIO_SIZE)
     assert batch["expert_action"].shape == (5, 6, 29)
     assert not batch["same_episode"][0].any() and batch["same_episode"][1:].any()
     # The expert labels what it sees: the same observation gives the same label.
