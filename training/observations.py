@@ -59,10 +59,14 @@ def heading_quat(q: np.ndarray) -> np.ndarray:
     return quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw)
 
 
+def rotate_into(inv: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate world vectors (N, ..., 3) by per-simulation rotations ``inv`` (N, 4), e.g.
+    world -> heading frame."""
+    return quat.rotate(inv.reshape(len(v), *([1] * (v.ndim - 2)), 4), v)
+
+
 def _to_heading(x: ObsInputs, v: np.ndarray) -> np.ndarray:
-    """Rotate world vectors (N, ..., 3) into the heading frame."""
-    inv = x.heading_inv.reshape(len(v), *([1] * (v.ndim - 2)), 4)
-    return quat.rotate(inv, v)
+    return rotate_into(x.heading_inv, v)
 
 
 _six_d = quat.first_two_columns

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from robots import g1, quat
+from training.observations import heading_quat, rotate_into
 from training.state import HANDS, KEY_BODIES, HoiState
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
@@ -40,12 +41,11 @@ HAND_POS = np.concatenate(
 def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.ndarray:
     """(N, GOAL_DIM) residual of reference frame ``ref`` (with its contact labels) to
     ``state``, in the heading frame of ``state``."""
-    heading = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), quat.yaw(state.root_quat))
-    inv = quat.conjugate(heading)
+    inv = quat.conjugate(heading_quat(state.root_quat))
     n = len(state.root_pos)
 
     def to_heading(v: np.ndarray) -> np.ndarray:
-        return quat.rotate(inv.reshape(n, *([1] * (v.ndim - 2)), 4), v)
+        return rotate_into(inv, v)
 
     def rot_residual(target: np.ndarray, current: np.ndarray) -> np.ndarray:
         return to_heading(quat.log(quat.multiply(target, quat.conjugate(current))))
