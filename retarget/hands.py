@@ -8,12 +8,12 @@ import numpy as np
 
 from retarget.motion import HumanMotion
 from retarget.skeleton import hand_joints
-from robots import quat
+from robots import g1, quat
 from robots.objects import signed_distance
 
 # The G1 hand capsule (radius 3.5 cm) curls 2 cm towards the palm at its tip: the palm
 # site must stay this far from the surface for the whole capsule to stay outside.
-PALM_CLEARANCE = 0.035 + 0.02
+PALM_CLEARANCE = g1.HAND_RADIUS + 0.02
 
 
 def hand_contact(motion: HumanMotion, side: str) -> np.ndarray:

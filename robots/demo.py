@@ -13,8 +13,6 @@ from robots import g1, quat
 from robots.clip import CONTACT_NAMES, MotionClip, forward_kinematics
 from robots.objects import ObjectSpec
 
-HAND_RADIUS = 0.035  # the hand collision capsule
-
 
 def _pose(squat: float, lift: float) -> np.ndarray:
     q = g1.DEFAULT_POS.copy()
@@ -44,7 +42,7 @@ def demo_clip(fps: float = 30.0, duration: float = 6.0) -> MotionClip:
     pos, _ = forward_kinematics(root_pos, ident, joint_pos)
 
     palms = np.stack([pos[:, names.index(f"{s}_wrist_yaw_link")] for s in ("left", "right")], 1)
-    width = float(np.linalg.norm(palms[0, 0] - palms[0, 1])) - 2 * HAND_RADIUS
+    width = float(np.linalg.norm(palms[0, 0] - palms[0, 1])) - 2 * g1.HAND_RADIUS
     box = ObjectSpec("box", "box", size=(0.25, round(width, 3), 0.2), mass=1.0)
     # Box centred between the hands, a hand-length ahead of the wrists.
     object_pos = palms.mean(axis=1) + np.array([0.1, 0.0, 0.0])

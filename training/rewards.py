@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robots import quat
+from robots import g1, quat
 from training.observations import HOI_BODIES
 from training.state import KEY_BODIES, HoiState
 
@@ -77,7 +77,8 @@ def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.nda
     hand_quat = s.body_quat[:, HAND_BODIES]
     palm = quat.rotate(hand_quat, np.broadcast_to(PALM_AXIS, (len(d), 2, 3)))
     facing = np.clip(-np.sum(palm * n, axis=-1), 0.0, 1.0)
-    score = np.exp(-((np.maximum(d, 0.0) / GRASP_DISTANCE) ** 2)) * facing
+    gap = np.maximum(d - g1.HAND_RADIUS, 0.0)  # hand surface to object surface
+    score = np.exp(-((gap / GRASP_DISTANCE) ** 2)) * facing
     want = ref_contact[:, :2] > 0.5
     return np.where(want.any(axis=1), (score * want).sum(axis=1) / np.maximum(want.sum(1), 1), 0.0)
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robots import g1
 from training.metrics import body_error
 from training.observations import HAND_CONTACT, projected_gravity_of
 from training.state import HoiState
 
-TOUCH_DISTANCE = 0.05  # m: a hand this close to the object surface still holds it
+TOUCH_DISTANCE = 0.05  # m: a hand surface this close to the object still holds it
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,10 @@ def robot_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.nda
 
 
 def hands_touching(hoi_distance: np.ndarray) -> np.ndarray:
-    """(N, 2) whether each hand is within TOUCH_DISTANCE of the object surface, from
-    the ``body_object_distance`` of the HOI bodies."""
-    return hoi_distance[:, HAND_CONTACT] < TOUCH_DISTANCE
+    """(N, 2) whether each hand's surface is within TOUCH_DISTANCE of the object's, from
+    the ``body_object_distance`` of the HOI bodies (measured from the hand links' origins
+    on the hand capsule's axis: the capsule radius is taken off)."""
+    return hoi_distance[:, HAND_CONTACT] - g1.HAND_RADIUS < TOUCH_DISTANCE
 
 
 def count_contact_lost(

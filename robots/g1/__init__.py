@@ -78,3 +78,11 @@ __all__ = [
     "joint_index",
     "link",
 ]
+
+
+# The hand collision capsule's radius (on the wrist_yaw links): distances measured from a
+# hand link's origin, which lies on the capsule's axis, are this much larger than the
+# gap between the hand's surface and what it touches.
+HAND_RADIUS = next(
+    g.radius for g in link("left_wrist_yaw_link").geoms if g.name == "left_hand_collision"
+)

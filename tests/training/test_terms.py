@@ -112,11 +112,12 @@ def test_grasp_reward(batch):
     state, _ = batch
     box = ObjectSpec("b", "box", (0.2, 0.2, 0.2), mass=1.0)
     hand = KEY_BODIES.index("left_wrist_yaw_link")
-    # Left hand touching the box's +y face with its palm (-y of the hand) facing it.
+    # Left hand touching the box's +y face with its palm (-y of the hand) facing it: the
+    # hand capsule's surface on the face, its axis (the link origin) a radius away.
     body_pos = state.body_pos.copy()
     body_quat = state.body_quat.copy()
     obj = state.root_pos + [0.4, 0, 0]
-    body_pos[:, hand] = obj + [0, 0.1, 0]
+    body_pos[:, hand] = obj + [0, 0.1 + g1.HAND_RADIUS, 0]
     body_quat[:, hand] = [1.0, 0, 0, 0]
     s = dataclasses.replace(state, body_pos=body_pos, body_quat=body_quat, object_pos=obj,
                             object_quat=np.tile([1.0, 0, 0, 0], (N, 1)))  # fmt: skip
@@ -128,6 +129,22 @@ def test_grasp_reward(batch):
     away = dataclasses.replace(s, body_pos=body_pos + [0, 0.1, 0])
     dist, normal = O.body_object_distance(away, convex_planes(box))
     assert np.all(R.grasp(away, want, dist, normal) < 0.1)
+
+
+def test_reference_hands_count_as_touching_where_labelled(refs):
+    """A policy that tracks the reference exactly must not be ended by the contact-lost
+    rule: in the reference's own hand-contact frames its hands touch the box."""
+    n = int(refs.lengths[0])
+    state, contact = refs.state(np.zeros(n, int), np.arange(n))
+    dist, _ = O.body_object_distance(state, convex_planes(refs.object))
+    touching = T.hands_touching(dist)
+    labelled = contact[:, :2] > 0.5
+    assert labelled.sum() > 50
+    assert touching[labelled].mean() > 0.95
+    lost = np.zeros((1, 2), int)
+    for k in range(n):
+        lost = T.count_contact_lost(lost, touching[k : k + 1], contact[k : k + 1])
+        assert not T.contact_lost(lost, T.TerminationConfig()).any(), k
 
 
 def test_terminations(batch):
