@@ -40,7 +40,7 @@ from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
 from training.goals.features import SLICES
 from training.goals.tokens import GoalConfig, Goals
-from training.metrics import body_error, object_point_error
+from training.metrics import AttemptStats
 from training.models.losses import LossWeights
 from training.models.policy import ModelConfig, VariationalPolicy
 from training.observations import proprioception
@@ -136,14 +136,13 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     obs = env.observation()
     last = env.refs.lengths[clip] - 1
     goals.reset(ids, env.frame, last, proprioception(obs))
-    points = surface_points(env.object, 1024)
-    alive, success, fell = np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool)
-    e_h, e_o, e_g, frames = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    stats = AttemptStats(n, surface_points(env.object, 1024))
+    e_g = np.zeros(n)
     zeros = torch.zeros(n, cfg.model.latent_dim)
-    while alive.any():
+    while stats.alive.any():
         state = env.index.from_backend(env.backend)
         tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
-        e_g += np.where(alive, np.nan_to_num(_goal_error(residual, goals.mask)), 0.0)
+        e_g += np.where(stats.alive, np.nan_to_num(_goal_error(residual, goals.mask)), 0.0)
         if isinstance(actor, VariationalPolicy):
             history = torch.from_numpy(goals.history.astype(np.float32))
             with torch.inference_mode():
@@ -152,27 +151,15 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
         else:
             action = actor(obs)
         obs, _, terminated, truncated, info = env.step(action)
-        s, ref = info["state"], info["reference"]
-        e_h += np.where(alive, body_error(s, ref), 0.0)
-        e_o += np.where(alive, object_point_error(s, ref, points), 0.0)
-        frames += alive
-        success |= alive & truncated & info["clip_end"]
-        fell |= alive & info["causes"]["fall"]
-        alive &= ~(terminated | truncated)
+        stats.record(terminated, truncated, info)
         goals.advance(env.frame, last, proprioception(obs))
-    lived = np.maximum(frames, 1)
-    goal_error = e_g / lived
+    goal_error = stats.per_frame(e_g)
     if task not in ("full", "random_init"):
-        success &= goal_error < GOAL_TOLERANCE
-    return {
-        "attempts": int(n),
-        "success_rate": float(success.mean()),
-        "E_h_cm": float(100 * (e_h / lived).mean()),
-        "E_o_cm": float(100 * (e_o / lived).mean()),
-        "failure_rate": float(fell.mean()),
-        "goal_error_cm": float(100 * goal_error.mean()),
-        "mean_survival_s": float(frames.mean() / env.cfg.control_hz),
-    }
+        stats.success &= goal_error < GOAL_TOLERANCE
+    report = stats.summary(env.cfg.control_hz)
+    report["failure_rate"] = report.pop("fall_rate")
+    report["goal_error_cm"] = float(100 * goal_error.mean())
+    return report
 
 
 def table(reports: list[dict]) -> str:

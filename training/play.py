@@ -20,7 +20,7 @@ import torch
 
 from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
-from training.metrics import body_error, object_point_error
+from training.metrics import AttemptStats
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
 from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
@@ -82,27 +82,15 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
     ids = np.arange(n)
     env.reset_to(ids, ids % len(clips), np.zeros(n, int))
     obs = vec._wrap(env.observation())
-    points = surface_points(env.object, 1024)
-    alive = np.ones(n, bool)
-    success = np.zeros(n, bool)
-    fell = np.zeros(n, bool)
-    e_h, e_o, frames = np.zeros(n), np.zeros(n), np.zeros(n)
+    stats = AttemptStats(n, surface_points(env.object, 1024))
     record = []
-    while alive.any():
+    while stats.alive.any():
         with torch.inference_mode():
             action = policy(obs).numpy()
         o, _, terminated, truncated, info = env.step(action)
-        s, ref = info["state"], info["reference"]
-        err_h = body_error(s, ref)
-        err_o = object_point_error(s, ref, points)
-        e_h += np.where(alive, err_h, 0.0)
-        e_o += np.where(alive, err_o, 0.0)
-        frames += alive
-        if video is not None and alive[0]:
-            record.append(s)
-        success |= alive & truncated & info["clip_end"]
-        fell |= alive & info["causes"]["fall"]
-        alive &= ~(terminated | truncated)
+        if video is not None and stats.alive[0]:
+            record.append(info["state"])
+        stats.record(terminated, truncated, info)
         obs = vec._wrap(o)
     if video is not None and record:
         from robots.render import render_video
@@ -111,16 +99,10 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dic
             record, env.cfg.control_hz, clips[0].object, {"rollout_of": clips[0].source}
         )
         render_video(rollout, video)
-    report = {
-        "clips": len(clips),
-        "attempts": int(n),
-        "success_rate": float(success.mean()),
-        "E_h_cm": float(100 * (e_h / np.maximum(frames, 1)).mean()),
-        "E_o_cm": float(100 * (e_o / np.maximum(frames, 1)).mean()),
-        "fall_rate": float(fell.mean()),
-        "mean_survival_s": float(frames.mean() / env.cfg.control_hz),
-        "clip_duration_s": float(np.mean([c.duration for c in clips])),
-    }
+    report = {"clips": len(clips), **stats.summary(env.cfg.control_hz),
+              "clip_duration_s": float(np.mean([c.duration for c in clips]))}  # fmt: skip
     if episodes > 1:
-        report["success_any_attempt"] = float(success.reshape(episodes, -1).any(axis=0).mean())
+        report["success_any_attempt"] = float(
+            stats.success.reshape(episodes, -1).any(axis=0).mean()
+        )
     return report
