@@ -240,7 +240,8 @@ class G1Node:
         action = clip_action(raw, self.policy.action_clip)
         self.last_action = action
         self.frame = min(self.frame + self.speed, float(self.refs.lengths[0] - 1))
-        self.targets = self.policy.targets(action[0])
+        ahead = self.refs.state(clip, np.array([int(self.frame)]))[0].joint_pos[0]
+        self.targets = self.policy.targets(action[0], ahead)
 
     def goal_inputs(self, state, obs: np.ndarray) -> tuple:
         """A Stage 2 policy's inputs: goal tokens from the clip at the current frame."""

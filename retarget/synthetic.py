@@ -29,12 +29,20 @@ class SyntheticConfig:
     place_xy: tuple[float, float] = (3.2, 0.8)  # ...and put down here
     carry_height: float = 1.0  # box centre height while carried
     speed: float = 0.8  # walking speed, m/s
+    squat_depth: float = 0.5  # pelvis drop at the deepest crouch, m
+    hip_back: float = 0.0  # pelvis shift backwards at the deepest crouch (hip hinge), m
     fps: float = 30.0
 
 
-# Lift the box and put it back down without a step (start at the reach distance):
-# the easiest whole-body HOI clip, for short CPU training runs.
-LIFT_IN_PLACE = SyntheticConfig(start=(1.6 - 0.37, 0.0), box_xy=(1.6, 0.0), place_xy=(1.6, 0.0))
+# Lift a tall, light box and put it back down without a step (start at the reach
+# distance): the easiest whole-body HOI clip, for short CPU training runs. The shallow
+# crouch with the hips pushed back keeps the G1's centre of mass over its feet (the
+# deep straight-down squat of the default clip puts it 14 cm ahead of the ankles:
+# beyond the toes, so no controller can track that reference without falling).
+LIFT_IN_PLACE = SyntheticConfig(
+    start=(1.6 - 0.37, 0.0), box_xy=(1.6, 0.0), place_xy=(1.6, 0.0),
+    box_size=(0.3, 0.3, 0.5), box_mass=0.5, squat_depth=0.3, hip_back=0.15,
+)  # fmt: skip
 
 # Bone lengths of a 1.75 m person.
 _B = dict(
@@ -186,7 +194,8 @@ def synthetic_motion(cfg: SyntheticConfig = SyntheticConfig()) -> HumanMotion:
 
     # Pelvis: lowered and trunk pitched forward when crouching, slight bob when walking.
     bob = 0.015 * np.cos(4 * np.pi * t / STEP_TIME / 2) * walking
-    pelvis = np.c_[xy, stand_z - 0.5 * crouch + bob]
+    hips_back = cfg.hip_back * crouch[:, None] * fwd[:, :2]
+    pelvis = np.c_[xy - hips_back, stand_z - cfg.squat_depth * crouch + bob]
     pitch = np.deg2rad(55.0) * crouch + np.deg2rad(5.0) * hold * (1 - crouch)
     trunk = np.cos(pitch)[:, None] * up + np.sin(pitch)[:, None] * fwd
 

@@ -19,7 +19,10 @@ from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes, surface_points
 from robots.scene import build_scene
+from sim2sim.chain import ChainGoal
 from sim2sim.policy import Policy
+from training.goals.features import GOAL_TOLERANCE, goal_distance
+from training.goals.masks import pattern_mask
 from training.goals.tokens import GoalConfig, Goals
 from training.metrics import body_error, object_point_error
 from training.observations import (
@@ -38,7 +41,13 @@ from training.terminations import (
     hands_touching,
     object_deviated,
     robot_deviated,
+    standing,
 )
+
+# Get-up (Stage 3 policies with the get-up token): the token turns on when the robot
+# falls and off once it stands (the training task's thresholds); down longer than
+# GETUP_SECONDS ends the episode.
+STANDING_HEIGHT, UPRIGHT_COS, GETUP_SECONDS = 0.6, 0.8, 5.0
 
 
 @dataclass(frozen=True)
@@ -52,13 +61,18 @@ class Sim2SimSettings:
     seed: int = 0
     goals: str = "full"  # Stage 2 policies: the goal mask pattern (training.goals.masks)
     sample: bool = False  # Stage 2: a seeded latent draw per episode instead of the mean
+    getup: bool = True  # Stage 3 policies with a get-up token: use it after falls
 
 
 class Sim2Sim:
     def __init__(
-        self, policy: Policy, clip: MotionClip, settings: Sim2SimSettings = Sim2SimSettings()
-    ):
+        self, policy: Policy, clip: MotionClip, settings: Sim2SimSettings = Sim2SimSettings(),
+        chain: list[ChainGoal] | None = None,
+    ):  # fmt: skip
         self.policy, self.clip, self.s = policy, clip, settings
+        self.chain = list(chain or [])
+        if self.chain and policy.goals is None:
+            raise ValueError("a goal chain needs a goal-conditioned (Stage 2/3) policy")
         options = SimOptions(
             timestep=1.0 / settings.physics_hz, cone="elliptic", impratio=10.0,
             iterations=50, ls_iterations=50,
@@ -81,6 +95,7 @@ class Sim2Sim:
         self.rng = np.random.default_rng(settings.seed)
         self.terminations = TerminationConfig()
         self.goals = None
+        self.can_getup = bool(settings.getup and policy.goals and "getup" in policy.goals.tasks)
         if policy.goals is not None:
             layout = policy.goals
             cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
@@ -98,8 +113,14 @@ class Sim2Sim:
         self.targets = ref.joint_pos[0].copy()
         self.next_push = self._push_delay()
         self.lost = np.zeros((1, 2), int)
+        self.getup = False
+        self.down_steps = 0
         if self.goals is not None:
             self.pinned = False
+            self.queue: list[ChainGoal] = []
+            self.current: ChainGoal | None = None
+            self.hold_left = 0.0
+            self.reached: list[dict] = []  # per chained goal: where, error at its time
             latent = self.policy.goals.latent_dim
             self.noise = (self.rng.normal(size=(1, latent)) if self.s.sample
                           else np.zeros((1, latent)))  # fmt: skip
@@ -127,13 +148,43 @@ class Sim2Sim:
     def _last(self) -> np.ndarray:
         return self.refs.lengths[:1] - 1
 
-    def pin_snapshot(self, frame: int) -> None:
-        """Stage 2: make the clip's ``frame`` the snapshot goal, reached 1 s from now (the
-        reference clock restarts 1 s before it and stops there)."""
+    def pin_snapshot(self, frame: int, seconds: float = 1.0) -> None:
+        """Stage 2/3: make the clip's ``frame`` the snapshot goal, reached ``seconds``
+        from now (the reference clock restarts that long before it and stops there)."""
         frame = int(np.clip(frame, 0, self._last()[0]))
         self.goals.snapshot[:] = frame
-        self.frame = float(max(frame - self.policy.control_hz, 0))
+        self.frame = float(max(frame - seconds * self.policy.control_hz, 0))
         self.pinned = True
+
+    def start_goal(self, goal: ChainGoal) -> None:
+        """Switch to ``goal`` now (mid-trajectory command switching)."""
+        self.goals.pattern = goal.pattern
+        self.goals.mask[:] = pattern_mask(goal.pattern)
+        self.pin_snapshot(goal.frame(int(self._last()[0])), goal.seconds)
+        self.current, self.hold_left = goal, goal.hold
+
+    def queue_goal(self, goal: ChainGoal) -> None:
+        """Append ``goal`` to the chain (started at once when no goal is active)."""
+        if self.current is None:
+            self.start_goal(goal)
+        else:
+            self.queue.append(goal)
+
+    def _advance_chain(self) -> None:
+        """At the goal's time: record its error; after its hold, start the next goal."""
+        if self.current is None or self.frame < self.goals.snapshot[0]:
+            return
+        if len(self.reached) == 0 or self.reached[-1]["goal"] is not self.current:
+            state = self.index.from_mjdata(self.data)
+            _, _, residual = self.goals.tokens(state, self.refs, np.zeros(1, int),
+                                               self.goals.snapshot.copy())  # fmt: skip
+            error = float(goal_distance(residual[:, -1:], self.goals.mask[:, -1:])[0])
+            self.reached.append({"goal": self.current, "error_cm": 100 * error})
+        self.hold_left -= 1.0 / self.policy.control_hz
+        if self.hold_left <= 0:
+            self.current = None
+            if self.queue:
+                self.start_goal(self.queue.pop(0))
 
     def act(self) -> np.ndarray:
         """The policy's action now: Stage 1 from the observation, Stage 2 from the goals
@@ -146,13 +197,23 @@ class Sim2Sim:
         g.advance(frame if not self.pinned else np.minimum(frame, g.snapshot - 1),
                   self._last(), proprioception(obs))  # fmt: skip
         tokens, visible, _ = g.tokens(state, self.refs, np.zeros(1, int), frame)
-        return self.policy.act(g.history, tokens, visible, self.noise)
+        task = None
+        if self.can_getup:
+            if fallen(state, self.terminations)[0]:
+                self.getup = True
+            elif standing(state, STANDING_HEIGHT, UPRIGHT_COS)[0]:
+                self.getup = False
+            task = np.full((1, len(self.policy.goals.tasks)), 0.0)
+            task[0, self.policy.goals.tasks.index("getup")] = float(self.getup)
+        return self.policy.act(g.history, tokens, visible, self.noise, task)
 
     def step(self, speed: float = 1.0) -> dict:
         """One control period: observe, infer, actuate with latency; the reference
         advances by ``speed`` frames (teleop playback control)."""
         action = self.act()
-        new_targets = self.policy.targets(action[0])
+        ahead = np.array([int(min(self.frame + speed, self._last()[0]))])
+        reference = self.refs.state(np.zeros(1, int), ahead)[0].joint_pos[0]
+        new_targets = self.policy.targets(action[0], reference)
         max_torque, limit_hits = 0.0, 0
         for k in range(self.decimation):
             self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
@@ -171,6 +232,7 @@ class Sim2Sim:
         self.frame += speed
         if self.goals is not None and self.pinned:
             self.frame = min(self.frame, float(self.goals.snapshot[0]))
+            self._advance_chain()
         return {"max_torque": max_torque, "limit_hits": limit_hits}
 
     def errors(self):
@@ -183,7 +245,12 @@ class Sim2Sim:
         dist, _ = body_object_distance(state, self.planes)
         self.lost = count_contact_lost(self.lost, hands_touching(dist), contact)
         fell = bool(fallen(state, tc)[0])
-        if self.goals is not None and self.s.goals != "full":
+        if self.can_getup:  # a fall ends the attempt only if the robot stays down
+            self.down_steps = self.down_steps + 1 if fell else 0
+            down = self.down_steps > GETUP_SECONDS * self.policy.control_hz
+            if self.chain or self.s.goals != "full":
+                return e_h, e_o, fell, down
+        if self.goals is not None and (self.chain or self.s.goals != "full"):
             return e_h, e_o, fell, fell  # sparse goals: only a fall ends the attempt
         ended = fell or bool(
             object_deviated(state, ref, tc)[0]
@@ -193,17 +260,24 @@ class Sim2Sim:
         return e_h, e_o, fell, ended
 
     def episode(self, record: bool = False) -> dict:
-        """Run from the clip's first frame to its end or an early termination."""
+        """Run from the clip's first frame to its end (with a goal chain: until the last
+        goal's hold is over) or an early termination."""
         self.reset(0)
+        hz = self.policy.control_hz
         last = self.refs.lengths[0] - 1
+        if self.chain:
+            self.queue = list(self.chain[1:])
+            self.start_goal(self.chain[0])
+            limit = sum(g.seconds + g.hold for g in self.chain) * hz + 1
         e_h = e_o = 0.0
         frames = limit_hits = 0
         max_torque = 0.0
         fell = ended = False
         states = []
-        while self.frame < last:
+        while (self.current is not None and frames < limit) if self.chain else self.frame < last:
             info = self.step()
-            h, o, fell, ended = self.errors()
+            h, o, down, ended = self.errors()
+            fell |= down
             e_h, e_o, frames = e_h + h, e_o + o, frames + 1
             max_torque = max(max_torque, info["max_torque"])
             limit_hits += info["limit_hits"]
@@ -211,13 +285,21 @@ class Sim2Sim:
                 states.append(self.index.from_mjdata(self.data))
             if ended:
                 break
-        return {
+        result = {
             "success": not ended,
             "E_h_cm": 100 * e_h / max(frames, 1),
             "E_o_cm": 100 * e_o / max(frames, 1),
             "fell": fell,
-            "survival_s": frames / self.policy.control_hz,
+            "survival_s": frames / hz,
             "joint_limit_hits": limit_hits,
             "max_torque_nm": max_torque,
             "states": states,
         }
+        if self.chain:
+            result["goals"] = [{"at": r["goal"].at, "pattern": r["goal"].pattern,
+                                "error_cm": r["error_cm"]} for r in self.reached]  # fmt: skip
+            result["success"] = (
+                not ended and len(self.reached) == len(self.chain)
+                and all(r["error_cm"] < 100 * GOAL_TOLERANCE for r in self.reached)
+            )  # fmt: skip
+        return result

@@ -10,7 +10,7 @@ import numpy as np
 
 from robots import g1
 from robots.objects import ObjectSpec
-from training.actions import clip_action, joint_targets
+from training.actions import ACTION_BASES, clip_action, joint_targets
 from training.observations import contract_hash
 
 REQUIRED = (
@@ -43,11 +43,12 @@ class GoalLayout:
     preview: tuple[int, ...]
     snapshot_steps: tuple[int, int]
     latent_dim: int
+    tasks: tuple[str, ...]  # task tokens (input ``task``), e.g. ("getup",)
 
 
 def _goal_layout(path: Path, meta: dict) -> GoalLayout:
     from training.goals.features import COMPONENTS
-    from training.goals.masks import NUM_TOKENS, PREVIEW
+    from training.goals.masks import NUM_TOKENS, PREVIEW, TASKS
 
     keys = ("g1hoi_history", "g1hoi_goal_tokens", "g1hoi_goal_components",
             "g1hoi_preview_offsets", "g1hoi_snapshot_steps", "g1hoi_latent_dim")  # fmt: skip
@@ -61,6 +62,7 @@ def _goal_layout(path: Path, meta: dict) -> GoalLayout:
             preview=tuple(int(x) for x in meta["g1hoi_preview_offsets"].split(",")),
             snapshot_steps=tuple(int(x) for x in meta["g1hoi_snapshot_steps"].split(",")),
             latent_dim=int(meta["g1hoi_latent_dim"]),
+            tasks=tuple(t for t in meta.get("g1hoi_tasks", "").split(",") if t),
         )  # fmt: skip
     except ValueError:
         raise PolicyError(f"{path}: Stage 2 goal metadata is not whole numbers") from None
@@ -70,6 +72,8 @@ def _goal_layout(path: Path, meta: dict) -> GoalLayout:
             f"{path}: goal layout {meta['g1hoi_goal_components']} / previews "
             f"{layout.preview} differs from this code's ({components} / {PREVIEW})"
         )
+    if layout.tasks != TASKS[: len(layout.tasks)]:
+        raise PolicyError(f"{path}: task tokens {layout.tasks} unknown to this code ({TASKS})")
     return layout
 
 
@@ -87,6 +91,7 @@ class Policy:
     object: ObjectSpec
     metadata: dict
     goals: GoalLayout | None = None  # Stage 2 (goal-conditioned) policies only
+    action_base: str = "default"  # "reference": targets offset from the clip's next pose
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -107,9 +112,9 @@ class Policy:
         if missing:
             raise PolicyError(f"{path}: policy metadata lacks {missing}")
         stage = meta.get("g1hoi_stage", "1")
-        if stage not in ("1", "2"):
+        if stage not in ("1", "2", "3"):
             raise PolicyError(f"{path}: unknown policy stage {stage!r}")
-        goals = _goal_layout(path, meta) if stage == "2" else None
+        goals = _goal_layout(path, meta) if stage != "1" else None
         names = tuple(meta["joint_names"].split(","))
         if names != g1.JOINT_NAMES:
             raise PolicyError(f"{path}: joint_names differ from the G1 motor order")
@@ -133,7 +138,10 @@ class Policy:
             object=ObjectSpec.from_json(meta["g1hoi_object"]),
             metadata=meta,
             goals=goals,
+            action_base=meta.get("g1hoi_action_base", "default"),
         )
+        if policy.action_base not in ACTION_BASES or (goals and policy.action_base != "default"):
+            raise PolicyError(f"{path}: action base {policy.action_base!r} is not supported here")
         policy._session = session
         return policy
 
@@ -145,17 +153,26 @@ class Policy:
         """(N, 29) actions as the network outputs them, before the clip (Stage 1)."""
         return self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
 
-    def act(self, history, tokens, visible, noise) -> np.ndarray:
-        """(N, 29) clipped actions of a Stage 2 policy from its goal inputs; ``noise``
-        zero is the deterministic action."""
-        return clip_action(self.raw_goals(history, tokens, visible, noise), self.action_clip)
+    def act(self, history, tokens, visible, noise, task=None) -> np.ndarray:
+        """(N, 29) clipped actions of a Stage 2/3 policy from its goal inputs; ``noise``
+        zero is the deterministic action; ``task`` (N, tasks) flags, default off."""
+        return clip_action(self.raw_goals(history, tokens, visible, noise, task),
+                           self.action_clip)  # fmt: skip
 
-    def raw_goals(self, history, tokens, visible, noise) -> np.ndarray:
-        """(N, 29) Stage 2 actions as the network outputs them, before the clip."""
+    def raw_goals(self, history, tokens, visible, noise, task=None) -> np.ndarray:
+        """(N, 29) Stage 2/3 actions as the network outputs them, before the clip."""
         feeds = {"history": history, "tokens": tokens, "visible": visible, "noise": noise}
+        if self.goals.tasks:
+            feeds["task"] = (np.zeros((len(history), len(self.goals.tasks))) if task is None
+                             else task)  # fmt: skip
         feeds = {k: np.asarray(v, dtype=np.float32) for k, v in feeds.items()}
         return self._session.run(None, feeds)[0]
 
-    def targets(self, action: np.ndarray) -> np.ndarray:
-        """Joint position targets of an action (motor order)."""
-        return joint_targets(action, self.default_pos, self.action_scale)
+    def targets(self, action: np.ndarray, reference_pos: np.ndarray | None = None) -> np.ndarray:
+        """Joint position targets of an action (motor order); a reference-based policy
+        needs ``reference_pos``, the clip's joint angles at the frame the step leads to."""
+        if self.action_base == "default":
+            return joint_targets(action, self.default_pos, self.action_scale)
+        if reference_pos is None:
+            raise ValueError("a reference-based policy needs the reference joint angles")
+        return joint_targets(action, reference_pos, self.action_scale)

@@ -1,6 +1,7 @@
 """Run an exported policy in MuJoCo with sim2sim physics: ``python sim2sim/run_mujoco.py
 --policy policy.onnx --motion CLIP.npz``. numpy + onnxruntime only (no torch). Stage 1
-policies track the clip; Stage 2 policies get goals from it under ``--goals PATTERN``.
+policies track the clip; Stage 2/3 policies get goals from it under ``--goals PATTERN``
+or, with ``--goal-sequence FILE``, a chain of snapshot goals (``sim2sim/chain.py``).
 
 Writes a JSON report (success, E_h and E_o in cm, falls, joint-limit hits, max torque);
 ``--render`` an MP4; ``--viewer`` the interactive MuJoCo viewer with keyboard teleop;
@@ -22,6 +23,7 @@ import tyro
 
 from robots.atomic import write_text
 from robots.clip import load_clip
+from sim2sim.chain import load_chain
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
 from sim2sim.policy import Policy, PolicyError
 from sim2sim.teleop import KEYS_HELP, Teleop
@@ -52,6 +54,8 @@ class Args:
     contact, snapshot+trajectory, contact+trajectory); keys 1-9 / g in the viewer."""
     sample: bool = False
     """Stage 2 policies: sample the latent (seeded, held per episode) instead of its mean."""
+    goal_sequence: Path | None = None
+    """Stage 2/3 policies: a JSON goal chain (sim2sim/chain.py), reached one after the other."""
 
 
 def main() -> None:
@@ -60,6 +64,9 @@ def main() -> None:
         policy = Policy.load(args.policy)  # every check happens before physics starts
         clip = load_clip(args.motion)
         pattern_mask(args.goals)  # an unknown pattern fails here, not mid-run
+        chain = load_chain(args.goal_sequence) if args.goal_sequence else None
+        if chain and policy.goals is None:
+            raise ValueError(f"{args.policy} is a Stage 1 policy: it takes no goal sequence")
     except (PolicyError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -71,7 +78,7 @@ def main() -> None:
         push_velocity=0.5 if args.perturb else 0.0, seed=args.seed, goals=args.goals,
         sample=args.sample, **noise,
     )  # fmt: skip
-    sim = Sim2Sim(policy, clip, settings)
+    sim = Sim2Sim(policy, clip, settings, chain)
     if args.viewer:
         Teleop(sim).run_viewer()
         return

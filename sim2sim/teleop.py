@@ -9,6 +9,7 @@ import time
 import mujoco
 
 from sim2sim import playback
+from sim2sim.chain import ChainGoal
 from training.goals.masks import PATTERNS, pattern_mask
 
 KEYS_HELP = """keys (sim2sim viewer):
@@ -17,13 +18,15 @@ KEYS_HELP = """keys (sim2sim viewer):
   right / left jump the reference 1 s forward / back (also ] / [)
   r            reset to the clip's first frame
   e            emergency stop: policy off, joints damped (r resets)
-Stage 2 policies:
+Stage 2/3 policies:
   1 ... 9      snapshot goal: the clip's pose at 10 ... 90 % of its length, in 1 s
+               (switches at once; in chain mode queued after the current goal)
+  c            chain mode on / off
   g            next goal pattern (full, snapshot, trajectory, contact, ...)
 """
 
 GLFW = {"space": 32, "plus": 61, "kp_plus": 334, "minus": 45, "kp_minus": 333,
-        "right": 262, "left": 263, "]": 93, "[": 91, "r": 82, "e": 69, "g": 71,
+        "right": 262, "left": 263, "]": 93, "[": 91, "r": 82, "e": 69, "g": 71, "c": 67,
         **{str(d): 48 + d for d in range(1, 10)}}  # fmt: skip
 
 
@@ -33,6 +36,7 @@ class Teleop:
         self.paused = False
         self.speed = 1.0
         self.estop = False
+        self.chaining = False
 
     def key(self, code: int) -> None:
         """Apply one key press (GLFW key codes, as MuJoCo's viewer reports them)."""
@@ -53,15 +57,17 @@ class Teleop:
         elif code == GLFW["e"]:
             self.estop = True
         elif self.sim.goals is not None and GLFW["1"] <= code <= GLFW["9"]:
-            self.sim.pin_snapshot(round((code - GLFW["1"] + 1) / 10 * (length - 1)))
-            self.sim.goals.mask[:] = pattern_mask("snapshot")
-            self.sim.goals.pattern = "snapshot"
+            goal = ChainGoal(at=(code - GLFW["1"] + 1) / 10)
+            (self.sim.queue_goal if self.chaining else self.sim.start_goal)(goal)
+        elif code == GLFW["c"]:
+            self.chaining = not self.chaining
         elif self.sim.goals is not None and code == GLFW["g"]:
             names = list(PATTERNS)
             pattern = names[(names.index(self.sim.goals.pattern) + 1) % len(names)]
             self.sim.goals.pattern = pattern
             self.sim.goals.mask[:] = pattern_mask(pattern)
             self.sim.pinned = False
+            self.sim.current, self.sim.queue = None, []
 
     def tick(self) -> None:
         """One control period of the viewer loop."""

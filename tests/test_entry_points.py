@@ -33,7 +33,9 @@ def test_module_help(module):
     assert out.returncode == 0 and "usage" in out.stdout, out.stderr
 
 
-@pytest.mark.parametrize("command", ["stage1", "stage2", "eval", "play", "curves", "export"])
+@pytest.mark.parametrize(
+    "command", ["stage1", "stage2", "stage3", "eval", "play", "curves", "export"]
+)
 def test_training_subcommand_help(command):
     out = subprocess.run(
         [sys.executable, "-m", "training", command, "--help"],

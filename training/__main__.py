@@ -34,6 +34,9 @@ class Stage1:
     seed: int = 0
     randomize: bool = True
     """Robustness randomization (masses, friction, gains, delay, pushes, start noise)."""
+    action_base: str = "default"
+    """default: actions offset the default pose; reference: they offset the clip's next
+    pose, so the policy learns corrections to the motion (much faster to train)."""
 
     def run(self) -> None:
         from training.env import EnvConfig
@@ -46,6 +49,7 @@ class Stage1:
                 num_threads=self.threads,
                 control_hz=self.control_hz,
                 gains=self.gains,
+                action_base=self.action_base,
                 seed=self.seed,
                 randomization=RandomizationConfig(enabled=self.randomize),
             ),
@@ -105,13 +109,60 @@ class Stage2:
 
 
 @dataclass
+class Stage3:
+    """Fine-tune a Stage 2 policy with RL in-betweening (PPO) while a share of the
+    simulations keeps the distillation loss (prior preservation); learns the get-up
+    task token. Resumes if RUN_DIR has a checkpoint. Several processes or GPUs:
+    ``torchrun --nproc-per-node K -m training stage3 ...`` (gradients averaged)."""
+
+    init: Path
+    """The Stage 2 run directory to start from."""
+    out: Path
+    """Run directory: config, checkpoint, TensorBoard logs."""
+    num_envs: int = 64
+    """Simulations per process (both groups together)."""
+    iterations: int = 500
+    threads: int = 0
+    """Physics threads per simulation group (0: all cores)."""
+    preserve_share: float = 0.25
+    """Share of the simulations that keep the Stage 2 distillation loss."""
+    steps_per_iter: int = 24
+    learning_rate: float = 1e-4
+    fallen_prob: float = 0.2
+    """Share of in-betweening starts lying on the floor (get-up)."""
+    save_interval: int = 10
+    seed: int = 0
+
+    def run(self) -> None:
+        from dataclasses import replace
+
+        from training.inbetween import InbetweenConfig
+        from training.stage3 import Stage3Config, train
+
+        cfg = Stage3Config(
+            init=str(self.init), iterations=self.iterations, num_envs=self.num_envs,
+            threads=self.threads, preserve_share=self.preserve_share,
+            steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
+            save_interval=self.save_interval, seed=self.seed,
+            task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob),
+        )  # fmt: skip
+        run = train(cfg, self.out)
+        from training import distributed
+
+        if distributed.setup()[0] == 0:
+            print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
+
+
+@dataclass
 class Eval:
-    """Evaluate a Stage 2 run on the tasks of the paper's Table 1 (full, snapshot,
-    trajectory, contact, chain, random_init): success, E_h, E_o, failure rate, goal
-    error; prints the table and writes it as JSON."""
+    """Evaluate a Stage 2 or 3 run on the tasks of the paper's Table 1 (full, snapshot,
+    trajectory, contact, chain, random_init) and get-up: success, E_h, E_o, failure
+    rate, goal error; prints the table and writes it as JSON."""
 
     run: Annotated[Path, tyro.conf.Positional]
-    task: tuple[str, ...] = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
+    task: tuple[str, ...] = (
+        "full", "snapshot", "trajectory", "contact", "chain", "random_init", "getup",
+    )  # fmt: skip
     episodes: int = 1
     """Attempts per clip (every attempt counts; no best-of-N)."""
     randomize: bool = False
@@ -170,7 +221,8 @@ class Curves:
 @dataclass
 class Export:
     """Export a run's policy to ONNX (normalization included, metadata, parity check); for
-    a Stage 2 run its prior + decoder (inputs history, tokens, visible, noise)."""
+    a Stage 2 or 3 run its prior + decoder (inputs history, tokens, visible, noise,
+    task)."""
 
     run: Annotated[Path, tyro.conf.Positional]
     out: Path = Path("policy.onnx")
@@ -178,10 +230,11 @@ class Export:
     def run_(self) -> None:
         import json
 
-        from training.export import export_run, export_stage2
+        from training.export import export_latent, export_run
 
-        stage2 = "expert" in json.loads((self.run / "config.json").read_text())
-        report = (export_stage2 if stage2 else export_run)(self.run, self.out)
+        saved = json.loads((self.run / "config.json").read_text())
+        latent = "expert" in saved or "stage2" in saved
+        report = (export_latent if latent else export_run)(self.run, self.out)
         print(json.dumps({k: v for k, v in report.items() if k != "metadata"}, indent=2))
         print(f"wrote {self.out}")
 
@@ -191,6 +244,7 @@ def main() -> None:
         {
             "stage1": Stage1,
             "stage2": Stage2,
+            "stage3": Stage3,
             "eval": Eval,
             "play": Play,
             "curves": Curves,
@@ -200,7 +254,7 @@ def main() -> None:
         description=__doc__,
     )
     try:
-        (cmd.run if isinstance(cmd, (Stage1, Stage2)) else cmd.run_)()
+        (cmd.run if isinstance(cmd, (Stage1, Stage2, Stage3)) else cmd.run_)()
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -1,5 +1,11 @@
 """The action contract: policy output -> joint position targets. Used by the training
-environment, sim2sim and the robot node alike (numpy only)."""
+environment, sim2sim and the robot node alike (numpy only).
+
+A target is a base pose plus the scaled action. The base is the default pose, or, for
+a tracking expert trained with ``action_base="reference"``, the reference clip's joint
+angles at the frame the step leads to (feed-forward of the motion: the policy learns
+corrections, which a CPU budget can afford; goal-conditioned policies, which have no
+full reference, always use the default pose)."""
 
 from __future__ import annotations
 
@@ -10,6 +16,15 @@ def clip_action(action: np.ndarray, limit: float) -> np.ndarray:
     return np.clip(np.asarray(action, dtype=np.float64), -limit, limit)
 
 
-def joint_targets(action: np.ndarray, default_pos: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Position targets (motor order): the default pose plus the scaled action."""
-    return default_pos + action * scale
+ACTION_BASES = ("default", "reference")
+
+
+def joint_targets(action: np.ndarray, base: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Position targets (motor order): the base pose plus the scaled action."""
+    return base + action * scale
+
+
+def rebase(action: np.ndarray, base: np.ndarray, new_base: np.ndarray, scale: np.ndarray):
+    """The action that gives the same targets from ``new_base`` as ``action`` from
+    ``base`` (e.g. a reference-based expert's labels for a default-based student)."""
+    return action + (base - new_base) / scale

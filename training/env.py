@@ -2,8 +2,9 @@
 following a reference clip (InterMimic-style Stage 1 expert task).
 
 Policy at ``control_hz`` (50 Hz default), physics at 1 / ``physics_dt`` (200 Hz). The
-action is a joint-position offset from the default pose, scaled per joint by
-``action_scale * effort_limit / kp`` (mjlab's rule), applied by the position servos.
+action is a joint-position offset from the default pose (or from the reference's next
+pose, ``action_base``), scaled per joint by ``action_scale * effort_limit / kp``
+(mjlab's rule), applied by the position servos.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
 from training import terminations as T
-from training.actions import clip_action, joint_targets
+from training.actions import ACTION_BASES, clip_action, joint_targets
 from training.backend import MujocoBatchBackend, PhysicsBackend
 from training.metrics import body_error
 from training.observations import ObsInputs, body_object_distance, build_observation
@@ -39,6 +40,7 @@ class EnvConfig:
     episode_seconds: float = 10.0
     action_scale: float = 0.25
     action_clip: float = 10.0
+    action_base: str = "default"  # or "reference" (training.actions)
     gains: str = "tracking"
     seed: int = 0
     rewards: R.RewardConfig = field(default_factory=R.RewardConfig)
@@ -68,6 +70,8 @@ class HoiEnv:
         self.n = cfg.num_envs
         self.index = StateIndex(self.model, self.object.name)
         self.planes = convex_planes(self.object)
+        if cfg.action_base not in ACTION_BASES:
+            raise ValueError(f"action_base {cfg.action_base!r}; known: {ACTION_BASES}")
         kp, _ = g1.gains(cfg.gains)
         self.action_scale = cfg.action_scale * g1.EFFORT_LIMIT / kp
         self.max_steps = int(cfg.episode_seconds * cfg.control_hz)
@@ -188,13 +192,30 @@ class HoiEnv:
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)
 
+    def terminations(self, state, ref) -> dict[str, np.ndarray]:
+        """Early-termination causes, (N,) booleans each (tasks built on this env add or
+        mask causes)."""
+        tc = self.cfg.terminations
+        return {
+            "fall": T.fallen(state, tc),
+            "object_deviation": T.object_deviated(state, ref, tc),
+            "robot_deviation": T.robot_deviated(state, ref, tc),
+            "contact_lost": T.contact_lost(self.lost, tc),
+        }
+
+    def action_base(self) -> np.ndarray:
+        """(N, 29) the pose actions are offsets from this step (``cfg.action_base``)."""
+        if self.cfg.action_base == "reference":
+            return self.refs.state(self.clip, self.frame + 1)[0].joint_pos
+        return np.broadcast_to(g1.DEFAULT_POS, (self.n, g1.NUM_JOINTS))
+
     def step(self, action: np.ndarray):
         """Apply (N, 29) actions for one control period. Returns (obs, reward, terminated,
         truncated, info); finished simulations are reset and their obs are the new ones."""
         action = clip_action(action, self.cfg.action_clip)
         if action.shape != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
-        target = joint_targets(action, g1.DEFAULT_POS, self.action_scale)
+        target = joint_targets(action, self.action_base(), self.action_scale)
         # A delayed simulation applies the previous control period's targets.
         self._ctrl[:] = np.where(self.delayed[:, None], self.prev_target, target)
         self.prev_target = target
@@ -221,13 +242,7 @@ class HoiEnv:
             "grasp": R.grasp(state, contact, dist, normal),
             "energy": R.energy(self.backend.field("actuator_force"), state.joint_vel),
         }
-        tc = self.cfg.terminations
-        causes = {
-            "fall": T.fallen(state, tc),
-            "object_deviation": T.object_deviated(state, ref, tc),
-            "robot_deviation": T.robot_deviated(state, ref, tc),
-            "contact_lost": T.contact_lost(self.lost, tc),
-        }
+        causes = self.terminations(state, ref)
         terminated = np.logical_or.reduce(list(causes.values()))
         clip_end = self.frame >= self.refs.lengths[self.clip] - 1
         truncated = ~terminated & ((self.steps >= self.max_steps) | clip_end)

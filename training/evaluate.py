@@ -15,6 +15,9 @@ Tasks (goals the policy sees; early terminations; success):
   snapshot.
 - chain: snapshot goals exactly 1 s apart, one after the other; as snapshot.
 - random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad).
+- getup: lying on the floor (Stage 3's simulated falls), the get-up token on until the
+  robot stands, then snapshot goals; success: standing within 5 s and not falling again
+  within the 8 s attempt.
 
 Without randomization the attempts of one clip are identical (deterministic policy and
 physics); ``--randomize`` gives each attempt the training randomization instead.
@@ -38,8 +41,9 @@ import torch
 from robots.objects import surface_points
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
-from training.goals.features import SLICES
+from training.goals.features import GOAL_TOLERANCE, goal_distance
 from training.goals.tokens import GoalConfig, Goals
+from training.inbetween import InbetweenConfig, InbetweenEnv
 from training.metrics import AttemptStats
 from training.models.losses import LossWeights
 from training.models.policy import ModelConfig, VariationalPolicy
@@ -48,18 +52,11 @@ from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy
 from training.terminations import TerminationConfig
 
-TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init")
-GOAL_TOLERANCE = 0.2  # m
-_POSITIONS = np.r_[SLICES["root_pos"], SLICES["body_pos"], SLICES["object_pos"]]
+TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init", "getup")
+GETUP_ATTEMPT_SECONDS = 8.0
 
 
-def load_stage2(run_dir: Path) -> Stage2Config:
-    path = Path(run_dir) / CONFIG
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a Stage 2 run (no {CONFIG})")
-    saved = json.loads(path.read_text())
-    if "expert" not in saved:
-        raise ValueError(f"{run_dir} is not a Stage 2 run (a Stage 1 run? use play)")
+def _stage2_config(saved: dict) -> Stage2Config:
     goals = GoalConfig(
         **{**saved["goals"], "snapshot_steps": tuple(saved["goals"]["snapshot_steps"])}
     )
@@ -70,17 +67,26 @@ def load_stage2(run_dir: Path) -> Stage2Config:
                         loss=LossWeights(**saved["loss"]))  # fmt: skip
 
 
-def _goal_error(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Mean distance of the visible position goals of each simulation's first visible
-    token, (N,) (NaN where none is visible)."""
-    pos, seen = residual[..., _POSITIONS], mask[..., _POSITIONS]
-    dist = np.linalg.norm(pos.reshape(*pos.shape[:-1], -1, 3), axis=-1)
-    seen3 = seen.reshape(*seen.shape[:-1], -1, 3).all(-1)
-    per_token = np.where(
-        seen3.any(-1), (dist * seen3).sum(-1) / np.maximum(seen3.sum(-1), 1), np.nan
-    )
-    first = np.argmax(seen3.any(-1), axis=1)
-    return per_token[np.arange(len(first)), first]
+def load_stage2(run_dir: Path) -> Stage2Config:
+    """The configuration of a Stage 2 run (for a Stage 3 run: of the run it started from)."""
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a Stage 2 or 3 run (no {CONFIG})")
+    saved = json.loads(path.read_text())
+    saved = saved.get("stage2", saved)
+    if "expert" not in saved:
+        raise ValueError(f"{run_dir} is not a Stage 2 or 3 run (a Stage 1 run? use play)")
+    return _stage2_config(saved)
+
+
+def load_latent_run(run_dir: Path) -> tuple[Stage2Config, dict, int]:
+    """(Stage 2 config, policy weights, stage) of a Stage 2 or Stage 3 run."""
+    cfg = load_stage2(run_dir)
+    stage = 3 if "stage2" in json.loads((Path(run_dir) / CONFIG).read_text()) else 2
+    checkpoint = Path(run_dir) / CHECKPOINT
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
+    return cfg, torch.load(checkpoint, weights_only=True)["policy"], stage
 
 
 def run_task(
@@ -91,7 +97,7 @@ def run_task(
     student and the expert, so that repeated attempts of one clip differ."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
-    cfg = load_stage2(run_dir)
+    cfg, weights, stage = load_latent_run(run_dir)
     clips = load_clips(list(cfg.motions))
     n = len(clips) * episodes
     env_cfg, _ = expert_env_config(Path(cfg.expert), n)
@@ -104,12 +110,17 @@ def run_task(
         env_cfg, psi_prob=0.0, randomization=replace(env_cfg.randomization, enabled=randomize),
         terminations=terms, episode_seconds=max(c.duration for c in clips) + 1.0,
     )  # fmt: skip
-    env = HoiEnv(clips, env_cfg)
+    if task == "getup":
+        env_cfg = replace(env_cfg, episode_seconds=GETUP_ATTEMPT_SECONDS)
+        fallen = InbetweenConfig(fallen_prob=1.0, fallen_states=max(n, 8))
+        env = InbetweenEnv(clips, env_cfg, fallen)
+    else:
+        env = HoiEnv(clips, env_cfg)
     policy = build_policy(cfg, env)
-    checkpoint = Path(run_dir) / CHECKPOINT
-    policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
+    policy.load_state_dict(weights)
     policy.eval()
-    report = {"task": task, "student": _attempts(env, clips, episodes, task, cfg, policy)}
+    report = {"task": task, "stage": stage,
+              "student": _attempts(env, clips, episodes, task, cfg, policy)}  # fmt: skip
     if with_expert and task in ("full", "random_init"):
         report["expert"] = _attempts(
             env, clips, episodes, task, cfg, load_expert(Path(cfg.expert), env)
@@ -125,13 +136,17 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     start = np.zeros(n, int)
     if task == "random_init":
         start = (rng.random(n) * (env.refs.lengths[clip] * 0.7)).astype(int)
-    env.reset_to(ids, clip, start)
+    if task == "getup":  # fallen starts (clips and frames from the fall bank)
+        env.reset(ids)
+        clip = env.clip.copy()
+    else:
+        env.reset_to(ids, clip, start)
     if task == "random_init":
         q = env.backend.field("qpos")
         q[:, env.index.joint_q] += rng.normal(0.0, 0.1, (n, 29))
         env.backend.forward(ids)
     gcfg = replace(cfg.goals, snapshot_steps=(50, 50)) if task == "chain" else cfg.goals
-    pattern = {"chain": "snapshot", "random_init": "full"}.get(task, task)
+    pattern = {"chain": "snapshot", "random_init": "full", "getup": "snapshot"}.get(task, task)
     goals = Goals(n, gcfg, env.cfg.control_hz, rng, pattern=pattern)
     obs = env.observation()
     last = env.refs.lengths[clip] - 1
@@ -139,22 +154,29 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     stats = AttemptStats(n, surface_points(env.object, 1024))
     e_g = np.zeros(n)
     zeros = torch.zeros(n, cfg.model.latent_dim)
+    stood = np.zeros(n, bool)
     while stats.alive.any():
         state = env.index.from_backend(env.backend)
         tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
-        e_g += np.where(stats.alive, np.nan_to_num(_goal_error(residual, goals.mask)), 0.0)
+        e_g += np.where(stats.alive, np.nan_to_num(goal_distance(residual, goals.mask)), 0.0)
         if isinstance(actor, VariationalPolicy):
             history = torch.from_numpy(goals.history.astype(np.float32))
+            task_flags = None
+            if task == "getup":
+                task_flags = torch.from_numpy(env.getup[:, None].astype(np.float32))
             with torch.inference_mode():
-                action = actor.act(history, torch.from_numpy(tokens),
-                                   torch.from_numpy(visible), zeros).numpy()  # fmt: skip
+                action = actor.act(history, torch.from_numpy(tokens), torch.from_numpy(visible),
+                                   zeros, task_flags).numpy()  # fmt: skip
         else:
             action = actor(obs)
         obs, _, terminated, truncated, info = env.step(action)
+        if task == "getup":
+            stood |= stats.alive & ~terminated & ~env.getup
+            stats.success |= stats.alive & truncated & stood
         stats.record(terminated, truncated, info)
         goals.advance(env.frame, last, proprioception(obs))
     goal_error = stats.per_frame(e_g)
-    if task not in ("full", "random_init"):
+    if task not in ("full", "random_init", "getup"):
         stats.success &= goal_error < GOAL_TOLERANCE
     report = stats.summary(env.cfg.control_hz)
     report["failure_rate"] = report.pop("fall_rate")
@@ -171,8 +193,9 @@ def table(reports: list[dict]) -> str:
         for who in ("student", "expert"):
             if who in r:
                 m = r[who]
+                label = f"Stage {r.get('stage', 2)}" if who == "student" else "Stage 1 expert"
                 rows.append(
-                    f"| {r['task']} | {'Stage 2' if who == 'student' else 'Stage 1 expert'} | "
+                    f"| {r['task']} | {label} | "
                     f"{100 * m['success_rate']:.1f} | {m['E_h_cm']:.1f} | {m['E_o_cm']:.1f} | "
                     f"{100 * m['failure_rate']:.1f} | {m['goal_error_cm']:.1f} | "
                     f"{m['mean_survival_s']:.2f} |"

@@ -1,5 +1,6 @@
 """The Stage 1 expert as a labeller: an exported ONNX policy or a Stage 1 run directory,
-with the environment configuration it was trained in."""
+with the environment configuration it was trained in. Students act from the default
+pose; the labels of an expert trained with reference-based actions are re-based."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
+from training.actions import rebase
 from training.env import EnvConfig
 
 Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipped actions
 
 
 def expert_env_config(path: Path, num_envs: int) -> tuple[EnvConfig, list[str]]:
-    """The expert's environment settings (with ``num_envs``) and, for a run directory,
-    its motion files."""
+    """The expert's environment settings (with ``num_envs``, and default-pose actions:
+    the student's environment) and, for a run directory, its motion files."""
     path = Path(path)
     if path.suffix == ".onnx":
         from sim2sim.policy import Policy
@@ -29,13 +31,35 @@ def expert_env_config(path: Path, num_envs: int) -> tuple[EnvConfig, list[str]]:
     from training.play import env_config, load_run
 
     saved = load_run(path)
-    return env_config(saved, num_envs=num_envs), list(saved["motions"])
+    return env_config(saved, num_envs=num_envs, action_base="default"), list(saved["motions"])
+
+
+def _base(path: Path) -> str:
+    if path.suffix == ".onnx":
+        from sim2sim.policy import Policy
+
+        return Policy.load(path).action_base
+    from training.play import load_run
+
+    return load_run(path)["env"].get("action_base", "default")
 
 
 def load_expert(path: Path, env) -> Expert:
     """The expert's deterministic action for observations of ``env`` (a HoiEnv built
-    with ``expert_env_config``)."""
+    with ``expert_env_config``), as an action of ``env`` (from the default pose)."""
     path = Path(path)
+    act = _load(path, env)
+    if _base(path) == "default":
+        return act
+
+    def rebased(obs: np.ndarray) -> np.ndarray:
+        reference = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
+        return rebase(act(obs), reference, env.action_base(), env.action_scale)
+
+    return rebased
+
+
+def _load(path: Path, env) -> Expert:
     if path.suffix == ".onnx":
         from sim2sim.policy import Policy
 

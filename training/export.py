@@ -46,6 +46,7 @@ def policy_metadata(env) -> dict[str, str]:
         "g1hoi_future_offsets": ",".join(str(o) for o in offsets),
         "g1hoi_control_hz": repr(float(env.cfg.control_hz)),
         "g1hoi_action_clip": repr(float(env.cfg.action_clip)),
+        "g1hoi_action_base": env.cfg.action_base,
         "g1hoi_gain_profile": env.cfg.gains,
         "g1hoi_effort_limit": _csv(g1.EFFORT_LIMIT),
         "g1hoi_object": env.object.to_json(),
@@ -110,24 +111,26 @@ def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
     return json.loads(json.dumps(report))
 
 
-class Stage2Actor(torch.nn.Module):
-    """The deployable part of a Stage 2 policy: prior + decoder. ``visible`` is 0/1
-    float per goal token; ``noise`` zero gives the deterministic action, a seeded
-    standard-normal draw held for an episode gives sampled behaviour."""
+class LatentActor(torch.nn.Module):
+    """The deployable part of a Stage 2 or 3 policy: prior + decoder. ``visible`` is 0/1
+    float per goal token, ``task`` 0/1 float per task token (get-up); ``noise`` zero
+    gives the deterministic action, a seeded standard-normal draw held for an episode
+    gives sampled behaviour."""
 
     def __init__(self, policy):
         super().__init__()
         self.policy = policy
 
-    def forward(self, history, tokens, visible, noise):
-        return self.policy.act(history, tokens, visible > 0.5, noise)
+    def forward(self, history, tokens, visible, noise, task):
+        return self.policy.act(history, tokens, visible > 0.5, noise, task)
 
 
-def stage2_metadata(run) -> dict[str, str]:
-    """Metadata of a Stage 2 run (a ``training.stage2.Stage2``): the Stage 1 keys (joints,
-    gains, action scale, rates) with the student's inputs described beside them."""
+def latent_metadata(run, stage: int) -> dict[str, str]:
+    """Metadata of a Stage 2/3 policy (``run``: a ``training.stage2.Stage2`` holding it):
+    the Stage 1 keys (joints, gains, action scale, rates) with the goal inputs described
+    beside them."""
     from training.goals.features import COMPONENTS
-    from training.goals.masks import NUM_TOKENS, PREVIEW
+    from training.goals.masks import NUM_TOKENS, PREVIEW, TASKS
 
     proprio = [name for name, _ in OBSERVATION_TERMS if name != "reference_future"]
     sizes = term_sizes(0)
@@ -136,29 +139,31 @@ def stage2_metadata(run) -> dict[str, str]:
         **policy_metadata(run.env),
         "observation_names": _csv(proprio),
         "g1hoi_observation_sizes": _csv(str(sizes[n]) for n in proprio),
-        "g1hoi_stage": "2",
-        "g1hoi_inputs": "history,tokens,visible,noise",
+        "g1hoi_stage": str(stage),
+        "g1hoi_inputs": "history,tokens,visible,noise,task",
         "g1hoi_history": str(cfg.goals.history),
         "g1hoi_goal_tokens": str(NUM_TOKENS),
         "g1hoi_goal_components": _csv(f"{n}:{s}" for n, s in COMPONENTS),
         "g1hoi_preview_offsets": ",".join(str(k) for k in PREVIEW),
         "g1hoi_snapshot_steps": ",".join(str(k) for k in cfg.goals.snapshot_steps),
         "g1hoi_latent_dim": str(cfg.model.latent_dim),
+        "g1hoi_tasks": ",".join(TASKS[: cfg.model.tasks]),
     }
 
 
-def export_stage2(run_dir: Path, out: Path, steps: int = 50) -> dict:
-    """Export a Stage 2 run's prior + decoder (the encoder and the reconstruction head
-    stay behind), recording ``steps`` control steps of its inputs for the parity check."""
-    from training.evaluate import load_stage2
+def export_latent(run_dir: Path, out: Path, steps: int = 50) -> dict:
+    """Export a Stage 2 or Stage 3 run's prior + decoder (the encoder and the
+    reconstruction head stay behind), recording ``steps`` control steps of inputs of
+    its Stage 2 environment for the parity check (half with latent noise, a quarter with
+    the get-up token on)."""
+    from training.evaluate import load_latent_run
     from training.stage1 import load_clips
-    from training.stage2 import CHECKPOINT, Stage2
+    from training.stage2 import Stage2
 
-    cfg = load_stage2(run_dir)
+    cfg, weights, stage = load_latent_run(run_dir)
     run = Stage2(replace(cfg, num_envs=8, threads=1, steps_per_iter=steps),
                  load_clips(list(cfg.motions)))  # fmt: skip
-    checkpoint = Path(run_dir) / CHECKPOINT
-    run.load_state_dict(torch.load(checkpoint, weights_only=True))
+    run.policy.load_state_dict(weights)
     batch = run.rollout()
     inputs = {
         "history": batch["history"].flatten(0, 1).numpy(),
@@ -166,6 +171,9 @@ def export_stage2(run_dir: Path, out: Path, steps: int = 50) -> dict:
         "visible": batch["visible"].flatten(0, 1).float().numpy(),
         "noise": batch["noise"].flatten(0, 1).numpy(),
     }
-    inputs["noise"][: len(inputs["noise"]) // 2] = 0.0  # deterministic and sampled both
-    diff = export_onnx(Stage2Actor(run.policy), inputs, stage2_metadata(run), out)
-    return {"parity_max_abs_diff": diff, "inputs": len(inputs["history"])}
+    k = len(inputs["noise"])
+    inputs["noise"][: k // 2] = 0.0  # deterministic and sampled both
+    inputs["task"] = np.zeros((k, cfg.model.tasks), np.float32)
+    inputs["task"][::4] = 1.0
+    diff = export_onnx(LatentActor(run.policy), inputs, latent_metadata(run, stage), out)
+    return {"parity_max_abs_diff": diff, "inputs": k, "stage": stage}

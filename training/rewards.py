@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robots import g1, quat
-from training.observations import HOI_BODIES
+from training.observations import HOI_BODIES, projected_gravity_of
 from training.state import KEY_BODIES, HoiState
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
@@ -86,3 +86,22 @@ def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.nda
 def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:
     """Mechanical power |tau . qdot| summed over the joints (W); weight it negative."""
     return np.abs(actuator_force * joint_vel).sum(axis=1)
+
+
+# Stage 3 (in-betweening and get-up) terms ------------------------------------------
+
+
+def goal_success(distance: np.ndarray, due: np.ndarray, xi: float) -> np.ndarray:
+    """Sparse r_succ: 1 where a goal falls due this step and its masked feature distance
+    (``training.goals.features.goal_distance``, m) is below ``xi``."""
+    return (due & (np.nan_to_num(distance, nan=np.inf) < xi)).astype(np.float64)
+
+
+def upright(s: HoiState) -> np.ndarray:
+    """Pelvis z-axis alignment with vertical mapped to [0, 1] (get-up)."""
+    return 0.5 * (1.0 - projected_gravity_of(s.root_quat)[:, 2])
+
+
+def com_height(com_z: np.ndarray, standing_z: float) -> np.ndarray:
+    """Robot centre-of-mass height as a share of its standing height, capped at 1."""
+    return np.clip(com_z / standing_z, 0.0, 1.0)

@@ -74,7 +74,7 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip]):
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
@@ -84,7 +84,8 @@ class Stage2:
         torch.manual_seed(cfg.seed)
         self.policy = build_policy(cfg, self.env)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
-        self.goals = Goals(self.env.n, cfg.goals, env_cfg.control_hz, self.rng)
+        self.goals = Goals(self.env.n, cfg.goals, env_cfg.control_hz, self.rng,
+                           sampler=mask_sampler)  # fmt: skip
         self.obs = self.env.observation()
         self.goals.reset(np.arange(self.env.n), self.env.frame, self._last(), self._proprio())
         self.noise = torch.randn(self.env.n, cfg.model.latent_dim)

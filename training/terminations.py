@@ -54,3 +54,10 @@ def contact_lost(lost_frames: np.ndarray, cfg: TerminationConfig) -> np.ndarray:
     """``lost_frames``: consecutive frames a hand the reference has in contact was not
     touching the object."""
     return lost_frames.max(axis=1) > cfg.contact_lost_frames
+
+
+def standing(s: HoiState, min_height: float, upright_cos: float) -> np.ndarray:
+    """(N,) the robot is up: pelvis above ``min_height`` (m) and its z-axis within
+    ``upright_cos`` of vertical (the get-up task's end)."""
+    up = -projected_gravity_of(s.root_quat)[:, 2]
+    return (s.root_pos[:, 2] > min_height) & (up > upright_cos)

@@ -242,11 +242,16 @@ def test_stop_signal_and_restart(files, monitor, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def stage2_policy(files):
-    """A Stage 2 policy distilled for one iteration from the bundled Stage 1 policy."""
-    from training.export import export_stage2
+def latent_policies(files):
+    """Stage 2 and Stage 3 policies: distilled for one iteration from the bundled Stage 1
+    policy, then fine-tuned for one iteration."""
+    from training.export import export_latent
+    from training.inbetween import InbetweenConfig
     from training.models.policy import ModelConfig
-    from training.stage2 import Stage2Config, train
+    from training.stage2 import Stage2Config
+    from training.stage2 import train as train2
+    from training.stage3 import Stage3Config
+    from training.stage3 import train as train3
 
     root, _, clip_path = files
     model = ModelConfig(latent_dim=8, prior_width=16, prior_heads=2, prior_layers=1,
@@ -255,15 +260,22 @@ def stage2_policy(files):
         expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"), motions=(str(clip_path),),
         iterations=1, num_envs=4, threads=1, steps_per_iter=4, model=model,
     )  # fmt: skip
-    train(cfg, root / "stage2", [load_clip(clip_path)], quiet=True)
-    export_stage2(root / "stage2", root / "stage2.onnx", steps=4)
-    return root / "stage2.onnx"
+    train2(cfg, root / "stage2", [load_clip(clip_path)], quiet=True)
+    export_latent(root / "stage2", root / "stage2.onnx", steps=4)
+    cfg3 = Stage3Config(init=str(root / "stage2"), iterations=1, num_envs=4, threads=1,
+                        steps_per_iter=4, task=InbetweenConfig(fallen_states=4))  # fmt: skip
+    train3(cfg3, root / "stage3", quiet=True)
+    export_latent(root / "stage3", root / "stage3.onnx", steps=4)
+    return {2: root / "stage2.onnx", 3: root / "stage3.onnx"}
 
 
-def test_stage2_policy_runs_on_the_node(files, monitor, tmp_path, stage2_policy):
+@pytest.mark.parametrize("stage", [2, 3])
+def test_goal_conditioned_policy_runs_on_the_node(files, monitor, tmp_path, latent_policies,
+                                                  stage):  # fmt: skip
     entries, report, commands, _ = run(
-        files, monitor, tmp_path, policy=stage2_policy, node=("--goals", "snapshot"), seconds=5.0
-    )
+        files, monitor, tmp_path, policy=latent_policies[stage], node=("--goals", "snapshot"),
+        seconds=5.0,
+    )  # fmt: skip
     assert transitions(entries) == [
         ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
         ("policy", "damping"),

@@ -52,7 +52,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     from training.stage2 import build_policy
 
     proto = onnx.load(str(path))
-    assert [i.name for i in proto.graph.input] == ["history", "tokens", "visible", "noise"]
+    assert [i.name for i in proto.graph.input] == ["history", "tokens", "visible", "noise", "task"]
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["g1hoi_stage"] == "2" and meta["joint_names"].startswith("left_hip_pitch")
     exported = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
@@ -104,6 +104,18 @@ def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     for _ in range(60):
         t.tick()
     assert sim.frame == target and sim.goals.snapshot[0] == target  # stays on the goal
+    # Chain mode queues the next goal behind the current one (reached after its hold).
+    last = sim.refs.lengths[0] - 1
+    t.key(GLFW["c"])
+    t.key(GLFW["7"])
+    assert sim.queue and sim.goals.snapshot[0] == target
+    for _ in range(20):
+        t.tick()
+    assert sim.goals.snapshot[0] == round(0.7 * last) and not sim.queue
+    assert len(sim.reached) == 1 and sim.reached[0]["error_cm"] >= 0
+    t.key(GLFW["c"])
+    t.key(GLFW["3"])  # mid-way to the goal: switches at once
+    assert sim.goals.snapshot[0] == round(0.3 * last) and sim.current.at == 0.3
     t.key(GLFW["g"])
     assert sim.goals.pattern == "trajectory" and not sim.pinned
 

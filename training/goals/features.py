@@ -60,3 +60,21 @@ def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.nda
         np.asarray(contact, dtype=np.float64),
     ]
     return np.concatenate(parts, axis=1)
+
+
+GOAL_TOLERANCE = 0.2  # m: a goal counts as reached within this goal distance (evaluation)
+POSITIONS = np.r_[SLICES["root_pos"], SLICES["body_pos"], SLICES["object_pos"]]
+
+
+def goal_distance(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean distance (m) of the visible position goals (root, key bodies, object; a
+    point counts when all 3 of its coordinates are visible) of each simulation's first
+    token with any, from (N, G, GOAL_DIM) residuals and masks: (N,), NaN where none."""
+    pos, seen = residual[..., POSITIONS], mask[..., POSITIONS]
+    dist = np.linalg.norm(pos.reshape(*pos.shape[:-1], -1, 3), axis=-1)
+    seen3 = seen.reshape(*seen.shape[:-1], -1, 3).all(-1)
+    per_token = np.where(
+        seen3.any(-1), (dist * seen3).sum(-1) / np.maximum(seen3.sum(-1), 1), np.nan
+    )
+    first = np.argmax(seen3.any(-1), axis=1)
+    return per_token[np.arange(len(first)), first]

@@ -26,6 +26,7 @@ import numpy as np
 from training.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
 
 PREVIEW = (1, 2, 4)  # control steps ahead
+TASKS = ("getup",)  # the prior's learnable task tokens, in input order (Stage 3)
 NUM_TOKENS = len(PREVIEW) + 1  # the snapshot is the last token
 RESAMPLE_PROB = 0.2
 
@@ -71,10 +72,14 @@ def pattern_mask(pattern: str, n: int = 1) -> np.ndarray:
     return np.broadcast_to(token, (n, NUM_TOKENS, GOAL_DIM)).copy()
 
 
-def sample_masks(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``TRAINING_PROBS``."""
-    names = list(TRAINING_PROBS)
-    picks = rng.choice(len(names), size=n, p=list(TRAINING_PROBS.values()))
+def sample_masks(
+    rng: np.random.Generator, n: int, probs: dict[str, float] = TRAINING_PROBS
+) -> np.ndarray:
+    """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``probs`` (pattern ->
+    probability, ``random`` included; normalized)."""
+    names = list(probs)
+    p = np.array(list(probs.values()), float)
+    picks = rng.choice(len(names), size=n, p=p / p.sum())
     out = np.zeros((n, NUM_TOKENS, GOAL_DIM), bool)
     for k, name in enumerate(names):
         ids = np.flatnonzero(picks == k)

@@ -7,6 +7,7 @@ ahead once reached. A token is (masked residual features, mask, time to go in s)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,20 +27,22 @@ class GoalConfig:
 
 class Goals:
     """Goal state of N simulations. ``pattern``: a fixed named mask pattern (evaluation,
-    deployment); None samples training masks."""
+    deployment); None samples training masks with ``sampler`` (rng, k) -> (k, G, D)
+    masks, by default ``sample_masks``."""
 
     def __init__(
         self, n: int, cfg: GoalConfig, control_hz: float, rng: np.random.Generator,
-        pattern: str | None = None,
+        pattern: str | None = None, sampler: Callable | None = None,
     ):  # fmt: skip
         self.n, self.cfg, self.hz, self.rng, self.pattern = n, cfg, control_hz, rng, pattern
+        self.sampler = sampler or sample_masks
         self.mask = np.zeros((n, NUM_TOKENS, GOAL_DIM), bool)
         self.snapshot = np.zeros(n, int)
         self.history: np.ndarray | None = None
 
     def _masks(self, k: int) -> np.ndarray:
         if self.pattern is None:
-            return sample_masks(self.rng, k)
+            return self.sampler(self.rng, k)
         return pattern_mask(self.pattern, k)
 
     def _snapshot_after(self, frame: np.ndarray, last: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import torch
 from rsl_rl.modules import MLP, EmpiricalNormalization
 from torch import nn
 
+from training.goals.masks import TASKS
 from training.models.latent import sample
 from training.models.prior import LOGVAR_RANGE, GoalPrior
 
@@ -32,6 +33,7 @@ class ModelConfig:
     encoder_hidden: tuple[int, ...] = (1024, 512)
     decoder_hidden: tuple[int, ...] = (1024, 1024, 512)
     recon_hidden: tuple[int, ...] = (256,)
+    tasks: int = len(TASKS)  # learnable task tokens of the prior (Stage 3's get-up)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,8 @@ class VariationalPolicy(nn.Module):
         self.token_norm = EmpiricalNormalization(s.token)
         self.future_norm = EmpiricalNormalization(s.future)
         self.prior = GoalPrior(s.obs, s.token, s.history, s.goals, d,
-                               cfg.prior_width, cfg.prior_heads, cfg.prior_layers)  # fmt: skip
+                               cfg.prior_width, cfg.prior_heads, cfg.prior_layers,
+                               cfg.tasks)  # fmt: skip
         self.encoder = MLP(s.obs + s.future + s.goals * s.token, 2 * d, cfg.encoder_hidden)
         self.decoder = MLP(s.obs + d, s.actions, cfg.decoder_hidden)
         self.recon = MLP(d, s.goals * s.goal_dim, cfg.recon_hidden)
@@ -67,16 +70,21 @@ class VariationalPolicy(nn.Module):
         self.token_norm.update(tokens.reshape(-1, tokens.shape[-1]))
         self.future_norm.update(future)
 
-    def _prior(self, history, tokens, visible):
-        return self.prior(self.obs_norm(history), self.token_norm(tokens), visible)
+    def no_task(self, history: torch.Tensor) -> torch.Tensor:
+        """Task flags all off (B, tasks): plain goal following."""
+        return history.new_zeros(len(history), self.cfg.tasks)
+
+    def _prior(self, history, tokens, visible, task=None):
+        task = self.no_task(history) if task is None else task
+        return self.prior(self.obs_norm(history), self.token_norm(tokens), visible, task)
 
     def decode(self, history: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([self.obs_norm(history[:, -1]), z], dim=-1))
 
-    def forward(self, history, tokens, visible, future, noise):
+    def forward(self, history, tokens, visible, future, noise, task=None):
         """Training path: prior and posterior, the action decoded from the posterior
         latent, and the goal reconstruction. Returns a dict of tensors."""
-        mu_p, logvar_p = self._prior(history, tokens, visible)
+        mu_p, logvar_p = self._prior(history, tokens, visible, task)
         x = torch.cat(
             [self.obs_norm(history[:, -1]), self.future_norm(future),
              self.token_norm(tokens).flatten(1)], dim=-1,
@@ -90,7 +98,8 @@ class VariationalPolicy(nn.Module):
             "mu_p": mu_p, "logvar_p": logvar_p, "mu_q": mu_q, "logvar_q": logvar_q,
         }  # fmt: skip
 
-    def act(self, history, tokens, visible, noise):
-        """Deployment path: prior + decoder only (``noise`` 0: deterministic)."""
-        mu_p, logvar_p = self._prior(history, tokens, visible)
+    def act(self, history, tokens, visible, noise, task=None):
+        """Deployment path: prior + decoder only (``noise`` 0: deterministic; ``task``
+        (B, tasks) flags, default all off)."""
+        mu_p, logvar_p = self._prior(history, tokens, visible, task)
         return self.decode(history, sample(mu_p, logvar_p, noise))

@@ -1,7 +1,8 @@
 """The prior p(z | history, goals): a small Transformer over history tokens (recent
 proprioception) and goal tokens (masked goal features). Goal tokens whose mask is all
-zero are hidden from attention. Hand-written attention (matmul + softmax) so that the
-ONNX export needs no special operators."""
+zero are hidden from attention. Task tokens (Stage 3's get-up) are learned embeddings,
+seen only while their task flag is on. Hand-written attention (matmul + softmax) so
+that the ONNX export needs no special operators."""
 
 from __future__ import annotations
 
@@ -37,21 +38,29 @@ class Block(nn.Module):
 class GoalPrior(nn.Module):
     def __init__(
         self, obs_dim: int, token_dim: int, history: int, goals: int, latent_dim: int,
-        width: int = 256, heads: int = 4, layers: int = 2,
+        width: int = 256, heads: int = 4, layers: int = 2, tasks: int = 0,
     ):  # fmt: skip
         super().__init__()
         self.history = history
         self.obs_in = nn.Linear(obs_dim, width)
         self.goal_in = nn.Linear(token_dim, width)
+        self.task_tokens = nn.Parameter(torch.zeros(tasks, width))
         self.position = nn.Parameter(torch.zeros(history + goals, width))
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, 2 * latent_dim)
 
-    def forward(self, history: torch.Tensor, tokens: torch.Tensor, visible: torch.Tensor):
-        """history (B, H, obs_dim), tokens (B, G, token_dim), visible (B, G) -> mu, logvar."""
+    def forward(self, history: torch.Tensor, tokens: torch.Tensor, visible: torch.Tensor,
+                task: torch.Tensor):  # fmt: skip
+        """history (B, H, obs_dim), tokens (B, G, token_dim), visible (B, G), task flags
+        (B, tasks) -> mu, logvar."""
         x = torch.cat([self.obs_in(history), self.goal_in(tokens)], dim=1) + self.position
-        seen = torch.cat([torch.ones_like(history[..., 0]), visible.to(history.dtype)], dim=1)
+        # Broadcast against the batch by arithmetic: a traced len(x) would freeze it.
+        x = torch.cat([x, self.task_tokens + torch.zeros_like(x[:, :1, :1])], dim=1)
+        seen = torch.cat(
+            [torch.ones_like(history[..., 0]), visible.to(history.dtype), task.to(history.dtype)],
+            dim=1,
+        )
         bias = (1.0 - seen) * -1e9
         for block in self.blocks:
             x = block(x, bias)

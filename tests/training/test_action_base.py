@@ -1,0 +1,61 @@
+"""Reference-based actions (``action_base="reference"``): targets offset the clip's next
+pose; experts trained so label default-pose students with re-based actions, and their
+exported policies carry the base to sim2sim."""
+
+import numpy as np
+import pytest
+
+from robots import g1
+from training.actions import joint_targets, rebase
+from training.env import EnvConfig, HoiEnv
+from training.randomization import RandomizationConfig
+from training.stage1 import PpoConfig, Stage1Config, train
+
+EXACT = dict(randomization=RandomizationConfig(enabled=False), psi_prob=0.0, num_threads=1)
+
+
+def test_rebase_keeps_the_targets():
+    rng = np.random.default_rng(0)
+    a, b1, b2, s = rng.normal(size=(4, 3, 29)) + np.r_[0, 0, 0, 1.5][:, None, None]
+    np.testing.assert_allclose(joint_targets(rebase(a, b1, b2, s), b2, s), joint_targets(a, b1, s))
+
+
+def test_zero_action_tracks_the_reference_pose(clip):
+    env = HoiEnv([clip], EnvConfig(num_envs=3, action_base="reference", **EXACT))
+    ahead = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
+    env.step(np.zeros((3, 29)))
+    np.testing.assert_allclose(env.backend.field("ctrl"), ahead)
+    with pytest.raises(ValueError, match="action_base"):
+        HoiEnv([clip], EnvConfig(num_envs=1, action_base="absolute", **EXACT))
+
+
+def test_reference_based_expert_labels_a_default_student(tmp_path, clip):
+    from sim2sim.harness import Sim2Sim
+    from sim2sim.policy import Policy
+    from training.expert import expert_env_config, load_expert
+    from training.export import export_run
+
+    clip_path = clip.save(tmp_path / "clip.npz")
+    cfg = Stage1Config(
+        env=EnvConfig(num_envs=4, action_base="reference", **EXACT),
+        ppo=PpoConfig(hidden_dims=(32, 32), steps_per_env=4, learning_epochs=1, mini_batches=1),
+        iterations=1, motions=(str(clip_path),),
+    )  # fmt: skip
+    train(cfg, tmp_path / "run", [clip], quiet=True)
+    export_run(tmp_path / "run", tmp_path / "expert.onnx", steps=10)
+    policy = Policy.load(tmp_path / "expert.onnx")
+    assert policy.action_base == "reference"
+    with pytest.raises(ValueError, match="reference joint angles"):
+        policy.targets(np.zeros(29))
+    for source in (tmp_path / "run", tmp_path / "expert.onnx"):
+        env_cfg, _ = expert_env_config(source, 4)
+        assert env_cfg.action_base == "default"  # the student's environment
+        env = HoiEnv([clip], env_cfg)
+        label = load_expert(source, env)(env.observation())
+        ahead = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
+        own = policy(env.observation())  # the expert in its own terms
+        np.testing.assert_allclose(
+            joint_targets(label, g1.DEFAULT_POS, env.action_scale),
+            joint_targets(own, ahead, env.action_scale), atol=1e-4,
+        )  # fmt: skip
+    assert Sim2Sim(policy, clip).episode()["survival_s"] > 0

@@ -1,0 +1,130 @@
+"""Stage 3 fine-tuning: the environment split, one PPO + preservation update, a
+2-process distributed update (gloo) keeping ranks identical, and the CLI with resume,
+evaluation, export and sim2sim with a goal chain."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from training.goals.masks import NUM_TOKENS
+from training.stage3 import Stage3, Stage3Config, preserve_masks, split
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny(stage2_run, **kw) -> Stage3Config:
+    from training.inbetween import InbetweenConfig
+
+    base = Stage3Config(init=str(stage2_run), num_envs=8, threads=1, steps_per_iter=6, epochs=1,
+                        mini_batches=2, critic_warmup_iters=0, critic_hidden=(16,),
+                        task=InbetweenConfig(fallen_states=4, fallen_prob=0.5))  # fmt: skip
+    return replace(base, **kw)
+
+
+def test_split_of_the_simulations():
+    assert split(Stage3Config(num_envs=8, preserve_share=0.25)) == (6, 2)
+    assert split(Stage3Config(num_envs=8, preserve_share=0.0)) == (8, 0)
+    for share in (0.01, 1.0):
+        with pytest.raises(ValueError, match="leaves a group empty"):
+            split(Stage3Config(num_envs=8, preserve_share=share))
+
+
+def test_preservation_masks_are_trajectory_conditioned():
+    masks = preserve_masks(Stage3Config().preserve_patterns)(np.random.default_rng(0), 500)
+    assert masks[:, : NUM_TOKENS - 1].any(axis=2).all()  # preview tokens always visible
+    with pytest.raises(ValueError, match="not training patterns"):
+        preserve_masks(("dance",))
+
+
+def flat(params) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def test_groups_rewards_and_one_update(stage2_run):
+    run = Stage3(tiny(stage2_run))
+    assert run.env.n == 6 and run.distill.env.n == 2
+    assert run.distill.policy is run.policy  # one policy, two losses
+    before = flat(run.parameters()).clone()
+    batch = run.rollout()
+    assert batch["reward"].shape == (6, 6) and batch["task"].shape == (6, 6, 1)
+    assert batch["task"][0].any()  # fallen starts ask for the get-up token
+    # The in-betweening group sees single-frame goals only.
+    assert not batch["visible"][..., : NUM_TOKENS - 1].any()
+    logs = run.learn(batch, run.distill.rollout())
+    assert {"value", "surrogate", "preserve", "action_std"} <= set(logs)
+    after = flat(run.parameters())
+    assert not torch.equal(before, after) and torch.isfinite(after).all()
+
+
+def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world))  # fmt: skip
+    torch.set_num_threads(1)
+    from training import distributed
+
+    assert distributed.setup() == (rank, world)
+    run = Stage3(tiny(Path(stage2_run)), rank=rank)
+    start = flat(run.parameters())
+    batch = run.rollout()
+    logs = run.learn(batch, run.distill.rollout())
+    torch.save({"start": start, "end": flat(run.parameters()), "reward": batch["reward"],
+                "logs": logs}, Path(out) / f"rank{rank}.pt")  # fmt: skip
+    torch.distributed.destroy_process_group()
+
+
+def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_rank, args=(2, port, str(stage2_run), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{k}.pt") for k in (0, 1))
+    assert torch.equal(r0["start"], r1["start"])  # broadcast from rank 0
+    assert not torch.equal(r0["reward"], r1["reward"])  # each rank simulated its own data
+    assert not torch.equal(r0["start"], r0["end"])  # the update did something...
+    assert torch.equal(r0["end"], r1["end"])  # ...the same everywhere (averaged gradients)
+
+
+def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
+    out = tmp_path / "s3"
+    args = [sys.executable, "-m", "training", "stage3", "--init", str(stage2_run), "--out",
+            str(out), "--num-envs", "8", "--threads", "1", "--steps-per-iter", "4",
+            "--save-interval", "1"]  # fmt: skip
+    done = subprocess.run([*args, "--iterations", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "done: 2 iterations" in done.stdout, done.stderr
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["iteration"] == 2
+    ev = subprocess.run([sys.executable, "-m", "training", "eval", str(out), "--task", "chain"],
+                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ev.returncode == 0 and "| chain | Stage 3 |" in ev.stdout, ev.stderr
+    onnx_path = tmp_path / "stage3.onnx"
+    ex = subprocess.run([sys.executable, "-m", "training", "export", str(out), "--out",
+                         str(onnx_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ex.returncode == 0 and json.loads(ex.stdout.split("wrote")[0])["stage"] == 3
+    from sim2sim.policy import Policy
+
+    policy = Policy.load(onnx_path)
+    assert policy.metadata["g1hoi_stage"] == "3" and policy.goals.tasks == ("getup",)
+    chain = tmp_path / "chain.json"
+    chain.write_text(json.dumps([{"at": 0.2, "seconds": 0.5, "hold": 0.1},
+                                 {"at": 0.3, "pattern": "contact", "seconds": 0.5}]))  # fmt: skip
+    report = tmp_path / "s2s.json"
+    s2s = subprocess.run(
+        [sys.executable, str(REPO / "sim2sim/run_mujoco.py"), "--policy", str(onnx_path),
+         "--motion", str(clip.save(tmp_path / "clip.npz")), "--goal-sequence", str(chain),
+         "--report", str(report)], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert s2s.returncode == 0, s2s.stderr
+    episode = json.loads(report.read_text())["episodes"][0]
+    assert episode["survival_s"] > 0 and "goals" in episode
+    # A fall ends the chain early; otherwise each goal is reported where it fell due.
+    assert [g["at"] for g in episode["goals"]] == [0.2, 0.3][: len(episode["goals"])]

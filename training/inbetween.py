@@ -1,0 +1,164 @@
+"""The in-betweening task of Stage 3 (InterPrior's RL fine-tuning) and its get-up skill.
+
+Simulations start from random initial configurations: a dataset state (random clip and
+frame) with the robot shifted and turned off it (``start_offset_*``), with probability
+``perturbed_prob`` also with strongly perturbed joints and a root velocity kick, and
+with probability ``fallen_prob`` lying on the floor (a state from a bank of simulated
+falls, made once at start-up from the dataset's own frames). The goal is one dataset
+frame 0.5-2 s ahead under a random mask (``inbetween_masks``: the snapshot token only);
+reaching its masked features within ``success_distance`` (xi) by its time earns the
+sparse success reward, then the next goal follows (a chain within the episode).
+
+Get-up: a fallen start turns the prior's learnable task token on; the fall termination
+is off for it until it stands (``standing_height`` and ``upright_cos``), then the token
+goes off and the goals apply; not standing within ``getup_seconds`` ends the episode.
+Only falls (of standing robots) and timeouts end episodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from robots import quat
+from robots.clip import MotionClip
+from training.env import EnvConfig, HoiEnv
+from training.goals.features import POSITIONS, SLICES
+from training.goals.masks import NUM_TOKENS, sample_masks
+from training.terminations import standing
+
+GETUP = 0  # the get-up task token
+
+
+@dataclass(frozen=True)
+class InbetweenConfig:
+    success_distance: float = 0.15  # xi, m: masked position-feature distance
+    start_offset_xy: float = 0.15  # m: the robot's start shifted off the dataset state
+    start_offset_yaw: float = 0.3  # rad
+    perturbed_prob: float = 0.3
+    perturbed_joint_noise: float = 0.3  # rad
+    perturbed_root_velocity: float = 0.5  # m/s
+    fallen_prob: float = 0.2
+    fallen_states: int = 64  # simulated falls in the bank
+    getup_seconds: float = 5.0
+    standing_height: float = 0.6  # m: pelvis height of a robot that stands
+    upright_cos: float = 0.8  # pelvis z-axis cosine to vertical of a robot that stands
+
+
+def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, NUM_TOKENS, GOAL_DIM) masks of single-frame goals: a training mask's snapshot
+    token alone (preview tokens hidden); a snapshot without any position feature gets
+    the key-body positions, so that success is measurable."""
+    masks = sample_masks(rng, n)
+    masks[:, : NUM_TOKENS - 1] = False
+    snapshot = masks[:, -1]
+    blind = ~snapshot[:, POSITIONS].any(axis=1)
+    snapshot[np.ix_(blind, np.arange(SLICES["body_pos"].start, SLICES["body_pos"].stop))] = True
+    return masks
+
+
+class InbetweenEnv(HoiEnv):
+    """:class:`HoiEnv` with in-betweening starts, the get-up flag and falls as the only
+    early termination (the reference only supplies goals and object poses here)."""
+
+    def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig, task: InbetweenConfig):
+        self.task = task
+        self.getup = np.zeros(cfg.num_envs, bool)
+        self.getup_steps = np.zeros(cfg.num_envs, int)
+        self.was_getup = np.zeros(cfg.num_envs, bool)
+        self.robot_com = np.zeros((cfg.num_envs, 3))
+        self.counts = {"fallen_starts": 0, "stood_up": 0}  # since the owner last cleared
+        self.fallen_bank: dict[str, np.ndarray] | None = None
+        super().__init__(clips, cfg)
+        self.pelvis = self.model.body("pelvis").id
+        self.fallen_bank = self._simulate_falls(task.fallen_states)
+        self.reset(np.arange(self.n))
+
+    def _simulate_falls(self, count: int) -> dict[str, np.ndarray]:
+        """States of robots that toppled from dataset frames: tilted 70-90 degrees about
+        a random horizontal axis, then 1.5 s of physics holding their joint targets."""
+        out: dict[str, list] = {"qpos": [], "qvel": [], "clip": [], "frame": []}
+        ids = np.arange(self.n)
+        ix = self.index
+        while sum(map(len, out["clip"])) < count:
+            HoiEnv.reset(self, ids)
+            axis_angle = self.rng.uniform(0, 2 * np.pi, self.n)
+            axis = np.stack([np.cos(axis_angle), np.sin(axis_angle), np.zeros(self.n)], 1)
+            tilt = quat.from_axis_angle(axis, self.rng.uniform(1.2, 1.6, self.n))
+            root = self._qpos[:, ix.root_q + 3 : ix.root_q + 7]
+            self._qpos[:, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(tilt, root)
+            self._qpos[:, ix.root_q + 2] = 0.5
+            self._qvel[:, ix.root_v : ix.root_v + 6] = 0.0
+            self._ctrl[:] = self._qpos[:, ix.joint_q]
+            self.backend.forward(ids)
+            self.backend.step(round(1.5 * self.cfg.control_hz) * self.decimation)
+            out["qpos"].append(self._qpos.copy())
+            out["qvel"].append(self._qvel.copy())
+            out["clip"].append(self.clip.copy())
+            out["frame"].append(self.frame.copy())
+        return {k: np.concatenate(v)[:count] for k, v in out.items()}
+
+    def reset(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids)
+        if len(ids) == 0:
+            return
+        if self.fallen_bank is None:  # still building the bank: plain dataset starts
+            self.getup[ids] = False
+            super().reset(ids)
+            return
+        t, rng, ix = self.task, self.rng, self.index
+        u = rng.random(len(ids))
+        fallen = ids[u < t.fallen_prob]
+        rest = ids[u >= t.fallen_prob]
+        super().reset(rest)
+        self._offset(rest)
+        perturbed = rest[rng.random(len(rest)) < t.perturbed_prob]
+        self._qpos[perturbed[:, None], ix.joint_q] += rng.normal(
+            scale=t.perturbed_joint_noise, size=(len(perturbed), len(ix.joint_q))
+        )
+        self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
+            rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
+        )
+        if len(fallen):
+            pick = rng.integers(0, len(self.fallen_bank["clip"]), len(fallen))
+            bank = self.fallen_bank
+            self.reset_to(fallen, bank["clip"][pick], bank["frame"][pick])
+            self._qpos[fallen] = bank["qpos"][pick]
+            self._qvel[fallen] = bank["qvel"][pick]
+            self._ctrl[fallen] = bank["qpos"][pick][:, ix.joint_q]
+        self.getup[ids] = False
+        self.getup[fallen] = True
+        self.counts["fallen_starts"] += len(fallen)
+        self.getup_steps[ids] = 0
+        self.backend.forward(ids)
+
+    def _offset(self, ids: np.ndarray) -> None:
+        """Shift and turn the robot (not the object) off its dataset state."""
+        t, ix = self.task, self.index
+        k = len(ids)
+        self._qpos[ids, ix.root_q : ix.root_q + 2] += self.rng.uniform(-1, 1, (k, 2)) * (
+            t.start_offset_xy
+        )
+        yaw = quat.from_axis_angle(
+            np.array([0.0, 0.0, 1.0]), self.rng.uniform(-1, 1, k) * t.start_offset_yaw
+        )
+        root = self._qpos[ids, ix.root_q + 3 : ix.root_q + 7]
+        self._qpos[ids, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)
+
+    def terminations(self, state, ref) -> dict[str, np.ndarray]:
+        """Falls of standing robots and get-up timeouts. Also keeps what the Stage 3
+        rewards read of this step's state before the resets: ``was_getup`` (the flag
+        during the step) and ``robot_com`` (N, 3)."""
+        self.robot_com = self.backend.field("subtree_com")[:, self.pelvis].copy()
+        self.was_getup = self.getup.copy()
+        self.getup &= ~standing(state, self.task.standing_height, self.task.upright_cos)
+        self.counts["stood_up"] += int((self.was_getup & ~self.getup).sum())
+        self.getup_steps += self.getup
+        limit = self.task.getup_seconds * self.cfg.control_hz
+        fall = super().terminations(state, ref)["fall"]
+        return {
+            "fall": fall & ~self.getup,
+            "getup_timeout": self.getup & (self.getup_steps > limit),
+        }

@@ -1,0 +1,364 @@
+"""Stage 3: RL in-betweening fine-tuning of the Stage 2 latent policy with prior
+preservation, and the get-up skill (InterPrior).
+
+Each process runs two groups of simulations (the environment split):
+
+- ``1 - preserve_share`` of them play the in-betweening task (``training.inbetween``):
+  PPO on the whole deployable path (prior + decoder) with Gaussian action noise of a
+  learned standard deviation, sparse goal-success reward, energy and grasp terms, a
+  termination penalty and, while getting up, upright and centre-of-mass rewards;
+- ``preserve_share`` of them keep running the Stage 2 distillation (the student in
+  control, the Stage 1 expert labelling), whose loss is added with ``preserve_weight``
+  (prior preservation). Their goal masks are only the trajectory-conditioned patterns
+  (``preserve_patterns``: the ones with preview tokens), which the in-betweening task
+  never shows: those inputs keep their distilled meaning (InterPrior protects them the
+  same way).
+
+The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
+up alone for ``critic_warmup_iters`` iterations. Input normalization stays as Stage 2
+left it. Under ``torchrun`` every process simulates its own groups (seed + rank) and
+gradients are averaged over processes, so parameters stay identical on all ranks; rank
+0 writes the checkpoint and the logs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from rsl_rl.modules import MLP
+from torch import nn
+
+from robots.atomic import atomic_path, write_text
+from training import distributed
+from training import rewards as R
+from training.evaluate import load_stage2
+from training.goals.features import goal_distance, goal_residual
+from training.goals.masks import TRAINING_PROBS, sample_masks
+from training.goals.tokens import Goals
+from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
+from training.models.losses import stage2_loss
+from training.ppo import gae, gaussian_log_prob, surrogate_loss, value_loss
+from training.stage1 import load_clips
+from training.stage2 import CHECKPOINT, Stage2, build_policy
+
+CONFIG = "config.json"
+STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up")
+
+
+@dataclass(frozen=True)
+class Stage3Rewards:
+    success: float = 10.0  # r_succ per goal reached within xi
+    energy: float = -1e-4  # per W of mechanical power
+    grasp: float = 0.5
+    termination: float = -5.0
+    upright: float = 0.5  # get-up only
+    com_height: float = 0.5  # get-up only
+    standing_com: float = 0.7  # m: the robot's CoM height standing (com_height's scale)
+
+
+@dataclass(frozen=True)
+class Stage3Config:
+    init: str = ""  # the Stage 2 run directory
+    iterations: int = 500
+    num_envs: int = 64  # per process
+    threads: int = 0
+    preserve_share: float = 0.25
+    preserve_weight: float = 1.0
+    preserve_patterns: tuple[str, ...] = (
+        "full", "trajectory", "snapshot+trajectory", "contact+trajectory",
+    )  # fmt: skip
+    steps_per_iter: int = 24
+    epochs: int = 4
+    mini_batches: int = 4
+    learning_rate: float = 1e-4
+    max_grad_norm: float = 1.0
+    gamma: float = 0.99
+    lam: float = 0.95
+    clip: float = 0.2
+    value_coef: float = 0.5
+    init_std: float = 0.2  # action noise (action units) at the start
+    critic_hidden: tuple[int, ...] = (512, 256)
+    critic_warmup_iters: int = 10
+    save_interval: int = 10
+    seed: int = 0
+    task: InbetweenConfig = field(default_factory=InbetweenConfig)
+    rewards: Stage3Rewards = field(default_factory=Stage3Rewards)
+
+
+def split(cfg: Stage3Config) -> tuple[int, int]:
+    """(in-betweening simulations, prior-preservation simulations) of one process."""
+    keep = round(cfg.num_envs * cfg.preserve_share)
+    if keep >= cfg.num_envs or (cfg.preserve_share > 0 and keep == 0):
+        raise ValueError(
+            f"num_envs {cfg.num_envs} with preserve_share {cfg.preserve_share} leaves a group "
+            "empty; use more simulations"
+        )
+    return cfg.num_envs - keep, keep
+
+
+def preserve_masks(patterns: tuple[str, ...]):
+    probs = {k: v for k, v in TRAINING_PROBS.items() if k in patterns}
+    unknown = set(patterns) - set(probs)
+    if unknown or not probs:
+        raise ValueError(f"preserve_patterns {sorted(unknown)} are not training patterns")
+    return lambda rng, n: sample_masks(rng, n, probs)
+
+
+class Critic(nn.Module):
+    def __init__(self, policy, hidden: tuple[int, ...]):
+        super().__init__()
+        s = policy.sizes
+        self.net = MLP(s.obs + s.goals * s.token + policy.cfg.tasks, 1, hidden)
+
+    def forward(self, policy, history, tokens, task) -> torch.Tensor:
+        with torch.no_grad():  # the policy's frozen normalizers
+            x = [policy.obs_norm(history[:, -1]), policy.token_norm(tokens).flatten(1)]
+        return self.net(torch.cat([*x, task], dim=-1)).squeeze(-1)
+
+
+class Stage3:
+    """The two simulation groups, the latent policy, critic and action noise of one
+    process."""
+
+    def __init__(self, cfg: Stage3Config, rank: int = 0):
+        self.cfg = cfg
+        self.s2 = load_stage2(Path(cfg.init))
+        n_rl, n_keep = split(cfg)
+        clips = load_clips(list(self.s2.motions))
+        seed = cfg.seed + 1000 * rank
+        self.rng = np.random.default_rng(seed)
+        s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
+                     expert_share_start=0.0, expert_share_end=0.0,
+                     steps_per_iter=cfg.steps_per_iter)  # fmt: skip
+        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
+        env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2)
+        env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed,
+                          episode_seconds=max(c.duration for c in clips))  # fmt: skip
+        self.env = InbetweenEnv(clips, env_cfg, cfg.task)
+        torch.manual_seed(seed)
+        self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)
+        state = torch.load(Path(cfg.init) / CHECKPOINT, weights_only=True)
+        self.policy.load_state_dict(state["policy"])
+        self.policy.eval()
+        self.critic = Critic(self.policy, cfg.critic_hidden)
+        self.log_std = nn.Parameter(torch.full((29,), math.log(cfg.init_std)))
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=cfg.learning_rate)
+        distributed.broadcast_parameters(self.parameters())
+        hz = env_cfg.control_hz
+        self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks)
+        self.obs = self.env.observation()
+        self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), _proprio(self.obs))
+        self.iteration = 0
+        self.stats = dict.fromkeys(STATS, 0.0)
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [*self.policy.parameters(), *self.critic.parameters(), self.log_std]
+
+    def _last(self) -> np.ndarray:
+        return self.env.refs.lengths[self.env.clip] - 1
+
+    def _inputs(self, state):
+        tokens, visible, _ = self.goals.tokens(state, self.env.refs, self.env.clip, self.env.frame)
+        return (torch.from_numpy(self.goals.history.astype(np.float32)),
+                torch.from_numpy(tokens), torch.from_numpy(visible),
+                torch.from_numpy(self.env.getup[:, None].astype(np.float32)))  # fmt: skip
+
+    def _mean_action(self, history, tokens, visible, task) -> torch.Tensor:
+        noise = torch.zeros(len(history), self.policy.cfg.latent_dim)
+        return self.policy.act(history, tokens, visible, noise, task)
+
+    def rewards(self, info: dict, terminated: np.ndarray, clip: np.ndarray, due: np.ndarray,
+                snapshot: np.ndarray) -> tuple[np.ndarray, dict]:  # fmt: skip
+        """This step's reward (N,) and its terms, from the state before the resets."""
+        w, env, s = self.cfg.rewards, self.env, info["state"]
+        goal = goal_residual(s, *env.refs.state(clip, snapshot))[:, None]
+        distance = goal_distance(goal, self.goals.mask[:, -1:])
+        getup = env.was_getup
+        terms = {
+            "success": R.goal_success(distance, due & ~getup, self.cfg.task.success_distance),
+            "energy": info["terms"]["energy"],
+            "grasp": info["terms"]["grasp"] * ~getup,
+            "termination": terminated.astype(np.float64),
+            "upright": R.upright(s) * getup,
+            "com_height": R.com_height(env.robot_com[:, 2], w.standing_com) * getup,
+        }
+        return sum(getattr(w, k) * v for k, v in terms.items()), terms
+
+    def rollout(self) -> dict[str, torch.Tensor]:
+        """``steps_per_iter`` in-betweening steps with exploration: the PPO batch."""
+        env, goals = self.env, self.goals
+        keys = ("history", "tokens", "visible", "task", "action", "log_prob", "value",
+                "reward", "done")  # fmt: skip
+        steps: dict[str, list] = {k: [] for k in keys}
+        std = self.log_std.detach().exp()
+        for _ in range(self.cfg.steps_per_iter):
+            state = env.index.from_backend(env.backend)
+            history, tokens, visible, task = self._inputs(state)
+            with torch.inference_mode():
+                mean = self._mean_action(history, tokens, visible, task)
+                value = self.critic(self.policy, history, tokens, task)
+            action = mean + std * torch.randn_like(mean)
+            log_prob = gaussian_log_prob(action, mean, self.log_std.detach())
+            clip, snapshot = env.clip.copy(), goals.snapshot.copy()
+            due = env.frame + 1 >= snapshot
+            self.obs, _, terminated, truncated, info = env.step(action.numpy())
+            reward, terms = self.rewards(info, terminated, clip, due, snapshot)
+            if truncated.any():  # bootstrap timeouts with the value of the state reached
+                reward = reward + self.cfg.gamma * value.numpy() * truncated
+            done = terminated | truncated
+            self._count(terms, due & ~env.was_getup, done, info)
+            for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
+                         ("task", task), ("action", action), ("log_prob", log_prob),
+                         ("value", value), ("reward", torch.from_numpy(reward).float()),
+                         ("done", torch.from_numpy(done))):  # fmt: skip
+                steps[k].append(v)
+            ids = np.flatnonzero(done)
+            goals.advance(env.frame, self._last(), _proprio(self.obs))
+            goals.reset(ids, env.frame[ids], self._last()[ids], _proprio(self.obs))
+        batch = {k: torch.stack(v) for k, v in steps.items()}
+        state = env.index.from_backend(env.backend)
+        history, tokens, _, task = self._inputs(state)
+        with torch.inference_mode():
+            last = self.critic(self.policy, history, tokens, task)
+        batch["advantage"], batch["return"] = gae(batch["reward"], batch["value"],
+                                                  batch["done"], last, self.cfg.gamma,
+                                                  self.cfg.lam)  # fmt: skip
+        return batch
+
+    def _count(self, terms, due, done, info) -> None:
+        st = self.stats
+        st["successes"] += float(terms["success"].sum())
+        st["goals"] += float(due.sum())
+        st["episodes"] += float(done.sum())
+        st["falls"] += float(info["causes"]["fall"].sum())
+        for k in ("fallen_starts", "stood_up"):
+            st[k] += self.env.counts[k]
+            self.env.counts[k] = 0
+
+    def learn(self, batch: dict, preserve: dict | None) -> dict[str, float]:
+        """PPO epochs on the in-betweening batch, each minibatch with the preservation
+        loss on the matching share of the distillation batch."""
+        cfg, p = self.cfg, self.policy
+        warm = self.iteration < cfg.critic_warmup_iters
+        t, n = batch["reward"].shape
+        logs: dict[str, list[float]] = {}
+        params = self.parameters()
+        for _ in range(cfg.epochs):
+            chunks = torch.randperm(n).chunk(cfg.mini_batches)
+            keep_chunks = (torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
+                           if preserve else [None] * len(chunks))  # fmt: skip
+            for envs, keep in zip(chunks, keep_chunks, strict=False):
+                mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
+                mean = self._mean_action(mb["history"], mb["tokens"], mb["visible"], mb["task"])
+                log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
+                value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
+                terms = {"value": value_loss(value, mb["return"])}
+                loss = cfg.value_coef * terms["value"]
+                if not warm:
+                    terms["surrogate"] = surrogate_loss(log_prob, mb["log_prob"],
+                                                        mb["advantage"], cfg.clip)  # fmt: skip
+                    loss = loss + terms["surrogate"]
+                    if keep is not None and len(keep):
+                        kb = {k: v[:, keep].flatten(0, 1) for k, v in preserve.items()}
+                        out = p(kb["history"], kb["tokens"], kb["visible"], kb["future"],
+                                kb["noise"])  # fmt: skip
+                        terms["preserve"], _ = stage2_loss(out, kb, self.s2.loss, t)
+                        loss = loss + cfg.preserve_weight * terms["preserve"]
+                self.optimizer.zero_grad()
+                loss.backward()
+                distributed.average_gradients(params)
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                self.optimizer.step()
+                for k, v in terms.items():
+                    logs.setdefault(k, []).append(float(v.detach()))
+        out = {k: float(np.mean(v)) for k, v in logs.items()}
+        out["action_std"] = float(self.log_std.detach().exp().mean())
+        return out
+
+    def iterate(self) -> dict[str, float]:
+        """One rollout of both groups and one update."""
+        batch = self.rollout()
+        preserve = self.distill.rollout() if self.distill else None
+        logs = self.learn(batch, preserve)
+        self.iteration += 1
+        logs["reward"] = float(batch["reward"].mean())
+        return logs
+
+    def state_dict(self) -> dict:
+        return {"policy": self.policy.state_dict(), "critic": self.critic.state_dict(),
+                "log_std": self.log_std.detach().clone(),
+                "optimizer": self.optimizer.state_dict(), "iteration": self.iteration}  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.critic.load_state_dict(state["critic"])
+        self.log_std.data.copy_(state["log_std"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+
+
+def _proprio(obs: np.ndarray) -> np.ndarray:
+    from training.observations import proprioception
+
+    return proprioception(obs)
+
+
+def _expert_env(s2):
+    from training.expert import expert_env_config
+
+    return expert_env_config(Path(s2.expert), s2.num_envs)[0]
+
+
+def stage3_config_dict(cfg: Stage3Config) -> dict:
+    """The saved config: Stage 3's own settings and the Stage 2 run's (evaluation and
+    export read the policy's layout from it)."""
+    return {**json.loads(json.dumps(asdict(cfg))), "stage2": json.loads(
+        (Path(cfg.init) / CONFIG).read_text())}  # fmt: skip
+
+
+def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
+    """Fine-tune (or resume) until ``cfg.iterations`` iterations are done; under
+    ``torchrun`` on every process."""
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm import tqdm
+
+    rank, world = distributed.setup()
+    main = rank == 0
+    run_dir = Path(run_dir)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        saved = run_dir / CONFIG
+        if saved.is_file() and json.loads(saved.read_text())["init"] != cfg.init:
+            raise ValueError(f"{run_dir} holds a fine-tuning of another Stage 2 run")
+        write_text(saved, json.dumps(stage3_config_dict(cfg), indent=2))
+    run = Stage3(cfg, rank)
+    if (run_dir / CHECKPOINT).is_file():
+        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True))
+    writer = SummaryWriter(str(run_dir)) if main else None
+    bar = tqdm(total=cfg.iterations, initial=run.iteration, desc=f"stage3 x{world}",
+               unit="it", disable=quiet or not main)  # fmt: skip
+    while run.iteration < cfg.iterations:
+        logs = run.iterate()
+        st = {k: distributed.mean_scalar(v) for k, v in run.stats.items()}
+        logs["goal_success"] = st["successes"] / max(st["goals"], 1.0)
+        logs["fall_rate"] = st["falls"] / max(st["episodes"], 1.0)
+        logs["getup_rate"] = st["stood_up"] / max(st["fallen_starts"], 1.0)
+        run.stats = dict.fromkeys(run.stats, 0.0)
+        if main:
+            for k, v in logs.items():
+                writer.add_scalar(f"stage3/{k}", v, run.iteration)
+            bar.update(1)
+            bar.set_postfix(reward=f"{logs['reward']:.2f}", success=f"{logs['goal_success']:.2f}",
+                            falls=f"{logs['fall_rate']:.2f}")  # fmt: skip
+            if run.iteration % cfg.save_interval == 0 or run.iteration == cfg.iterations:
+                with atomic_path(run_dir / CHECKPOINT) as tmp:
+                    torch.save(run.state_dict(), tmp)
+    bar.close()
+    if writer:
+        writer.close()
+    return run
