@@ -56,3 +56,25 @@ def test_lift_in_place_takes_no_step():
     z = m.object_pos[:, 2]
     assert z.max() > 0.8  # lifted
     np.testing.assert_allclose(m.object_pos[[0, -1]], m.object_pos[[0, 0]], atol=1e-6)  # back
+
+
+def test_lift_in_place_keeps_the_g1_balanced():
+    """The retargeted lift keeps the G1's centre of mass over its feet (a reference no
+    controller can follow without falling is useless for training)."""
+    import mujoco
+
+    from retarget.pipeline import retarget
+    from robots.scene import build_scene
+
+    clip = retarget(synthetic_motion(LIFT_IN_PLACE)).clip
+    model = build_scene([clip.object]).compile()
+    data = mujoco.MjData(model)
+    pelvis, feet = model.body("pelvis").id, [model.body(f"{s}_ankle_roll_link").id
+                                             for s in ("left", "right")]  # fmt: skip
+    ahead = []
+    for q in clip.qpos()[::3]:
+        data.qpos[: len(q)] = q
+        mujoco.mj_kinematics(model, data)
+        mujoco.mj_comPos(model, data)
+        ahead.append(data.subtree_com[pelvis, 0] - data.xpos[feet, 0].mean())
+    assert min(ahead) > -0.05 and max(ahead) < 0.1  # between heel and toes, m
