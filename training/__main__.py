@@ -37,6 +37,11 @@ class Stage1:
     action_base: str = "default"
     """default: actions offset the default pose; reference: they offset the clip's next
     pose, so the policy learns corrections to the motion (much faster to train)."""
+    learning_rate: float = 1e-3
+    schedule: str = "adaptive"
+    """adaptive: the rate follows the KL to 0.01 (rsl-rl); fixed: it stays."""
+    init_noise_std: float = 1.0
+    """Initial action noise (action units); smaller suits --action-base reference."""
 
     def run(self) -> None:
         from training.env import EnvConfig
@@ -56,6 +61,9 @@ class Stage1:
             ppo=PpoConfig(
                 hidden_dims=self.hidden,
                 steps_per_env=self.steps_per_env,
+                learning_rate=self.learning_rate,
+                schedule=self.schedule,
+                init_noise_std=self.init_noise_std,
                 save_interval=self.save_interval,
             ),
             iterations=self.iterations,

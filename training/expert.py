@@ -4,20 +4,29 @@ pose; the labels of an expert trained with reference-based actions are re-based.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from training.actions import rebase
+from robots import g1
+from robots.clip import MotionClip
+from training.actions import clip_action, rebase
 from training.env import EnvConfig
+from training.observations import term_slice
 
 Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipped actions
 
 
-def expert_env_config(path: Path, num_envs: int) -> tuple[EnvConfig, list[str]]:
-    """The expert's environment settings (with ``num_envs``, and default-pose actions:
-    the student's environment) and, for a run directory, its motion files."""
+def expert_env_config(
+    path: Path, num_envs: int, clips: Sequence[MotionClip] = ()
+) -> tuple[EnvConfig, list[str]]:
+    """The student's environment: the expert's settings with ``num_envs`` and actions
+    from the default pose; and, for a run directory, the expert's motion files. For a
+    reference-based expert on ``clips`` the action clip widens by the largest
+    reference-to-default offset in action units, so that every target the expert sets
+    stays reachable (wrist joints need up to 15 units on the lift clip)."""
     path = Path(path)
     if path.suffix == ".onnx":
         from sim2sim.policy import Policy
@@ -27,11 +36,19 @@ def expert_env_config(path: Path, num_envs: int) -> tuple[EnvConfig, list[str]]:
             num_envs=num_envs, control_hz=p.control_hz, future_offsets=p.future_offsets,
             action_clip=p.action_clip, gains=p.metadata["g1hoi_gain_profile"],
         )  # fmt: skip
-        return cfg, []
-    from training.play import env_config, load_run
+        motions = []
+    else:
+        from training.play import env_config, load_run
 
-    saved = load_run(path)
-    return env_config(saved, num_envs=num_envs, action_base="default"), list(saved["motions"])
+        saved = load_run(path)
+        cfg = env_config(saved, num_envs=num_envs, action_base="default")
+        motions = list(saved["motions"])
+    if clips and _base(path) == "reference":
+        kp, _ = g1.gains(cfg.gains)
+        scale = cfg.action_scale * g1.EFFORT_LIMIT / kp
+        offset = max(np.abs((c.joint_pos - g1.DEFAULT_POS) / scale).max() for c in clips)
+        cfg = replace(cfg, action_clip=float(np.ceil(cfg.action_clip + offset)))
+    return cfg, motions
 
 
 def _base(path: Path) -> str:
@@ -44,6 +61,17 @@ def _base(path: Path) -> str:
     return load_run(path)["env"].get("action_base", "default")
 
 
+def _clip(path: Path) -> float:
+    """The action clip the expert was trained with."""
+    if path.suffix == ".onnx":
+        from sim2sim.policy import Policy
+
+        return Policy.load(path).action_clip
+    from training.play import load_run
+
+    return float(load_run(path)["env"]["action_clip"])
+
+
 def load_expert(path: Path, env) -> Expert:
     """The expert's deterministic action for observations of ``env`` (a HoiEnv built
     with ``expert_env_config``), as an action of ``env`` (from the default pose)."""
@@ -51,10 +79,19 @@ def load_expert(path: Path, env) -> Expert:
     act = _load(path, env)
     if _base(path) == "default":
         return act
+    last = term_slice("last_action")
+    expert_clip = _clip(path)
 
     def rebased(obs: np.ndarray) -> np.ndarray:
-        reference = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
-        return rebase(act(obs), reference, env.action_base(), env.action_scale)
+        # The expert reads its own last action: the executed one in its terms (0 on an
+        # episode's first step, as in its training).
+        obs = obs.copy()
+        now = env.refs.state(env.clip, env.frame)[0].joint_pos
+        own = rebase(obs[:, last], env.action_base(), now, env.action_scale)
+        obs[:, last] = np.where(env.steps[:, None] == 0, 0.0, own)
+        action = clip_action(act(obs), expert_clip)
+        ahead = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
+        return rebase(action, ahead, env.action_base(), env.action_scale)
 
     return rebased
 

@@ -78,12 +78,16 @@ class InbetweenEnv(HoiEnv):
 
     def _simulate_falls(self, count: int) -> dict[str, np.ndarray]:
         """States of robots that toppled from dataset frames: tilted 70-90 degrees about
-        a random horizontal axis, then 1.5 s of physics holding their joint targets."""
+        a random horizontal axis, then 1.5 s of physics holding their joint targets.
+        Frames leave ``getup_seconds`` of clip after them where the clip is that long."""
         out: dict[str, list] = {"qpos": [], "qvel": [], "clip": [], "frame": []}
         ids = np.arange(self.n)
         ix = self.index
+        getup = round(self.task.getup_seconds * self.cfg.control_hz)
         while sum(map(len, out["clip"])) < count:
-            HoiEnv.reset(self, ids)
+            clip = self.rng.integers(0, self.refs.num_clips, self.n)
+            room = np.maximum(self.refs.lengths[clip] - getup - 1, 1)
+            self.reset_to(ids, clip, (self.rng.random(self.n) * room).astype(int))
             axis_angle = self.rng.uniform(0, 2 * np.pi, self.n)
             axis = np.stack([np.cos(axis_angle), np.sin(axis_angle), np.zeros(self.n)], 1)
             tilt = quat.from_axis_angle(axis, self.rng.uniform(1.2, 1.6, self.n))

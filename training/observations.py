@@ -190,6 +190,17 @@ def term_sizes(num_future: int) -> dict[str, int]:
     }  # fmt: skip
 
 
+def term_slice(name: str, num_future: int = 0) -> slice:
+    """Where term ``name`` sits in the observation."""
+    sizes = term_sizes(num_future)
+    start = 0
+    for term, _ in OBSERVATION_TERMS:
+        if term == name:
+            return slice(start, start + sizes[term])
+        start += sizes[term]
+    raise KeyError(f"no observation term {name!r}")
+
+
 # The terms before the reference future: a Stage 2 policy's proprioception. The
 # contract's order makes them a prefix of the observation.
 PROPRIO_SIZE = sum(term_sizes(0).values())

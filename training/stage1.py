@@ -36,6 +36,9 @@ class PpoConfig:
     learning_epochs: int = 5
     mini_batches: int = 4
     learning_rate: float = 1e-3
+    # "adaptive" (rsl-rl: the rate follows the KL to desired_kl) or "fixed".
+    schedule: str = "adaptive"
+    desired_kl: float = 0.01
     entropy_coef: float = 0.005
     gamma: float = 0.99
     lam: float = 0.95
@@ -99,8 +102,8 @@ def rsl_config(cfg: PpoConfig) -> dict:
             "entropy_coef": cfg.entropy_coef,
             "gamma": cfg.gamma,
             "lam": cfg.lam,
-            "schedule": "adaptive",
-            "desired_kl": 0.01,
+            "schedule": cfg.schedule,
+            "desired_kl": cfg.desired_kl,
         },
         "actor": {
             **model,

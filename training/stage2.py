@@ -76,7 +76,7 @@ class Stage2:
 
     def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
-        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs)
+        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)

@@ -136,7 +136,7 @@ class Stage3:
                      expert_share_start=0.0, expert_share_end=0.0,
                      steps_per_iter=cfg.steps_per_iter)  # fmt: skip
         self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
-        env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2)
+        env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2, clips)
         env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed,
                           episode_seconds=max(c.duration for c in clips))  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
@@ -250,9 +250,11 @@ class Stage3:
         params = self.parameters()
         for _ in range(cfg.epochs):
             chunks = torch.randperm(n).chunk(cfg.mini_batches)
-            keep_chunks = (torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
-                           if preserve else [None] * len(chunks))  # fmt: skip
-            for envs, keep in zip(chunks, keep_chunks, strict=False):
+            keeps = [None]
+            if preserve:  # it may have fewer simulations than minibatches: cycled below
+                keeps = torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
+            for i, envs in enumerate(chunks):
+                keep = keeps[i % len(keeps)]
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
                 mean = self._mean_action(mb["history"], mb["tokens"], mb["visible"], mb["task"])
                 log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
@@ -263,7 +265,7 @@ class Stage3:
                     terms["surrogate"] = surrogate_loss(log_prob, mb["log_prob"],
                                                         mb["advantage"], cfg.clip)  # fmt: skip
                     loss = loss + terms["surrogate"]
-                    if keep is not None and len(keep):
+                    if keep is not None:
                         kb = {k: v[:, keep].flatten(0, 1) for k, v in preserve.items()}
                         out = p(kb["history"], kb["tokens"], kb["visible"], kb["future"],
                                 kb["noise"])  # fmt: skip
@@ -308,10 +310,10 @@ def _proprio(obs: np.ndarray) -> np.ndarray:
     return proprioception(obs)
 
 
-def _expert_env(s2):
+def _expert_env(s2, clips):
     from training.expert import expert_env_config
 
-    return expert_env_config(Path(s2.expert), s2.num_envs)[0]
+    return expert_env_config(Path(s2.expert), s2.num_envs, clips)[0]
 
 
 def stage3_config_dict(cfg: Stage3Config) -> dict:

@@ -2,6 +2,8 @@
 pose; experts trained so label default-pose students with re-based actions, and their
 exported policies carry the base to sim2sim."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -48,14 +50,24 @@ def test_reference_based_expert_labels_a_default_student(tmp_path, clip):
     with pytest.raises(ValueError, match="reference joint angles"):
         policy.targets(np.zeros(29))
     for source in (tmp_path / "run", tmp_path / "expert.onnx"):
-        env_cfg, _ = expert_env_config(source, 4)
-        assert env_cfg.action_base == "default"  # the student's environment
-        env = HoiEnv([clip], env_cfg)
-        label = load_expert(source, env)(env.observation())
-        ahead = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
-        own = policy(env.observation())  # the expert in its own terms
-        np.testing.assert_allclose(
-            joint_targets(label, g1.DEFAULT_POS, env.action_scale),
-            joint_targets(own, ahead, env.action_scale), atol=1e-4,
-        )  # fmt: skip
+        env_cfg, _ = expert_env_config(source, 4, [clip])
+        assert env_cfg.action_base == "default"  # the student's environment...
+        need = np.abs((clip.joint_pos - g1.DEFAULT_POS) / HoiEnv([clip], env_cfg).action_scale)
+        assert env_cfg.action_clip >= 10 + need.max()  # ...reaches every expert target
+        student = HoiEnv([clip], env_cfg)
+        label = load_expert(source, student)
+        own = HoiEnv([clip], replace(env_cfg, action_base="reference", action_clip=10.0))
+        for env in (student, own):
+            env.reset_to(np.arange(4), np.zeros(4, int), np.array([0, 10, 20, 30]))
+        # Executing the labels in the student's environment is the expert in its own,
+        # step after step (the expert also reads its own last action back).
+        for _ in range(12):
+            a = label(student.observation())
+            b = policy(own.observation())
+            np.testing.assert_allclose(
+                joint_targets(a, student.action_base(), student.action_scale),
+                joint_targets(b, own.action_base(), own.action_scale), atol=1e-3,
+            )  # fmt: skip
+            student.step(a)
+            own.step(b)
     assert Sim2Sim(policy, clip).episode()["survival_s"] > 0
