@@ -1,21 +1,30 @@
-"""The bundled Stage 1 policy (the README's main job) still matches the code's contract."""
+"""The bundled Stage 1 policies still match the code's contract: the lift expert (the
+README's main job) and the walk-clip policy (the tests' default-pose expert)."""
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retarget.pipeline import retarget
-from retarget.synthetic import synthetic_motion
+from retarget.synthetic import LIFT_IN_PLACE, SyntheticConfig, synthetic_motion
 from sim2sim.harness import Sim2Sim
 from sim2sim.policy import Policy
 
-BUNDLED = Path(__file__).resolve().parents[2] / "sim2sim" / "policies" / "stage1_synthetic.onnx"
+POLICIES = Path(__file__).resolve().parents[2] / "sim2sim" / "policies"
 
 
-def test_bundled_policy_loads_and_steps():
-    policy = Policy.load(BUNDLED)  # refuses a stale observation contract
-    sim = Sim2Sim(policy, retarget(synthetic_motion()).clip)
+@pytest.mark.parametrize(
+    "name, motion, base, survives",
+    [("stage1_lift.onnx", LIFT_IN_PLACE, "reference", 1.2),
+     ("stage1_synthetic.onnx", SyntheticConfig(), "default", 0.2)],
+)  # fmt: skip
+def test_bundled_policy_loads_and_steps(name, motion, base, survives):
+    policy = Policy.load(POLICIES / name)  # refuses a stale observation contract
+    assert policy.action_base == base
+    sim = Sim2Sim(policy, retarget(synthetic_motion(motion)).clip)
     sim.reset(0)
     info = sim.step()
     assert np.isfinite(info["max_torque"])
-    assert sim.episode()["survival_s"] > 0.2
+    episode = sim.episode()
+    assert episode["survival_s"] > survives and not episode["fell"]
