@@ -37,11 +37,13 @@ from robots.atomic import atomic_path, write_text
 from training import distributed
 from training import rewards as R
 from training.evaluate import load_stage2
+from training.expert import expert_env_config
 from training.goals.features import goal_distance, goal_residual
 from training.goals.masks import TRAINING_PROBS, sample_masks
 from training.goals.tokens import Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.losses import stage2_loss
+from training.observations import proprioception
 from training.ppo import gae, gaussian_log_prob, surrogate_loss, value_loss
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
@@ -152,7 +154,7 @@ class Stage3:
         hz = env_cfg.control_hz
         self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks)
         self.obs = self.env.observation()
-        self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), _proprio(self.obs))
+        self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), proprioception(self.obs))
         self.iteration = 0
         self.stats = dict.fromkeys(STATS, 0.0)
 
@@ -218,8 +220,8 @@ class Stage3:
                          ("done", torch.from_numpy(done))):  # fmt: skip
                 steps[k].append(v)
             ids = np.flatnonzero(done)
-            goals.advance(env.frame, self._last(), _proprio(self.obs))
-            goals.reset(ids, env.frame[ids], self._last()[ids], _proprio(self.obs))
+            goals.advance(env.frame, self._last(), proprioception(self.obs))
+            goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
         batch = {k: torch.stack(v) for k, v in steps.items()}
         state = env.index.from_backend(env.backend)
         history, tokens, _, task = self._inputs(state)
@@ -304,15 +306,7 @@ class Stage3:
         self.iteration = int(state["iteration"])
 
 
-def _proprio(obs: np.ndarray) -> np.ndarray:
-    from training.observations import proprioception
-
-    return proprioception(obs)
-
-
 def _expert_env(s2, clips):
-    from training.expert import expert_env_config
-
     return expert_env_config(Path(s2.expert), s2.num_envs, clips)[0]
 
 

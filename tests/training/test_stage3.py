@@ -86,7 +86,7 @@ def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     mp.spawn(_rank, args=(2, port, str(stage2_run), str(tmp_path)), nprocs=2, join=True)
-    r0, r1 = (torch.load(tmp_path / f"rank{k}.pt") for k in (0, 1))
+    r0, r1 = (torch.load(tmp_path / f"rank{k}.pt", weights_only=True) for k in (0, 1))
     assert torch.equal(r0["start"], r1["start"])  # broadcast from rank 0
     assert not torch.equal(r0["reward"], r1["reward"])  # each rank simulated its own data
     assert not torch.equal(r0["start"], r0["end"])  # the update did something...
