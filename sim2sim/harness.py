@@ -24,6 +24,7 @@ from sim2sim.policy import Policy
 from training.goals.features import GOAL_TOLERANCE, goal_distance
 from training.goals.masks import pattern_mask
 from training.goals.tokens import GoalConfig, Goals
+from training.inbetween import InbetweenConfig
 from training.metrics import body_error, object_point_error
 from training.observations import (
     ObsInputs,
@@ -45,9 +46,9 @@ from training.terminations import (
 )
 
 # Get-up (Stage 3 policies with the get-up token): the token turns on when the robot
-# falls and off once it stands (the training task's thresholds); down longer than
-# GETUP_SECONDS ends the episode.
-STANDING_HEIGHT, UPRIGHT_COS, GETUP_SECONDS = 0.6, 0.8, 5.0
+# falls and off once it stands, with the training task's thresholds; down longer than
+# its get-up time ends the episode.
+GETUP = InbetweenConfig()
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Sim2Sim:
         if self.can_getup:
             if fallen(state, self.terminations)[0]:
                 self.getup = True
-            elif standing(state, STANDING_HEIGHT, UPRIGHT_COS)[0]:
+            elif standing(state, GETUP.standing_height, GETUP.upright_cos)[0]:
                 self.getup = False
             task = np.full((1, len(self.policy.goals.tasks)), 0.0)
             task[0, self.policy.goals.tasks.index("getup")] = float(self.getup)
@@ -247,7 +248,7 @@ class Sim2Sim:
         fell = bool(fallen(state, tc)[0])
         if self.can_getup:  # a fall ends the attempt only if the robot stays down
             self.down_steps = self.down_steps + 1 if fell else 0
-            down = self.down_steps > GETUP_SECONDS * self.policy.control_hz
+            down = self.down_steps > GETUP.getup_seconds * self.policy.control_hz
             if self.chain or self.s.goals != "full":
                 return e_h, e_o, fell, down
         if self.goals is not None and (self.chain or self.s.goals != "full"):

@@ -144,8 +144,8 @@ class Stage3:
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
         torch.manual_seed(seed)
         self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)
-        state = torch.load(Path(cfg.init) / CHECKPOINT, weights_only=True)
-        self.policy.load_state_dict(state["policy"])
+        checkpoint = Path(cfg.init) / CHECKPOINT
+        self.policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
         self.policy.eval()
         self.critic = Critic(self.policy, cfg.critic_hidden)
         self.log_std = nn.Parameter(torch.full((29,), math.log(cfg.init_std)))
