@@ -92,6 +92,9 @@ class Stage2:
     expert_decay_iters: int = 300
     """Iterations over which the expert's share of executed actions goes from 1 to 0."""
     decoder_hidden: tuple[int, ...] = (1024, 1024, 512)
+    randomize: bool | None = None
+    """Robustness randomization during distillation (default: as the expert was trained;
+    on for an ONNX expert). Distil in the physics the expert masters."""
     save_interval: int = 10
     seed: int = 0
 
@@ -109,7 +112,7 @@ class Stage2:
             motions=tuple(str(Path(m).resolve()) for m in motions),
             iterations=self.iterations, num_envs=self.num_envs, threads=self.threads,
             steps_per_iter=self.steps_per_iter, expert_decay_iters=self.expert_decay_iters,
-            save_interval=self.save_interval, seed=self.seed,
+            save_interval=self.save_interval, seed=self.seed, randomize=self.randomize,
             model=ModelConfig(decoder_hidden=self.decoder_hidden),
         )  # fmt: skip
         run = train(cfg, self.out, load_clips(list(motions)))

@@ -4,8 +4,8 @@ policy with online DAgger (InterPrior; MaskedMimic's loop).
 Every iteration runs ``steps_per_iter`` control steps in all simulations. Each step the
 expert labels the state with its action; the action executed is the expert's with
 probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else the
-student's own (posterior latent, noise fixed within an episode), so the student learns
-on the states it visits itself. Then ``epochs`` passes of minibatch Adam on the loss of
+student's own, taken as it is deployed (prior mean, no encoder), so the student learns
+on the states its deployed form visits. Then ``epochs`` passes of minibatch Adam on the loss of
 ``training.models.losses`` (minibatches of whole environments, so that adjacent steps
 stay together for the temporal term). Checkpoints are atomic; a run resumes.
 """
@@ -53,6 +53,7 @@ class Stage2Config:
     expert_decay_iters: int = 300
     save_interval: int = 10
     seed: int = 0
+    randomize: bool | None = None  # None: as the expert's run (an ONNX expert: on)
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -78,6 +79,10 @@ class Stage2:
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
+        if cfg.randomize is not None:
+            env_cfg = replace(
+                env_cfg, randomization=replace(env_cfg.randomization, enabled=cfg.randomize)
+            )
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)
         self.rng = np.random.default_rng(cfg.seed)
@@ -113,7 +118,8 @@ class Stage2:
             future = torch.from_numpy(self.obs[:, PROPRIO_SIZE:])
             tok, vis = torch.from_numpy(tokens), torch.from_numpy(visible)
             with torch.inference_mode():
-                student = self.policy(history, tok, vis, future, self.noise)["action"].numpy()
+                student = self.policy.act(history, tok, vis, torch.zeros_like(self.noise))
+            student = student.numpy()
             use_expert = self.rng.random(env.n) < share
             action = np.where(use_expert[:, None], labels, student)
             for k, v in (("history", history), ("tokens", tok), ("visible", vis),
@@ -189,7 +195,8 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
         for k, v in {**logs, "expert_share": share, "episode_steps": episode}.items():
             writer.add_scalar(f"stage2/{k}", v, run.iteration)
         bar.update(1)
-        bar.set_postfix(imitation=f"{logs['imitation']:.3f}", kl=f"{logs['kl']:.2f}",
+        bar.set_postfix(imitation=f"{logs['imitation']:.3f}",
+                        prior=f"{logs['prior_imitation']:.3f}", kl=f"{logs['kl']:.2f}",
                         share=f"{share:.2f}", ep=f"{episode:.0f}")  # fmt: skip
         if run.iteration % cfg.save_interval == 0 or run.iteration == cfg.iterations:
             with atomic_path(run_dir / CHECKPOINT) as tmp:

@@ -71,7 +71,8 @@ def test_forward_losses_and_gradients():
         "same_episode": torch.ones(6, dtype=torch.bool),
     }
     total, terms = L.stage2_loss(out, batch, L.LossWeights(), steps=2)
-    assert set(terms) == {"imitation", "reconstruction", "kl", "scale", "temporal"}
+    assert set(terms) == {"imitation", "prior_imitation", "reconstruction", "kl", "scale",
+                          "temporal"}  # fmt: skip
     assert all(math.isfinite(v) and v >= 0 for v in terms.values())
     total.backward()
     for name in ("prior", "encoder", "decoder", "recon"):
@@ -101,3 +102,26 @@ def test_deployment_path_uses_prior_and_decoder_only():
         p.data.fill_(float("nan"))  # the deployment path must not touch them
     again = policy.act(x["history"], x["tokens"], x["visible"], torch.zeros(6, 8))
     assert torch.equal(action, again) and torch.isfinite(again).all()
+
+
+def test_prior_imitation_trains_the_deployed_action():
+    torch.manual_seed(0)
+    policy = VariationalPolicy(SIZES, SMALL).eval()
+    x = inputs()
+    deployed = policy.act(x["history"], x["tokens"], x["visible"], torch.zeros(6, 8))
+    out = policy(**x)
+    assert torch.allclose(out["prior_action"], deployed, atol=1e-6)
+    assert not torch.allclose(out["action"], deployed)  # the posterior latent differs
+    expert = torch.randn(6, 29)
+    out["prior_action"].sub(expert).square().sum().backward()
+    # The term reaches the prior and decoder, never the encoder.
+    assert all(p.grad is None for p in policy.encoder.parameters())
+    for name in ("prior", "decoder"):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0
+                   for p in getattr(policy, name).parameters()), name  # fmt: skip
+    w = L.LossWeights(imitation=0.0, reconstruction=0.0, kl=0.0, scale=0.0, temporal=0.0)
+    batch = {"expert_action": expert, "residual": torch.zeros(6, 4, 5),
+             "mask": torch.ones(6, 4, 5, dtype=torch.bool),
+             "same_episode": torch.ones(6, dtype=torch.bool)}  # fmt: skip
+    total, terms = L.stage2_loss(policy(**x), batch, w, steps=2)
+    assert float(total) == pytest.approx(float(L.imitation_loss(deployed, expert)), rel=1e-5)

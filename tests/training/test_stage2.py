@@ -43,6 +43,22 @@ def test_rollout_batch_and_learning_on_it(clip):
     assert last < 0.5 * first  # it fits the expert's labels
 
 
+def test_student_rolls_out_its_deployed_action(clip):
+    """With the expert's share at 0 the executed action is the deployment path's (prior
+    mean and decoder), the one evaluated, exported and fine-tuned in Stage 3."""
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=1,
+                       expert_share_start=0.0, expert_share_end=0.0, model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    batch = run.rollout()
+    with torch.inference_mode():
+        deployed = run.policy.act(batch["history"][0], batch["tokens"][0],
+                                  batch["visible"][0], torch.zeros(4, TINY.latent_dim))  # fmt: skip
+    lived = run.env.steps == 1  # not reset after the step
+    assert lived.any()
+    expected = np.clip(deployed.numpy(), -run.env.cfg.action_clip, run.env.cfg.action_clip)
+    assert np.allclose(run.env.last_action[lived], expected[lived], atol=1e-6)
+
+
 def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort

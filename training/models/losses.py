@@ -1,6 +1,8 @@
 """The Stage 2 distillation loss, one function per term:
 
-imitation (the expert's action) + goal reconstruction (the goal features hidden by the
+imitation (the expert's action, decoded from the posterior latent) + prior imitation
+(the same, decoded from the deterministic prior latent: the deployed action; CVAE's
+hybrid objective, see ``training.models.policy``) + goal reconstruction (the goal features hidden by the
 mask, recovered from z) + KL(posterior || prior) + lambda_scale * L_scale (the prior
 mean near unit norm, where the projected latents live) + lambda_tc * L_tc (priors of
 adjacent control steps of one episode close: temporally consistent intent)."""
@@ -17,6 +19,7 @@ from training.models.latent import kl_divergence
 @dataclass(frozen=True)
 class LossWeights:
     imitation: float = 1.0
+    prior_imitation: float = 1.0
     reconstruction: float = 0.1
     kl: float = 1e-3
     scale: float = 0.01  # lambda_scale
@@ -54,6 +57,7 @@ def stage2_loss(out: dict, batch: dict, w: LossWeights, steps: int) -> tuple[tor
     B environments, flattened step-major (T * B, ...)."""
     terms = {
         "imitation": imitation_loss(out["action"], batch["expert_action"]),
+        "prior_imitation": imitation_loss(out["prior_action"], batch["expert_action"]),
         "reconstruction": reconstruction_loss(out["recon"], batch["residual"], batch["mask"]),
         "kl": kl_loss(out),
         "scale": scale_loss(out["mu_p"]),

@@ -8,6 +8,12 @@
 - a goal-reconstruction head on z (training only): predicts every goal feature, so the
   latent has to carry the masked-out parts of the goal.
 
+The training path also decodes the deterministic prior latent (``prior_action``): the
+action the deployed policy takes. Imitating it as well is the hybrid objective of
+conditional VAEs (Sohn et al. 2015, "GSNN" term): a CVAE trained only through its
+recognition (posterior) path acts with a latent at test time that it never decoded in
+training; with a small KL weight the two differ enough to drop a grasp.
+
 Inputs are normalized by running statistics (rsl-rl's EmpiricalNormalization).
 """
 
@@ -82,8 +88,9 @@ class VariationalPolicy(nn.Module):
         return self.decoder(torch.cat([self.obs_norm(history[:, -1]), z], dim=-1))
 
     def forward(self, history, tokens, visible, future, noise, task=None):
-        """Training path: prior and posterior, the action decoded from the posterior
-        latent, and the goal reconstruction. Returns a dict of tensors."""
+        """Training path: prior and posterior, the actions decoded from the posterior
+        latent and from the deterministic prior latent (the deployed action), and the
+        goal reconstruction. Returns a dict of tensors."""
         mu_p, logvar_p = self._prior(history, tokens, visible, task)
         x = torch.cat(
             [self.obs_norm(history[:, -1]), self.future_norm(future),
@@ -94,6 +101,7 @@ class VariationalPolicy(nn.Module):
         z = sample(mu_q, logvar_q, noise)
         return {
             "action": self.decode(history, z),
+            "prior_action": self.decode(history, sample(mu_p, logvar_p, torch.zeros_like(z))),
             "recon": self.recon(z).reshape(-1, self.sizes.goals, self.sizes.goal_dim),
             "mu_p": mu_p, "logvar_p": logvar_p, "mu_q": mu_q, "logvar_q": logvar_q,
         }  # fmt: skip
