@@ -2,10 +2,11 @@
 
 imitation (the expert's action, decoded from the posterior latent) + prior imitation
 (the same, decoded from the deterministic prior latent: the deployed action; CVAE's
-hybrid objective, see ``training.models.policy``) + goal reconstruction (the goal features hidden by the
-mask, recovered from z) + KL(posterior || prior) + lambda_scale * L_scale (the prior
-mean near unit norm, where the projected latents live) + lambda_tc * L_tc (priors of
-adjacent control steps of one episode close: temporally consistent intent)."""
+hybrid objective, see ``training.models.policy``) + goal reconstruction (the goal
+features hidden by the mask, recovered from z) + KL(posterior || prior) + lambda_scale
+* L_scale (the prior mean near unit norm, where the projected latents live) + lambda_tc
+* L_tc (priors of adjacent control steps of one episode close: temporally consistent
+intent)."""
 
 from __future__ import annotations
 
