@@ -139,6 +139,9 @@ class Stage3:
     """Share of the simulations that keep the Stage 2 distillation loss."""
     steps_per_iter: int = 24
     learning_rate: float = 1e-4
+    """Learning rate, and the ceiling of the KL-adaptive rate."""
+    desired_kl: float | None = 0.01
+    """Target policy change per minibatch of the adaptive rate (None: fixed rate)."""
     fallen_prob: float = 0.2
     """Share of in-betweening starts lying on the floor (get-up)."""
     save_interval: int = 10
@@ -154,7 +157,7 @@ class Stage3:
             init=str(self.init), iterations=self.iterations, num_envs=self.num_envs,
             threads=self.threads, preserve_share=self.preserve_share,
             steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
-            save_interval=self.save_interval, seed=self.seed,
+            desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
             task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob),
         )  # fmt: skip
         run = train(cfg, self.out)

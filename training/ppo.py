@@ -39,3 +39,21 @@ def surrogate_loss(log_prob, old_log_prob, advantages, clip: float) -> torch.Ten
 
 def value_loss(values, returns) -> torch.Tensor:
     return (values - returns).square().mean()
+
+
+def gaussian_kl(old_mean, old_log_std, mean, log_std) -> torch.Tensor:
+    """Mean KL(old || new) of diagonal Gaussian action distributions (summed over joints):
+    how far an update moved the policy."""
+    var, old_var = torch.exp(2 * log_std), torch.exp(2 * old_log_std)
+    kl = log_std - old_log_std + (old_var + (old_mean - mean) ** 2) / (2 * var) - 0.5
+    return kl.sum(-1).mean()
+
+
+def adapt_learning_rate(lr: float, kl: float, desired: float, lo: float, hi: float) -> float:
+    """rsl-rl's KL-adaptive rule: divide the rate by 1.5 when the update moved the policy
+    more than twice ``desired``, multiply by 1.5 when less than half, within [lo, hi]."""
+    if kl > 2.0 * desired:
+        return max(lo, lr / 1.5)
+    if kl < 0.5 * desired:
+        return min(hi, lr * 1.5)
+    return lr

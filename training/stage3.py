@@ -15,7 +15,10 @@ Each process runs two groups of simulations (the environment split):
   same way).
 
 The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
-up alone for ``critic_warmup_iters`` iterations. Input normalization stays as Stage 2
+up alone for ``critic_warmup_iters`` iterations. The learning rate adapts to the policy's
+change per minibatch (KL between the rollout's and the updated action distributions,
+rsl-rl's rule) but never rises above ``learning_rate``: a brake that keeps PPO's noisy
+sparse-reward updates from wrecking the distilled skills. Input normalization stays as Stage 2
 left it. Under ``torchrun`` every process simulates its own groups (seed + rank) and
 gradients are averaged over processes, so parameters stay identical on all ranks; rank
 0 writes the checkpoint and the logs.
@@ -44,7 +47,14 @@ from training.goals.tokens import Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.losses import stage2_loss
 from training.observations import proprioception
-from training.ppo import gae, gaussian_log_prob, surrogate_loss, value_loss
+from training.ppo import (
+    adapt_learning_rate,
+    gae,
+    gaussian_kl,
+    gaussian_log_prob,
+    surrogate_loss,
+    value_loss,
+)
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
 
@@ -77,7 +87,9 @@ class Stage3Config:
     steps_per_iter: int = 24
     epochs: int = 4
     mini_batches: int = 4
-    learning_rate: float = 1e-4
+    learning_rate: float = 1e-4  # and the ceiling of the adaptive rate
+    desired_kl: float | None = 0.01  # adaptive rate (rsl-rl's rule); None: fixed
+    min_learning_rate: float = 1e-6
     max_grad_norm: float = 1.0
     gamma: float = 0.99
     lam: float = 0.95
@@ -194,7 +206,7 @@ class Stage3:
     def rollout(self) -> dict[str, torch.Tensor]:
         """``steps_per_iter`` in-betweening steps with exploration: the PPO batch."""
         env, goals = self.env, self.goals
-        keys = ("history", "tokens", "visible", "task", "action", "log_prob", "value",
+        keys = ("history", "tokens", "visible", "task", "action", "mean", "log_prob", "value",
                 "reward", "done")  # fmt: skip
         steps: dict[str, list] = {k: [] for k in keys}
         std = self.log_std.detach().exp()
@@ -215,7 +227,8 @@ class Stage3:
             done = terminated | truncated
             self._count(terms, due & ~env.was_getup, done, info)
             for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
-                         ("task", task), ("action", action), ("log_prob", log_prob),
+                         ("task", task), ("action", action), ("mean", mean),
+                         ("log_prob", log_prob),
                          ("value", value), ("reward", torch.from_numpy(reward).float()),
                          ("done", torch.from_numpy(done))):  # fmt: skip
                 steps[k].append(v)
@@ -223,6 +236,7 @@ class Stage3:
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
         batch = {k: torch.stack(v) for k, v in steps.items()}
+        batch["log_std"] = self.log_std.detach().clone().expand(*batch["mean"].shape)
         state = env.index.from_backend(env.backend)
         history, tokens, _, task = self._inputs(state)
         with torch.inference_mode():
@@ -273,16 +287,33 @@ class Stage3:
                                 kb["noise"])  # fmt: skip
                         terms["preserve"], _ = stage2_loss(out, kb, self.s2.loss, t)
                         loss = loss + cfg.preserve_weight * terms["preserve"]
+                if not warm:
+                    terms["kl"] = self._adapt(mb, mean.detach())
                 self.optimizer.zero_grad()
                 loss.backward()
                 distributed.average_gradients(params)
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 self.optimizer.step()
                 for k, v in terms.items():
-                    logs.setdefault(k, []).append(float(v.detach()))
+                    logs.setdefault(k, []).append(float(v))
         out = {k: float(np.mean(v)) for k, v in logs.items()}
         out["action_std"] = float(self.log_std.detach().exp().mean())
+        out["learning_rate"] = self.optimizer.param_groups[0]["lr"]
         return out
+
+    def _adapt(self, mb: dict, mean: torch.Tensor) -> float:
+        """KL between the rollout's action distribution and the current one (``mean``,
+        before this minibatch's step; rsl-rl's order, no extra forward pass), averaged over
+        the processes so that every rank keeps the same rate; adapts the learning rate
+        this step uses."""
+        cfg = self.cfg
+        kl = gaussian_kl(mb["mean"], mb["log_std"], mean, self.log_std.detach())
+        kl = distributed.mean_scalar(float(kl))
+        if cfg.desired_kl is not None:
+            lo, hi = cfg.min_learning_rate, cfg.learning_rate
+            for group in self.optimizer.param_groups:
+                group["lr"] = adapt_learning_rate(group["lr"], kl, cfg.desired_kl, lo, hi)
+        return kl
 
     def iterate(self) -> dict[str, float]:
         """One rollout of both groups and one update."""

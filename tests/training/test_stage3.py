@@ -60,9 +60,14 @@ def test_groups_rewards_and_one_update(stage2_run):
     # The in-betweening group sees single-frame goals only.
     assert not batch["visible"][..., : NUM_TOKENS - 1].any()
     logs = run.learn(batch, run.distill.rollout())
-    assert {"value", "surrogate", "preserve", "action_std"} <= set(logs)
+    assert {"value", "surrogate", "preserve", "action_std", "kl"} <= set(logs)
+    assert logs["kl"] >= 0.0 and 0.0 < logs["learning_rate"] <= run.cfg.learning_rate
     after = flat(run.parameters())
     assert not torch.equal(before, after) and torch.isfinite(after).all()
+    # A policy far from the one that collected the batch brakes the learning rate.
+    run.log_std.data += 2.0
+    braked = run.learn(batch, None)
+    assert braked["kl"] > 0.02 and braked["learning_rate"] < run.cfg.learning_rate
 
 
 def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
@@ -91,6 +96,8 @@ def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
     assert not torch.equal(r0["reward"], r1["reward"])  # each rank simulated its own data
     assert not torch.equal(r0["start"], r0["end"])  # the update did something...
     assert torch.equal(r0["end"], r1["end"])  # ...the same everywhere (averaged gradients)
+    # The adaptive learning rate reads the KL averaged over ranks: one rate everywhere.
+    assert r0["logs"]["learning_rate"] == r1["logs"]["learning_rate"]
 
 
 def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
