@@ -92,6 +92,14 @@ class Stage2:
     expert_decay_iters: int = 300
     """Iterations over which the expert's share of executed actions goes from 1 to 0."""
     decoder_hidden: tuple[int, ...] = (1024, 1024, 512)
+    learning_rate: float = 3e-4
+    final_learning_rate: float | None = None
+    """Decay the learning rate linearly to this (None: constant), from --decay-start to
+    --iterations."""
+    decay_start: int | None = None
+    """Iteration where the decay starts (default: --expert-decay-iters, when the student
+    starts acting alone; to decay only the iterations a resume adds, the iteration it
+    resumes from)."""
     randomize: bool | None = None
     """Robustness randomization during distillation (default: as the expert was trained;
     on for an ONNX expert). Distil in the physics the expert masters."""
@@ -113,6 +121,8 @@ class Stage2:
             iterations=self.iterations, num_envs=self.num_envs, threads=self.threads,
             steps_per_iter=self.steps_per_iter, expert_decay_iters=self.expert_decay_iters,
             save_interval=self.save_interval, seed=self.seed, randomize=self.randomize,
+            learning_rate=self.learning_rate, final_learning_rate=self.final_learning_rate,
+            decay_start=self.decay_start,
             model=ModelConfig(decoder_hidden=self.decoder_hidden),
         )  # fmt: skip
         run = train(cfg, self.out, load_clips(list(motions)))

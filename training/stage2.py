@@ -47,6 +47,10 @@ class Stage2Config:
     epochs: int = 4
     mini_batches: int = 4
     learning_rate: float = 3e-4
+    # Linear decay to ``final_learning_rate`` over the iterations from ``decay_start``
+    # (default: when the student acts alone) to ``iterations``; None: constant.
+    final_learning_rate: float | None = None
+    decay_start: int | None = None
     max_grad_norm: float = 1.0
     expert_share_start: float = 1.0
     expert_share_end: float = 0.0
@@ -62,6 +66,14 @@ class Stage2Config:
 def expert_share(cfg: Stage2Config, iteration: int) -> float:
     t = min(1.0, iteration / max(cfg.expert_decay_iters, 1))
     return cfg.expert_share_start + t * (cfg.expert_share_end - cfg.expert_share_start)
+
+
+def learning_rate(cfg: Stage2Config, iteration: int) -> float:
+    if cfg.final_learning_rate is None:
+        return cfg.learning_rate
+    start = cfg.expert_decay_iters if cfg.decay_start is None else cfg.decay_start
+    t = np.clip((iteration - start) / max(cfg.iterations - start, 1), 0.0, 1.0)
+    return float(cfg.learning_rate + t * (cfg.final_learning_rate - cfg.learning_rate))
 
 
 def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
@@ -188,11 +200,15 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     bar = tqdm(total=cfg.iterations, initial=run.iteration, desc="stage2", unit="it",
                disable=quiet)  # fmt: skip
     while run.iteration < cfg.iterations:
+        lr = learning_rate(cfg, run.iteration)
+        for group in run.optimizer.param_groups:  # after a resume too
+            group["lr"] = lr
         logs = run.learn(run.rollout())
         run.iteration += 1
         share = expert_share(cfg, run.iteration)
         episode = float(np.mean(run.episode_steps[-100:])) if run.episode_steps else 0.0
-        for k, v in {**logs, "expert_share": share, "episode_steps": episode}.items():
+        logs.update(expert_share=share, episode_steps=episode, learning_rate=lr)
+        for k, v in logs.items():
             writer.add_scalar(f"stage2/{k}", v, run.iteration)
         bar.update(1)
         bar.set_postfix(imitation=f"{logs['imitation']:.3f}",

@@ -3,6 +3,7 @@ resume, with the bundled Stage 1 policy as the expert."""
 
 import json
 import subprocess
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import torch
 
 from training.models.policy import ModelConfig
 from training.observations import PROPRIO_SIZE
-from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share
+from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share, learning_rate
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERT = REPO / "sim2sim/policies/stage1_synthetic.onnx"
@@ -24,6 +25,18 @@ def test_expert_share_decays_linearly_to_the_end_value():
     cfg = Stage2Config(expert_decay_iters=100)
     assert expert_share(cfg, 0) == 1.0 and expert_share(cfg, 50) == 0.5
     assert expert_share(cfg, 100) == 0.0 and expert_share(cfg, 500) == 0.0
+
+
+def test_learning_rate_constant_or_decaying_linearly():
+    cfg = Stage2Config(learning_rate=3e-4, iterations=300, expert_decay_iters=100)
+    assert learning_rate(cfg, 0) == learning_rate(cfg, 299) == 3e-4
+    cfg = Stage2Config(learning_rate=3e-4, final_learning_rate=1e-4, iterations=300,
+                       expert_decay_iters=100)  # fmt: skip
+    assert learning_rate(cfg, 50) == 3e-4 and learning_rate(cfg, 300) == pytest.approx(1e-4)
+    assert learning_rate(cfg, 200) == pytest.approx(2e-4)
+    resumed = replace(cfg, decay_start=250)
+    assert learning_rate(resumed, 250) == 3e-4
+    assert learning_rate(resumed, 275) == pytest.approx(2e-4)
 
 
 def test_rollout_batch_and_learning_on_it(clip):
