@@ -3,8 +3,8 @@ resume, with the bundled Stage 1 policy as the expert."""
 
 import json
 import subprocess
-from dataclasses import replace
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
