@@ -287,7 +287,7 @@ class Sim2Sim:
             if ended:
                 break
         result = {
-            "success": not ended,
+            "success": not ended and not fell,  # getting up again is no success
             "E_h_cm": 100 * e_h / max(frames, 1),
             "E_o_cm": 100 * e_o / max(frames, 1),
             "fell": fell,

@@ -148,10 +148,11 @@ class Stage3:
     preserve_share: float = 0.25
     """Share of the simulations that keep the Stage 2 distillation loss."""
     steps_per_iter: int = 24
-    learning_rate: float = 1e-4
-    """Learning rate, and the ceiling of the KL-adaptive rate."""
-    desired_kl: float | None = 0.01
-    """Target policy change per minibatch of the adaptive rate (None: fixed rate)."""
+    learning_rate: float = 1e-5
+    """Learning rate (and the ceiling of the KL-adaptive one)."""
+    desired_kl: float | None = None
+    """Target policy change (KL) per minibatch of an adaptive rate that never exceeds
+    --learning-rate (None: fixed rate)."""
     fallen_prob: float = 0.2
     """Share of in-betweening starts lying on the floor (get-up)."""
     save_interval: int = 10

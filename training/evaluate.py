@@ -19,8 +19,10 @@ Tasks (goals the policy sees; early terminations; success):
   robot stands, then snapshot goals; success: standing within 5 s and not falling again
   within the attempt (8 s or up to the clip's end).
 
-Without randomization the attempts of one clip are identical (deterministic policy and
-physics); ``--randomize`` gives each attempt the training randomization instead.
+Without randomization the attempts of one clip differ only in the snapshot token's
+horizon (drawn 0.5-2 s ahead per attempt; 1 s in ``chain``) and, for ``random_init``,
+in the start (deterministic policy and physics); ``--randomize`` gives each attempt the
+training randomization as well.
 
 Goal error: the mean distance of the visible position goals (root, key bodies, object)
 of the nearest goal token, averaged over the episode. E_h (cm): mean key-body error to

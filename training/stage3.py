@@ -15,13 +15,12 @@ Each process runs two groups of simulations (the environment split):
   same way).
 
 The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
-up alone for ``critic_warmup_iters`` iterations. The learning rate adapts to the policy's
-change per minibatch (KL between the rollout's and the updated action distributions,
-rsl-rl's rule) but never rises above ``learning_rate``: a brake that keeps PPO's noisy
-sparse-reward updates from wrecking the distilled skills. Input normalization stays as Stage 2
-left it. Under ``torchrun`` every process simulates its own groups (seed + rank) and
-gradients are averaged over processes, so parameters stay identical on all ranks; rank
-0 writes the checkpoint and the logs.
+up alone for ``critic_warmup_iters`` iterations. The KL between the rollout's action
+distribution and the current one is logged at every minibatch; with ``desired_kl`` the
+learning rate adapts to it (rsl-rl's rule) but never rises above ``learning_rate``.
+Input normalization stays as Stage 2 left it. Under ``torchrun`` every process simulates
+its own groups (seed + rank) and gradients are averaged over processes, so parameters
+stay identical on all ranks; rank 0 writes the checkpoint and the logs.
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ class Stage3Config:
     epochs: int = 4
     mini_batches: int = 4
     learning_rate: float = 1e-4  # and the ceiling of the adaptive rate
-    desired_kl: float | None = 0.01  # adaptive rate (rsl-rl's rule); None: fixed
+    desired_kl: float | None = None  # adaptive rate (rsl-rl's rule, e.g. 0.01); None: fixed
     min_learning_rate: float = 1e-6
     max_grad_norm: float = 1.0
     gamma: float = 0.99

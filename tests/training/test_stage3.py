@@ -50,7 +50,7 @@ def flat(params) -> torch.Tensor:
 
 
 def test_groups_rewards_and_one_update(stage2_run):
-    run = Stage3(tiny(stage2_run))
+    run = Stage3(tiny(stage2_run, desired_kl=0.01))
     assert run.env.n == 6 and run.distill.env.n == 2
     assert run.distill.policy is run.policy  # one policy, two losses
     before = flat(run.parameters()).clone()
@@ -77,7 +77,7 @@ def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
     from training import distributed
 
     assert distributed.setup() == (rank, world)
-    run = Stage3(tiny(Path(stage2_run)), rank=rank)
+    run = Stage3(tiny(Path(stage2_run), desired_kl=0.01), rank=rank)
     start = flat(run.parameters())
     batch = run.rollout()
     logs = run.learn(batch, run.distill.rollout())
@@ -133,5 +133,6 @@ def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
     assert s2s.returncode == 0, s2s.stderr
     episode = json.loads(report.read_text())["episodes"][0]
     assert episode["survival_s"] > 0 and "goals" in episode
+    assert not (episode["fell"] and episode["success"])  # standing up again is no success
     # A fall ends the chain early; otherwise each goal is reported where it fell due.
     assert [g["at"] for g in episode["goals"]] == [0.2, 0.3][: len(episode["goals"])]
