@@ -86,7 +86,7 @@ class Stage3Config:
     steps_per_iter: int = 24
     epochs: int = 4
     mini_batches: int = 4
-    learning_rate: float = 1e-4  # and the ceiling of the adaptive rate
+    learning_rate: float = 1e-5  # and the ceiling of the adaptive rate
     desired_kl: float | None = None  # adaptive rate (rsl-rl's rule, e.g. 0.01); None: fixed
     min_learning_rate: float = 1e-6
     max_grad_norm: float = 1.0
