@@ -294,7 +294,7 @@ class Stage3:
                 torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
                 self.optimizer.step()
                 for k, v in terms.items():
-                    logs.setdefault(k, []).append(float(v))
+                    logs.setdefault(k, []).append(float(torch.as_tensor(v).detach()))
         out = {k: float(np.mean(v)) for k, v in logs.items()}
         out["action_std"] = float(self.log_std.detach().exp().mean())
         out["learning_rate"] = self.optimizer.param_groups[0]["lr"]
