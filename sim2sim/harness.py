@@ -286,8 +286,9 @@ class Sim2Sim:
                 states.append(self.index.from_mjdata(self.data))
             if ended:
                 break
+        survived = not ended and not fell  # getting up again is no success
         result = {
-            "success": not ended and not fell,  # getting up again is no success
+            "success": survived,
             "E_h_cm": 100 * e_h / max(frames, 1),
             "E_o_cm": 100 * e_o / max(frames, 1),
             "fell": fell,
@@ -300,7 +301,7 @@ class Sim2Sim:
             result["goals"] = [{"at": r["goal"].at, "pattern": r["goal"].pattern,
                                 "error_cm": r["error_cm"]} for r in self.reached]  # fmt: skip
             result["success"] = (
-                not ended and len(self.reached) == len(self.chain)
+                survived and len(self.reached) == len(self.chain)
                 and all(r["error_cm"] < 100 * GOAL_TOLERANCE for r in self.reached)
             )  # fmt: skip
         return result

@@ -102,16 +102,14 @@ def run_task(
     cfg, weights, stage = load_latent_run(run_dir)
     clips = load_clips(list(cfg.motions))
     n = len(clips) * episodes
-    env_cfg, _ = expert_env_config(Path(cfg.expert), n, clips)
+    env_cfg, _ = expert_env_config(Path(cfg.expert), n, clips, randomize)
     sparse = task not in ("full", "random_init")
     terms = TerminationConfig()
     if sparse:  # goal tasks: only a fall ends an attempt early
         terms = TerminationConfig(object_deviation=np.inf, body_deviation=np.inf,
                                   contact_lost_frames=10**9)  # fmt: skip
-    env_cfg = replace(
-        env_cfg, psi_prob=0.0, randomization=replace(env_cfg.randomization, enabled=randomize),
-        terminations=terms, episode_seconds=max(c.duration for c in clips) + 1.0,
-    )  # fmt: skip
+    env_cfg = replace(env_cfg, psi_prob=0.0, terminations=terms,
+                      episode_seconds=max(c.duration for c in clips) + 1.0)  # fmt: skip
     if task == "getup":
         env_cfg = replace(env_cfg, episode_seconds=GETUP_ATTEMPT_SECONDS)
         fallen = InbetweenConfig(fallen_prob=1.0, fallen_states=max(n, 8))
@@ -155,7 +153,6 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     goals.reset(ids, env.frame, last, proprioception(obs))
     stats = AttemptStats(n, surface_points(env.object, 1024))
     e_g = np.zeros(n)
-    zeros = torch.zeros(n, cfg.model.latent_dim)
     stood, ended = np.zeros(n, bool), np.zeros(n, bool)  # get-up bookkeeping
     while stats.alive.any():
         state = env.index.from_backend(env.backend)
@@ -168,7 +165,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
                 task_flags = torch.from_numpy(env.getup[:, None].astype(np.float32))
             with torch.inference_mode():
                 action = actor.act(history, torch.from_numpy(tokens), torch.from_numpy(visible),
-                                   zeros, task_flags).numpy()  # fmt: skip
+                                   task=task_flags).numpy()  # fmt: skip
         else:
             action = actor(obs)
         obs, _, terminated, truncated, info = env.step(action)

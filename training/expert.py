@@ -20,10 +20,12 @@ Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipp
 
 
 def expert_env_config(
-    path: Path, num_envs: int, clips: Sequence[MotionClip] = ()
+    path: Path, num_envs: int, clips: Sequence[MotionClip] = (), randomize: bool | None = None
 ) -> tuple[EnvConfig, list[str]]:
     """The student's environment: the expert's settings with ``num_envs`` and actions
-    from the default pose; and, for a run directory, the expert's motion files. For a
+    from the default pose; and, for a run directory, the expert's motion files.
+    ``randomize`` turns the robustness randomization on or off (None: as the expert's
+    run; an ONNX file does not record it, so on). For a
     reference-based expert on ``clips`` the action clip widens by the largest
     reference-to-default offset in action units, so that every target the expert sets
     stays reachable (wrist joints need up to 15 units on the lift clip)."""
@@ -48,6 +50,8 @@ def expert_env_config(
         scale = cfg.action_scale * g1.EFFORT_LIMIT / kp
         offset = max(np.abs((c.joint_pos - g1.DEFAULT_POS) / scale).max() for c in clips)
         cfg = replace(cfg, action_clip=float(np.ceil(cfg.action_clip + offset)))
+    if randomize is not None:
+        cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=randomize))
     return cfg, motions
 
 

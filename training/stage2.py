@@ -5,9 +5,9 @@ Every iteration runs ``steps_per_iter`` control steps in all simulations. Each s
 expert labels the state with its action; the action executed is the expert's with
 probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else the
 student's own, taken as it is deployed (prior mean, no encoder), so the student learns
-on the states its deployed form visits. Then ``epochs`` passes of minibatch Adam on the loss of
-``training.models.losses`` (minibatches of whole environments, so that adjacent steps
-stay together for the temporal term). Checkpoints are atomic; a run resumes.
+on the states its deployed form visits. Then ``epochs`` passes of minibatch Adam on the
+loss of ``training.models.losses`` (minibatches of whole environments, so that adjacent
+steps stay together for the temporal term). Checkpoints are atomic; a run resumes.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Stage2Config:
     expert_decay_iters: int = 300
     save_interval: int = 10
     seed: int = 0
-    randomize: bool | None = None  # None: as the expert's run (an ONNX expert: on)
+    randomize: bool | None = None  # training.expert.expert_env_config
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -89,12 +89,8 @@ class Stage2:
 
     def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
-        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips)
+        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
-        if cfg.randomize is not None:
-            env_cfg = replace(
-                env_cfg, randomization=replace(env_cfg.randomization, enabled=cfg.randomize)
-            )
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)
         self.rng = np.random.default_rng(cfg.seed)
@@ -130,8 +126,7 @@ class Stage2:
             future = torch.from_numpy(self.obs[:, PROPRIO_SIZE:])
             tok, vis = torch.from_numpy(tokens), torch.from_numpy(visible)
             with torch.inference_mode():
-                student = self.policy.act(history, tok, vis, torch.zeros_like(self.noise))
-            student = student.numpy()
+                student = self.policy.act(history, tok, vis).numpy()
             use_expert = self.rng.random(env.n) < share
             action = np.where(use_expert[:, None], labels, student)
             for k, v in (("history", history), ("tokens", tok), ("visible", vis),

@@ -181,10 +181,6 @@ class Stage3:
                 torch.from_numpy(tokens), torch.from_numpy(visible),
                 torch.from_numpy(self.env.getup[:, None].astype(np.float32)))  # fmt: skip
 
-    def _mean_action(self, history, tokens, visible, task) -> torch.Tensor:
-        noise = torch.zeros(len(history), self.policy.cfg.latent_dim)
-        return self.policy.act(history, tokens, visible, noise, task)
-
     def rewards(self, info: dict, terminated: np.ndarray, clip: np.ndarray, due: np.ndarray,
                 snapshot: np.ndarray) -> tuple[np.ndarray, dict]:  # fmt: skip
         """This step's reward (N,) and its terms, from the state before the resets."""
@@ -213,7 +209,7 @@ class Stage3:
             state = env.index.from_backend(env.backend)
             history, tokens, visible, task = self._inputs(state)
             with torch.inference_mode():
-                mean = self._mean_action(history, tokens, visible, task)
+                mean = self.policy.act(history, tokens, visible, task=task)
                 value = self.critic(self.policy, history, tokens, task)
             action = mean + std * torch.randn_like(mean)
             log_prob = gaussian_log_prob(action, mean, self.log_std.detach())
@@ -271,7 +267,7 @@ class Stage3:
             for i, envs in enumerate(chunks):
                 keep = keeps[i % len(keeps)]
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
-                mean = self._mean_action(mb["history"], mb["tokens"], mb["visible"], mb["task"])
+                mean = self.policy.act(mb["history"], mb["tokens"], mb["visible"], task=mb["task"])
                 log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
                 value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
                 terms = {"value": value_loss(value, mb["return"])}
@@ -337,7 +333,7 @@ class Stage3:
 
 
 def _expert_env(s2, clips):
-    return expert_env_config(Path(s2.expert), s2.num_envs, clips)[0]
+    return expert_env_config(Path(s2.expert), s2.num_envs, clips, s2.randomize)[0]
 
 
 def stage3_config_dict(cfg: Stage3Config) -> dict:

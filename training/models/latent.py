@@ -20,7 +20,9 @@ def to_sphere(z: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return z / z.norm(dim=-1, keepdim=True).clamp_min(eps)
 
 
-def sample(mu: torch.Tensor, logvar: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """mu + sigma * noise, projected to the sphere; ``noise`` 0 gives the deterministic
-    latent. The caller holds ``noise`` fixed within an episode."""
+def sample(mu: torch.Tensor, logvar: torch.Tensor, noise: torch.Tensor | None = None):
+    """mu + sigma * noise, projected to the sphere; ``noise`` None or 0 gives the
+    deterministic latent. The caller holds ``noise`` fixed within an episode."""
+    if noise is None:
+        return to_sphere(mu)
     return to_sphere(mu + torch.exp(0.5 * logvar) * noise)

@@ -101,13 +101,14 @@ class VariationalPolicy(nn.Module):
         z = sample(mu_q, logvar_q, noise)
         return {
             "action": self.decode(history, z),
-            "prior_action": self.decode(history, sample(mu_p, logvar_p, torch.zeros_like(z))),
+            "prior_action": self.decode(history, sample(mu_p, logvar_p)),
             "recon": self.recon(z).reshape(-1, self.sizes.goals, self.sizes.goal_dim),
             "mu_p": mu_p, "logvar_p": logvar_p, "mu_q": mu_q, "logvar_q": logvar_q,
         }  # fmt: skip
 
-    def act(self, history, tokens, visible, noise, task=None):
-        """Deployment path: prior + decoder only (``noise`` 0: deterministic; ``task``
-        (B, tasks) flags, default all off)."""
+    def act(self, history, tokens, visible, noise=None, task=None):
+        """Deployment path: prior + decoder only (``noise`` None or 0: the deterministic
+        action, the one evaluated and fine-tuned; ``task`` (B, tasks) flags, default all
+        off)."""
         mu_p, logvar_p = self._prior(history, tokens, visible, task)
         return self.decode(history, sample(mu_p, logvar_p, noise))
