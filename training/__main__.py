@@ -147,6 +147,12 @@ class Stage3:
     """Physics threads per simulation group (0: all cores)."""
     preserve_share: float = 0.25
     """Share of the simulations that keep the Stage 2 distillation loss."""
+    preserve_weight: float = 1.0
+    """Weight of that loss beside the PPO loss."""
+    preserve_joint_noise: float = 0.0
+    """Joint noise (rad) at the preservation group's starts: the expert labels recoveries."""
+    critic_warmup_iters: int = 10
+    """Iterations that train the critic alone before the policy moves."""
     steps_per_iter: int = 24
     learning_rate: float = 1e-5
     """Learning rate (and the ceiling of the KL-adaptive one)."""
@@ -155,6 +161,8 @@ class Stage3:
     --learning-rate (None: fixed rate)."""
     fallen_prob: float = 0.2
     """Share of in-betweening starts lying on the floor (get-up)."""
+    tracking_share: float = 0.0
+    """Share of in-betweening starts that track the whole reference (dense reward)."""
     save_interval: int = 10
     seed: int = 0
 
@@ -167,9 +175,12 @@ class Stage3:
         cfg = Stage3Config(
             init=str(self.init), iterations=self.iterations, num_envs=self.num_envs,
             threads=self.threads, preserve_share=self.preserve_share,
+            preserve_weight=self.preserve_weight, critic_warmup_iters=self.critic_warmup_iters,
+            preserve_joint_noise=self.preserve_joint_noise,
             steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
             desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
-            task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob),
+            task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob,
+                         tracking_share=self.tracking_share),
         )  # fmt: skip
         run = train(cfg, self.out)
         from training import distributed

@@ -51,6 +51,8 @@ class EnvConfig:
     psi_size: int = 3
     psi_prob: float = 0.5
     psi_tolerance: float = 0.1  # m: body and object error below which a state is kept
+    # Joint-angle noise at every reset, randomization or not (random-init-like starts).
+    start_joint_noise: float = 0.0  # rad
 
 
 class HoiEnv:
@@ -139,6 +141,10 @@ class HoiEnv:
             )
             self._qvel[ids[:, None], ix.joint_v] += self.rng.normal(
                 scale=rc.joint_vel_noise, size=(len(ids), 29)
+            )
+        if self.cfg.start_joint_noise > 0:
+            self._qpos[ids[:, None], self.index.joint_q] += self.rng.normal(
+                scale=self.cfg.start_joint_noise, size=(len(ids), 29)
             )
         self.backend.forward(ids)
 

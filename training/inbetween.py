@@ -9,10 +9,18 @@ frame 0.5-2 s ahead under a random mask (``inbetween_masks``: the snapshot token
 reaching its masked features within ``success_distance`` (xi) by its time earns the
 sparse success reward, then the next goal follows (a chain within the episode).
 
+Tracking episodes (``tracking_share`` of the starts): a dataset state with perturbed
+joints (``tracking_joint_noise``, no offset), the whole reference as the goal (the
+``full`` pattern, pinned by Stage 3), Stage 1's terminations (deviation, contact lost)
+and, in Stage 3, Stage 1's dense tracking reward. The sparse reward alone says little
+about following a whole reference from a perturbed start, and goal episodes never ask
+to keep a grasp; InterMimic fine-tunes its student on this reward the same way.
+
 Get-up: a fallen start turns the prior's learnable task token on; the fall termination
 is off for it until it stands (``standing_height`` and ``upright_cos``), then the token
 goes off and the goals apply; not standing within ``getup_seconds`` ends the episode.
-Only falls (of standing robots) and timeouts end episodes.
+Only falls (of standing robots), timeouts and, in tracking episodes, Stage 1's
+terminations end episodes.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ GETUP = 0  # the get-up task token
 @dataclass(frozen=True)
 class InbetweenConfig:
     success_distance: float = 0.15  # xi, m: masked position-feature distance
+    tracking_share: float = 0.0  # starts that track the whole reference
+    tracking_joint_noise: float = 0.1  # rad: their perturbed joints
     start_offset_xy: float = 0.15  # m: the robot's start shifted off the dataset state
     start_offset_yaw: float = 0.3  # rad
     perturbed_prob: float = 0.3
@@ -64,8 +74,14 @@ class InbetweenEnv(HoiEnv):
     early termination (the reference only supplies goals and object poses here)."""
 
     def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig, task: InbetweenConfig):
+        if task.fallen_prob + task.tracking_share > 1.0:
+            raise ValueError(
+                f"fallen_prob {task.fallen_prob} + tracking_share {task.tracking_share} > 1"
+            )
         self.task = task
         self.getup = np.zeros(cfg.num_envs, bool)
+        self.tracking = np.zeros(cfg.num_envs, bool)
+        self.was_tracking = np.zeros(cfg.num_envs, bool)
         self.getup_steps = np.zeros(cfg.num_envs, int)
         self.was_getup = np.zeros(cfg.num_envs, bool)
         self.robot_com = np.zeros((cfg.num_envs, 3))
@@ -108,20 +124,23 @@ class InbetweenEnv(HoiEnv):
         ids = np.asarray(ids)
         if len(ids) == 0:
             return
+        self.getup[ids] = self.tracking[ids] = False
         if self.fallen_bank is None:  # still building the bank: plain dataset starts
-            self.getup[ids] = False
             super().reset(ids)
             return
         t, rng, ix = self.task, self.rng, self.index
         u = rng.random(len(ids))
-        fallen = ids[u < t.fallen_prob]
-        rest = ids[u >= t.fallen_prob]
-        super().reset(rest)
+        fallen, up = ids[u < t.fallen_prob], ids[u >= t.fallen_prob]
+        super().reset(up)
+        tracked = u[u >= t.fallen_prob] < t.fallen_prob + t.tracking_share
+        track, rest = up[tracked], up[~tracked]
         self._offset(rest)
         perturbed = rest[rng.random(len(rest)) < t.perturbed_prob]
-        self._qpos[perturbed[:, None], ix.joint_q] += rng.normal(
-            scale=t.perturbed_joint_noise, size=(len(perturbed), len(ix.joint_q))
-        )
+        for group, noise in ((perturbed, t.perturbed_joint_noise),
+                             (track, t.tracking_joint_noise)):  # fmt: skip
+            self._qpos[group[:, None], ix.joint_q] += rng.normal(
+                scale=noise, size=(len(group), len(ix.joint_q))
+            )
         self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
             rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
         )
@@ -132,8 +151,8 @@ class InbetweenEnv(HoiEnv):
             self._qpos[fallen] = bank["qpos"][pick]
             self._qvel[fallen] = bank["qvel"][pick]
             self._ctrl[fallen] = bank["qpos"][pick][:, ix.joint_q]
-        self.getup[ids] = False
         self.getup[fallen] = True
+        self.tracking[track] = True
         self.counts["fallen_starts"] += len(fallen)
         self.getup_steps[ids] = 0
         self.backend.forward(ids)
@@ -152,17 +171,21 @@ class InbetweenEnv(HoiEnv):
         self._qpos[ids, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)
 
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
-        """Falls of standing robots and get-up timeouts. Also keeps what the Stage 3
-        rewards read of this step's state before the resets: ``was_getup`` (the flag
-        during the step) and ``robot_com`` (N, 3)."""
+        """Falls of standing robots, get-up timeouts and Stage 1's causes in tracking
+        episodes. Also keeps what the Stage 3 rewards read of this step's state before
+        the resets: ``was_getup``, ``was_tracking`` (the flags during the step) and
+        ``robot_com`` (N, 3)."""
         self.robot_com = self.backend.field("subtree_com")[:, self.pelvis].copy()
         self.was_getup = self.getup.copy()
+        self.was_tracking = self.tracking.copy()
         self.getup &= ~standing(state, self.task.standing_height, self.task.upright_cos)
         self.counts["stood_up"] += int((self.was_getup & ~self.getup).sum())
         self.getup_steps += self.getup
         limit = self.task.getup_seconds * self.cfg.control_hz
-        fall = super().terminations(state, ref)["fall"]
+        causes = super().terminations(state, ref)
+        tracking = {k: v & self.tracking for k, v in causes.items() if k != "fall"}
         return {
-            "fall": fall & ~self.getup,
+            "fall": causes["fall"] & ~self.getup,
             "getup_timeout": self.getup & (self.getup_steps > limit),
+            **tracking,
         }

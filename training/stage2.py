@@ -87,10 +87,12 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None,
+                 start_joint_noise: float = 0.0):  # fmt: skip
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
-        env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed)
+        env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed,
+                          start_joint_noise=start_joint_noise)  # fmt: skip
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)
         self.rng = np.random.default_rng(cfg.seed)

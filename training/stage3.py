@@ -6,13 +6,14 @@ Each process runs two groups of simulations (the environment split):
 - ``1 - preserve_share`` of them play the in-betweening task (``training.inbetween``):
   PPO on the whole deployable path (prior + decoder) with Gaussian action noise of a
   learned standard deviation, sparse goal-success reward, energy and grasp terms, a
-  termination penalty and, while getting up, upright and centre-of-mass rewards;
+  termination penalty, Stage 1's dense tracking reward in tracking episodes (the whole
+  reference as the goal) and, while getting up, upright and centre-of-mass rewards;
 - ``preserve_share`` of them keep running the Stage 2 distillation (the student in
   control, the Stage 1 expert labelling), whose loss is added with ``preserve_weight``
   (prior preservation). Their goal masks are only the trajectory-conditioned patterns
-  (``preserve_patterns``: the ones with preview tokens), which the in-betweening task
-  never shows: those inputs keep their distilled meaning (InterPrior protects them the
-  same way).
+  (``preserve_patterns``: the ones with preview tokens), which goal episodes never show
+  (tracking episodes show only ``full``, under Stage 1's own reward): those inputs keep
+  their distilled meaning (InterPrior protects them the same way).
 
 The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
 up alone for ``critic_warmup_iters`` iterations. The KL between the rollout's action
@@ -41,7 +42,7 @@ from training import rewards as R
 from training.evaluate import load_stage2
 from training.expert import expert_env_config
 from training.goals.features import goal_distance, goal_residual
-from training.goals.masks import TRAINING_PROBS, sample_masks
+from training.goals.masks import TRAINING_PROBS, pattern_mask, sample_masks
 from training.goals.tokens import Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.losses import stage2_loss
@@ -58,12 +59,14 @@ from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
 
 CONFIG = "config.json"
-STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up")
+STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up",
+         "tracking_episodes", "tracking_completed")  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Stage3Rewards:
     success: float = 10.0  # r_succ per goal reached within xi
+    tracking: float = 0.2  # Stage 1's tracking reward (0-3.6 per step), tracking episodes
     energy: float = -1e-4  # per W of mechanical power
     grasp: float = 0.5
     termination: float = -5.0
@@ -80,6 +83,7 @@ class Stage3Config:
     threads: int = 0
     preserve_share: float = 0.25
     preserve_weight: float = 1.0
+    preserve_joint_noise: float = 0.0  # rad: perturbed starts of the preservation group
     preserve_patterns: tuple[str, ...] = (
         "full", "trajectory", "snapshot+trajectory", "contact+trajectory",
     )  # fmt: skip
@@ -148,9 +152,12 @@ class Stage3:
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      expert_share_start=0.0, expert_share_end=0.0,
                      steps_per_iter=cfg.steps_per_iter)  # fmt: skip
-        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
+        self.distill = None
+        if n_keep:
+            self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns),
+                                  cfg.preserve_joint_noise)  # fmt: skip
         env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2, clips)
-        env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed,
+        env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed, start_joint_noise=0.0,
                           episode_seconds=max(c.duration for c in clips))  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
         torch.manual_seed(seed)
@@ -166,6 +173,7 @@ class Stage3:
         self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks)
         self.obs = self.env.observation()
         self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), proprioception(self.obs))
+        self._pin_tracking()
         self.iteration = 0
         self.stats = dict.fromkeys(STATS, 0.0)
 
@@ -174,6 +182,10 @@ class Stage3:
 
     def _last(self) -> np.ndarray:
         return self.env.refs.lengths[self.env.clip] - 1
+
+    def _pin_tracking(self) -> None:
+        """Tracking episodes see the whole reference, whatever mask the goals drew."""
+        self.goals.mask[self.env.tracking] = pattern_mask("full")
 
     def _inputs(self, state):
         tokens, visible, _ = self.goals.tokens(state, self.env.refs, self.env.clip, self.env.frame)
@@ -190,6 +202,7 @@ class Stage3:
         getup = env.was_getup
         terms = {
             "success": R.goal_success(distance, due & ~getup, self.cfg.task.success_distance),
+            "tracking": R.tracking(info["terms"], env.cfg.rewards) * env.was_tracking,
             "energy": info["terms"]["energy"],
             "grasp": info["terms"]["grasp"] * ~getup,
             "termination": terminated.astype(np.float64),
@@ -220,7 +233,7 @@ class Stage3:
             if truncated.any():  # bootstrap timeouts with the value of the state reached
                 reward = reward + self.cfg.gamma * value.numpy() * truncated
             done = terminated | truncated
-            self._count(terms, due & ~env.was_getup, done, info)
+            self._count(terms, due & ~env.was_getup, terminated, truncated, info)
             for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
                          ("task", task), ("action", action), ("mean", mean),
                          ("log_prob", log_prob),
@@ -230,6 +243,7 @@ class Stage3:
             ids = np.flatnonzero(done)
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
+            self._pin_tracking()
         batch = {k: torch.stack(v) for k, v in steps.items()}
         batch["log_std"] = self.log_std.detach().clone().expand(*batch["mean"].shape)
         state = env.index.from_backend(env.backend)
@@ -241,12 +255,15 @@ class Stage3:
                                                   self.cfg.lam)  # fmt: skip
         return batch
 
-    def _count(self, terms, due, done, info) -> None:
-        st = self.stats
+    def _count(self, terms, due, terminated, truncated, info) -> None:
+        st, done = self.stats, terminated | truncated
         st["successes"] += float(terms["success"].sum())
         st["goals"] += float(due.sum())
         st["episodes"] += float(done.sum())
         st["falls"] += float(info["causes"]["fall"].sum())
+        tracked = done & self.env.was_tracking
+        st["tracking_episodes"] += float(tracked.sum())
+        st["tracking_completed"] += float((tracked & truncated & info["clip_end"]).sum())
         for k in ("fallen_starts", "stood_up"):
             st[k] += self.env.counts[k]
             self.env.counts[k] = 0
@@ -370,6 +387,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
         logs["goal_success"] = st["successes"] / max(st["goals"], 1.0)
         logs["fall_rate"] = st["falls"] / max(st["episodes"], 1.0)
         logs["getup_rate"] = st["stood_up"] / max(st["fallen_starts"], 1.0)
+        logs["tracking_completion"] = st["tracking_completed"] / max(st["tracking_episodes"], 1.0)
         run.stats = dict.fromkeys(run.stats, 0.0)
         if main:
             for k, v in logs.items():

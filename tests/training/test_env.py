@@ -38,6 +38,15 @@ def test_reference_state_initialization(env):
     np.testing.assert_allclose(state.object_ang_vel, ref.object_ang_vel, atol=1e-9)
 
 
+def test_start_joint_noise_without_randomization(clip):
+    env = HoiEnv([clip], EnvConfig(num_envs=16, num_threads=1, start_joint_noise=0.1, **EXACT))
+    state = env.index.from_backend(env.backend)
+    ref, _ = env.refs.state(env.clip, env.frame)
+    noise = state.joint_pos - ref.joint_pos
+    assert 0.08 < noise.std() < 0.12 and abs(noise.mean()) < 0.02
+    np.testing.assert_allclose(state.root_pos, ref.root_pos, atol=1e-9)  # joints only
+
+
 def test_batched_observation_equals_single_robot(env):
     """The batch path and the single-MjData path (sim2sim, deploy) give identical obs."""
     rng = np.random.default_rng(2)

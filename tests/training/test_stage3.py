@@ -15,15 +15,15 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from training import rewards as R
 from training.goals.masks import NUM_TOKENS
+from training.inbetween import InbetweenConfig
 from training.stage3 import Stage3, Stage3Config, preserve_masks, split
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny(stage2_run, **kw) -> Stage3Config:
-    from training.inbetween import InbetweenConfig
-
     base = Stage3Config(init=str(stage2_run), num_envs=8, threads=1, steps_per_iter=6, epochs=1,
                         mini_batches=2, critic_warmup_iters=0, critic_hidden=(16,),
                         task=InbetweenConfig(fallen_states=4, fallen_prob=0.5))  # fmt: skip
@@ -50,15 +50,19 @@ def flat(params) -> torch.Tensor:
 
 
 def test_groups_rewards_and_one_update(stage2_run):
-    run = Stage3(tiny(stage2_run, desired_kl=0.01))
+    task = InbetweenConfig(fallen_states=4, fallen_prob=0.5, tracking_share=0.3)
+    run = Stage3(tiny(stage2_run, desired_kl=0.01, task=task, preserve_joint_noise=0.05))
     assert run.env.n == 6 and run.distill.env.n == 2
+    assert run.distill.env.cfg.start_joint_noise == 0.05  # perturbed preservation starts
+    assert run.env.cfg.start_joint_noise == 0.0  # in-betweening starts have their own
     assert run.distill.policy is run.policy  # one policy, two losses
     before = flat(run.parameters()).clone()
     batch = run.rollout()
     assert batch["reward"].shape == (6, 6) and batch["task"].shape == (6, 6, 1)
     assert batch["task"][0].any()  # fallen starts ask for the get-up token
-    # The in-betweening group sees single-frame goals only.
-    assert not batch["visible"][..., : NUM_TOKENS - 1].any()
+    # The in-betweening group sees single-frame goals, or every token (tracking episodes).
+    preview = batch["visible"][..., : NUM_TOKENS - 1]
+    assert (preview.all(-1) | ~preview.any(-1)).all()
     logs = run.learn(batch, run.distill.rollout())
     assert {"value", "surrogate", "preserve", "action_std", "kl"} <= set(logs)
     assert logs["kl"] >= 0.0 and 0.0 < logs["learning_rate"] <= run.cfg.learning_rate
@@ -68,6 +72,22 @@ def test_groups_rewards_and_one_update(stage2_run):
     run.log_std.data += 2.0
     braked = run.learn(batch, None)
     assert braked["kl"] > 0.02 and braked["learning_rate"] < run.cfg.learning_rate
+
+
+def test_tracking_episodes_see_the_whole_reference_and_earn_the_tracking_reward(stage2_run):
+    task = InbetweenConfig(fallen_prob=0.0, tracking_share=0.5, fallen_states=2)
+    run = Stage3(tiny(stage2_run, task=task))
+    env = run.env
+    env.tracking[:] = np.arange(env.n) % 2 == 0
+    run._pin_tracking()
+    tracked = run.goals.mask[env.tracking]
+    assert tracked.all() and not run.goals.mask[~env.tracking, :-1].any()
+    clip, snapshot = env.clip.copy(), run.goals.snapshot.copy()
+    _, _, terminated, _, info = env.step(np.zeros((env.n, 29)))
+    _, terms = run.rewards(info, terminated, clip, np.zeros(env.n, bool), snapshot)
+    expected = R.tracking(info["terms"], env.cfg.rewards)
+    np.testing.assert_allclose(terms["tracking"], np.where(env.was_tracking, expected, 0.0))
+    assert (terms["tracking"][env.was_tracking] > 0).all()
 
 
 def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
