@@ -135,18 +135,21 @@ class HoiEnv:
             self._qpos[ids[use]] = self.psi_qpos[rows[use], slot]
             self._qvel[ids[use]] = self.psi_qvel[rows[use], slot]
         if self.randomizer is not None:
-            ix = self.index
-            self._qpos[ids[:, None], ix.joint_q] += self.rng.normal(
-                scale=rc.joint_pos_noise, size=(len(ids), 29)
-            )
-            self._qvel[ids[:, None], ix.joint_v] += self.rng.normal(
+            self.perturb_joints(ids, rc.joint_pos_noise)
+            self._qvel[ids[:, None], self.index.joint_v] += self.rng.normal(
                 scale=rc.joint_vel_noise, size=(len(ids), 29)
             )
         if self.cfg.start_joint_noise > 0:
-            self._qpos[ids[:, None], self.index.joint_q] += self.rng.normal(
-                scale=self.cfg.start_joint_noise, size=(len(ids), 29)
-            )
+            self.perturb_joints(ids, self.cfg.start_joint_noise)
         self.backend.forward(ids)
+
+    def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
+        """Add Gaussian noise (rad) to the joint angles of simulations ``ids`` (the
+        caller runs ``backend.forward``); ``rng`` defaults to the environment's."""
+        rng = self.rng if rng is None else rng
+        self._qpos[ids[:, None], self.index.joint_q] += rng.normal(
+            scale=scale, size=(len(ids), len(self.index.joint_q))
+        )
 
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""

@@ -142,8 +142,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     else:
         env.reset_to(ids, clip, start)
     if task == "random_init":
-        q = env.backend.field("qpos")
-        q[:, env.index.joint_q] += rng.normal(0.0, 0.1, (n, 29))
+        env.perturb_joints(ids, 0.1, rng)
         env.backend.forward(ids)
     gcfg = replace(cfg.goals, snapshot_steps=(50, 50)) if task == "chain" else cfg.goals
     pattern = {"chain": "snapshot", "random_init": "full", "getup": "snapshot"}.get(task, task)

@@ -136,11 +136,8 @@ class InbetweenEnv(HoiEnv):
         track, rest = up[tracked], up[~tracked]
         self._offset(rest)
         perturbed = rest[rng.random(len(rest)) < t.perturbed_prob]
-        for group, noise in ((perturbed, t.perturbed_joint_noise),
-                             (track, t.tracking_joint_noise)):  # fmt: skip
-            self._qpos[group[:, None], ix.joint_q] += rng.normal(
-                scale=noise, size=(len(group), len(ix.joint_q))
-            )
+        self.perturb_joints(perturbed, t.perturbed_joint_noise)
+        self.perturb_joints(track, t.tracking_joint_noise)
         self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
             rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
         )

@@ -58,6 +58,7 @@ class Stage2Config:
     save_interval: int = 10
     seed: int = 0
     randomize: bool | None = None  # training.expert.expert_env_config
+    start_joint_noise: float = 0.0  # rad: perturbed starts (EnvConfig.start_joint_noise)
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -87,12 +88,11 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None,
-                 start_joint_noise: float = 0.0):  # fmt: skip
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed,
-                          start_joint_noise=start_joint_noise)  # fmt: skip
+                          start_joint_noise=cfg.start_joint_noise)  # fmt: skip
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)
         self.rng = np.random.default_rng(cfg.seed)

@@ -151,11 +151,9 @@ class Stage3:
         self.rng = np.random.default_rng(seed)
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      expert_share_start=0.0, expert_share_end=0.0,
-                     steps_per_iter=cfg.steps_per_iter)  # fmt: skip
-        self.distill = None
-        if n_keep:
-            self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns),
-                                  cfg.preserve_joint_noise)  # fmt: skip
+                     steps_per_iter=cfg.steps_per_iter,
+                     start_joint_noise=cfg.preserve_joint_noise)  # fmt: skip
+        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
         env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2, clips)
         env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed, start_joint_noise=0.0,
                           episode_seconds=max(c.duration for c in clips))  # fmt: skip
