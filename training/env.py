@@ -25,6 +25,7 @@ from training.actions import ACTION_BASES, clip_action, joint_targets
 from training.backend import MujocoBatchBackend, PhysicsBackend
 from training.metrics import body_error
 from training.observations import ObsInputs, body_object_distance, build_observation
+from training.penetration import PenetrationProbe
 from training.randomization import ModelRandomizer, RandomizationConfig
 from training.reference import ReferenceMotions
 from training.state import StateIndex
@@ -53,6 +54,11 @@ class EnvConfig:
     psi_tolerance: float = 0.1  # m: body and object error below which a state is kept
     # Joint-angle noise at every reset, randomization or not (random-init-like starts).
     start_joint_noise: float = 0.0  # rad
+    # Perturbed starts (joint noise, shifts) are redrawn up to this many times where they
+    # push the robot into the object deeper than the unperturbed state plus the tolerance
+    # (then the unperturbed state stays), and lifted out of the floor (training.penetration).
+    start_tries: int = 8
+    start_object_tolerance: float = 0.01  # m
 
 
 class HoiEnv:
@@ -72,6 +78,7 @@ class HoiEnv:
         self.n = cfg.num_envs
         self.index = StateIndex(self.model, self.object.name)
         self.planes = convex_planes(self.object)
+        self.probe = PenetrationProbe(self.model, self.object.name)
         if cfg.action_base not in ACTION_BASES:
             raise ValueError(f"action_base {cfg.action_base!r}; known: {ACTION_BASES}")
         kp, _ = g1.gains(cfg.gains)
@@ -144,12 +151,39 @@ class HoiEnv:
         self.backend.forward(ids)
 
     def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
-        """Add Gaussian noise (rad) to the joint angles of simulations ``ids`` (the
-        caller runs ``backend.forward``); ``rng`` defaults to the environment's."""
+        """Add Gaussian noise (rad) to the joint angles of simulations ``ids``, a
+        physical start (``physical_start``; the caller runs ``backend.forward``); ``rng``
+        defaults to the environment's."""
         rng = self.rng if rng is None else rng
-        self._qpos[ids[:, None], self.index.joint_q] += rng.normal(
-            scale=scale, size=(len(ids), len(self.index.joint_q))
-        )
+
+        def noise(sub: np.ndarray) -> None:
+            self._qpos[sub[:, None], self.index.joint_q] += rng.normal(
+                scale=scale, size=(len(sub), len(self.index.joint_q))
+            )
+
+        if scale > 0:
+            self.physical_start(ids, noise)
+
+    def physical_start(self, ids: np.ndarray, perturb) -> None:
+        """Apply ``perturb(sub)`` (it changes ``qpos`` of simulations ``sub``) to ``ids``,
+        redrawing it up to ``start_tries`` times for simulations it pushes into the
+        object deeper than before plus ``start_object_tolerance`` (those still too deep
+        keep their unperturbed state), then lift each robot out of the floor."""
+        ids = np.asarray(ids)
+        if not len(ids):
+            return
+        before = self._qpos[ids].copy()
+        allowed = self.probe.depths(before)[1] + self.cfg.start_object_tolerance
+        todo = np.arange(len(ids))
+        for _ in range(self.cfg.start_tries):
+            perturb(ids[todo])
+            deep = self.probe.depths(self._qpos[ids[todo]])[1] > allowed[todo]
+            self._qpos[ids[todo[deep]]] = before[todo[deep]]
+            todo = todo[deep]
+            if not len(todo):
+                break
+        floor, _ = self.probe.depths(self._qpos[ids])
+        self._qpos[ids, self.index.root_q + 2] += floor
 
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""

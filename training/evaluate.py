@@ -14,7 +14,8 @@ Tasks (goals the policy sees; early terminations; success):
 - contact: a frame 0.5-2 s ahead: hand positions, object pose, contact labels; as
   snapshot.
 - chain: snapshot goals exactly 1 s apart, one after the other; as snapshot.
-- random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad).
+- random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad;
+  a physical start, ``HoiEnv.physical_start``).
 - getup: lying on the floor (Stage 3's simulated falls), the get-up token on until the
   robot stands, then snapshot goals; success: standing within 5 s and not falling again
   within the attempt (8 s or up to the clip's end).

@@ -134,7 +134,7 @@ class InbetweenEnv(HoiEnv):
         super().reset(up)
         tracked = u[u >= t.fallen_prob] < t.fallen_prob + t.tracking_share
         track, rest = up[tracked], up[~tracked]
-        self._offset(rest)
+        self.physical_start(rest, self._offset)
         perturbed = rest[rng.random(len(rest)) < t.perturbed_prob]
         self.perturb_joints(perturbed, t.perturbed_joint_noise)
         self.perturb_joints(track, t.tracking_joint_noise)
@@ -155,7 +155,8 @@ class InbetweenEnv(HoiEnv):
         self.backend.forward(ids)
 
     def _offset(self, ids: np.ndarray) -> None:
-        """Shift and turn the robot (not the object) off its dataset state."""
+        """Shift and turn the robot (not the object) off its dataset state (through
+        ``physical_start``: not into the object)."""
         t, ix = self.task, self.index
         k = len(ids)
         self._qpos[ids, ix.root_q : ix.root_q + 2] += self.rng.uniform(-1, 1, (k, 2)) * (

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from training.env import EnvConfig, HoiEnv
+from training.randomization import RandomizationConfig
+
+
+@pytest.fixture(scope="module")
+def env(clip):
+    cfg = EnvConfig(num_envs=8, num_threads=1, psi_prob=0.0, seed=3,
+                    randomization=RandomizationConfig(enabled=False))  # fmt: skip
+    return HoiEnv([clip], cfg)
+
+
+def _grasp_starts(env):
+    """Reset every simulation to a frame where the reference holds the object."""
+    frames = np.arange(env.refs.lengths[0])
+    _, contact = env.refs.state(np.zeros(len(frames), int), frames)
+    held = frames[(contact[:, :2] > 0.5).all(axis=1)]
+    ids = np.arange(env.n)
+    env.reset_to(ids, np.zeros(env.n, int), held[np.linspace(0, len(held) - 1, env.n).astype(int)])
+    return ids
+
+
+def test_probe_measures_floor_and_object_depths(env):
+    ix = env.index
+    q = env.model.key("default").qpos.copy()
+    floor, obj = env.probe.depths(q)
+    assert floor[0] < 2e-3 and obj[0] == 0.0  # standing, box on the floor in front
+    sunk = q.copy()
+    sunk[ix.root_q + 2] -= 0.05
+    assert env.probe.depths(sunk)[0][0] == pytest.approx(floor[0] + 0.05, abs=2e-3)
+    inside = q.copy()
+    inside[ix.obj_q : ix.obj_q + 3] = q[ix.root_q : ix.root_q + 3]  # box at the pelvis
+    assert env.probe.depths(inside)[1][0] > 0.05
+
+
+def test_perturbed_starts_stay_out_of_the_object_and_the_floor(env):
+    ids = _grasp_starts(env)
+    before = env._qpos[ids].copy()
+    allowed = env.probe.depths(before)[1] + env.cfg.start_object_tolerance
+    env.perturb_joints(ids, 0.1)
+    floor, obj = env.probe.depths(env._qpos[ids])
+    assert (obj <= allowed).all() and (floor < 1e-9).all()
+    moved = np.abs(env._qpos[ids][:, env.index.joint_q] - before[:, env.index.joint_q]).max(1)
+    assert (moved > 0).sum() >= env.n // 2  # most starts found a valid draw
+    # Without the check, the same noise sinks hands into the box (what it prevents).
+    raw = before.copy()
+    raw[:, env.index.joint_q] += np.random.default_rng(0).normal(scale=0.1, size=(env.n, 29))
+    assert (env.probe.depths(raw)[1] > allowed).any()
+
+
+def test_starts_that_stay_too_deep_keep_their_unperturbed_state(env):
+    ids = _grasp_starts(env)
+    before = env._qpos[ids].copy()
+    ix, calls = env.index, []
+
+    def into_the_box(sub):
+        calls.append(len(sub))
+        env._qpos[sub, ix.root_q : ix.root_q + 3] = env._qpos[sub, ix.obj_q : ix.obj_q + 3]
+
+    env.physical_start(ids, into_the_box)
+    assert calls == [env.n] * env.cfg.start_tries
+    z = ix.root_q + 2  # the reference may touch the floor: at most a lift out of it
+    np.testing.assert_array_equal(np.delete(env._qpos[ids], z, 1), np.delete(before, z, 1))
+    assert (env._qpos[ids, z] - before[:, z]).clip(0, None).max() < 2e-3
+
+
+def test_sunk_starts_are_lifted_out_of_the_floor(env):
+    ids = np.arange(env.n)
+    env.reset_to(ids, np.zeros(env.n, int), np.zeros(env.n, int))  # before the grasp
+    ix = env.index
+
+    def sink(sub):
+        env._qpos[sub, ix.root_q + 2] -= 0.04
+
+    env.physical_start(ids, sink)
+    floor, _ = env.probe.depths(env._qpos[ids])
+    assert (floor < 1e-9).all()
+    # Lifted just out of it: 1 mm lower is 1 mm in.
+    lower = env._qpos[ids].copy()
+    lower[:, ix.root_q + 2] -= 1e-3
+    np.testing.assert_allclose(env.probe.depths(lower)[0], 1e-3, atol=1e-4)

@@ -1,0 +1,44 @@
+"""How deep a robot state sinks into the floor and into the object: the check that keeps
+perturbed and shifted starts physical.
+
+Joint noise on a robot standing at a dataset frame pushes feet into the floor and hands
+into a held box (0.1 rad per joint: 4 cm into the box on average, in two starts of
+three deeper than 2 cm). MuJoCo's soft contacts resolve such overlaps in one step with
+large forces: the box is thrown off the hands and the robot bounces, so the start
+measures the solver, not the controller.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+WORLD = 0  # body id of the world (the floor's body)
+
+
+class PenetrationProbe:
+    """Penetration depths (m) of robot states of one scene, from MuJoCo's collision
+    detection on a scratch MjData."""
+
+    def __init__(self, model: mujoco.MjModel, object_name: str):
+        self.model = model
+        self.data = mujoco.MjData(model)
+        self.object = model.body(object_name).id
+
+    def depths(self, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(floor, object) depths (K,) each of states ``qpos`` (K, nq): the deepest
+        overlap of a robot geom with the floor and with the object (0 where none)."""
+        qpos = np.atleast_2d(qpos)
+        floor, obj = np.zeros(len(qpos)), np.zeros(len(qpos))
+        m, d = self.model, self.data
+        for i, q in enumerate(qpos):
+            d.qpos[:] = q
+            mujoco.mj_kinematics(m, d)
+            mujoco.mj_collision(m, d)
+            for c in d.contact[: d.ncon]:
+                bodies = (m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2])
+                if self.object in bodies and WORLD not in bodies:
+                    obj[i] = max(obj[i], -c.dist)
+                elif WORLD in bodies and self.object not in bodies:
+                    floor[i] = max(floor[i], -c.dist)
+        return floor, obj
