@@ -163,6 +163,11 @@ class Stage3:
     """Share of in-betweening starts lying on the floor (get-up)."""
     tracking_share: float = 0.0
     """Share of in-betweening starts that track the whole reference (dense reward)."""
+    explore: str = "action"
+    """Where PPO's noise goes: "action" (joint actions; PPO trains prior and decoder) or
+    "latent" (the prior's latent, decoded; PPO trains the prior)."""
+    init_std: float = 0.2
+    """Exploration noise at the start (action units, or latent units with --explore latent)."""
     save_interval: int = 10
     seed: int = 0
 
@@ -179,6 +184,7 @@ class Stage3:
             preserve_joint_noise=self.preserve_joint_noise,
             steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
             desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
+            explore=self.explore, init_std=self.init_std,
             task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob,
                          tracking_share=self.tracking_share),
         )  # fmt: skip
@@ -192,12 +198,14 @@ class Stage3:
 @dataclass
 class Eval:
     """Evaluate a Stage 2 or 3 run on the tasks of the paper's Table 1 (full, snapshot,
-    trajectory, contact, chain, random_init) and get-up: success, E_h, E_o, failure
-    rate, goal error; prints the table and writes it as JSON."""
+    trajectory, contact, chain, random_init), Stage 3's in-betweening task and get-up:
+    success, E_h, E_o, failure rate, goal error, terminations by cause; prints the table
+    and writes it as JSON."""
 
     run: Annotated[Path, tyro.conf.Positional]
     task: tuple[str, ...] = (
-        "full", "snapshot", "trajectory", "contact", "chain", "random_init", "getup",
+        "full", "snapshot", "trajectory", "contact", "chain", "random_init", "inbetween",
+        "getup",
     )  # fmt: skip
     episodes: int = 1
     """Attempts per clip (every attempt counts; no best-of-N)."""

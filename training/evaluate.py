@@ -16,6 +16,10 @@ Tasks (goals the policy sees; early terminations; success):
 - chain: snapshot goals exactly 1 s apart, one after the other; as snapshot.
 - random_init: as full, from a random frame (first 70 %) with joints perturbed (0.1 rad;
   a physical start, ``HoiEnv.physical_start``).
+- inbetween: Stage 3's own task: from a random frame (first 70 %) moved to a random
+  initial configuration as in training (``InbetweenEnv.random_starts``: shifted and
+  turned off the data, 30 % also with perturbed joints and a velocity kick), snapshot
+  goals; as snapshot.
 - getup: lying on the floor (Stage 3's simulated falls), the get-up token on until the
   robot stands, then snapshot goals; success: standing within 5 s and not falling again
   within the attempt (8 s or up to the clip's end).
@@ -55,7 +59,8 @@ from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy
 from training.terminations import TerminationConfig
 
-TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init", "getup")
+TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init", "inbetween",
+         "getup")  # fmt: skip
 GETUP_ATTEMPT_SECONDS = 8.0
 
 
@@ -115,6 +120,8 @@ def run_task(
         env_cfg = replace(env_cfg, episode_seconds=GETUP_ATTEMPT_SECONDS)
         fallen = InbetweenConfig(fallen_prob=1.0, fallen_states=max(n, 8))
         env = InbetweenEnv(clips, env_cfg, fallen)
+    elif task == "inbetween":
+        env = InbetweenEnv(clips, env_cfg, InbetweenConfig(fallen_prob=0.0))
     else:
         env = HoiEnv(clips, env_cfg)
     policy = build_policy(cfg, env)
@@ -135,7 +142,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     ids = np.arange(n)
     clip = ids % len(clips)
     start = np.zeros(n, int)
-    if task == "random_init":
+    if task in ("random_init", "inbetween"):
         start = (rng.random(n) * (env.refs.lengths[clip] * 0.7)).astype(int)
     if task == "getup":  # fallen starts (clips and frames from the fall bank)
         env.reset(ids)
@@ -144,9 +151,12 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
         env.reset_to(ids, clip, start)
     if task == "random_init":
         env.perturb_joints(ids, 0.1, rng)
-        env.backend.forward(ids)
+    if task == "inbetween":
+        env.random_starts(ids)
+    env.backend.forward(ids)
     gcfg = replace(cfg.goals, snapshot_steps=(50, 50)) if task == "chain" else cfg.goals
-    pattern = {"chain": "snapshot", "random_init": "full", "getup": "snapshot"}.get(task, task)
+    pattern = {"chain": "snapshot", "random_init": "full", "inbetween": "snapshot",
+               "getup": "snapshot"}.get(task, task)  # fmt: skip
     goals = Goals(n, gcfg, env.cfg.control_hz, rng, pattern=pattern)
     obs = env.observation()
     last = env.refs.lengths[clip] - 1

@@ -89,7 +89,8 @@ class InbetweenEnv(HoiEnv):
         self.fallen_bank: dict[str, np.ndarray] | None = None
         super().__init__(clips, cfg)
         self.pelvis = self.model.body("pelvis").id
-        self.fallen_bank = self._simulate_falls(task.fallen_states)
+        # Without fallen starts no bank is needed (an empty one: no longer building).
+        self.fallen_bank = self._simulate_falls(task.fallen_states) if task.fallen_prob else {}
         self.reset(np.arange(self.n))
 
     def _simulate_falls(self, count: int) -> dict[str, np.ndarray]:
@@ -134,13 +135,8 @@ class InbetweenEnv(HoiEnv):
         super().reset(up)
         tracked = u[u >= t.fallen_prob] < t.fallen_prob + t.tracking_share
         track, rest = up[tracked], up[~tracked]
-        self.physical_start(rest, self._offset)
-        perturbed = rest[rng.random(len(rest)) < t.perturbed_prob]
-        self.perturb_joints(perturbed, t.perturbed_joint_noise)
+        self.random_starts(rest)
         self.perturb_joints(track, t.tracking_joint_noise)
-        self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
-            rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
-        )
         if len(fallen):
             pick = rng.integers(0, len(self.fallen_bank["clip"]), len(fallen))
             bank = self.fallen_bank
@@ -153,6 +149,19 @@ class InbetweenEnv(HoiEnv):
         self.counts["fallen_starts"] += len(fallen)
         self.getup_steps[ids] = 0
         self.backend.forward(ids)
+
+    def random_starts(self, ids: np.ndarray) -> None:
+        """Move simulations ``ids`` from their dataset states to random initial
+        configurations: shifted and turned off the data, with ``perturbed_prob`` also
+        perturbed joints and a root velocity kick; physical starts (the caller runs
+        ``backend.forward``)."""
+        t, ix = self.task, self.index
+        self.physical_start(ids, self._offset)
+        perturbed = ids[self.rng.random(len(ids)) < t.perturbed_prob]
+        self.perturb_joints(perturbed, t.perturbed_joint_noise)
+        self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
+            self.rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
+        )
 
     def _offset(self, ids: np.ndarray) -> None:
         """Shift and turn the robot (not the object) off its dataset state (through

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from robots import quat
@@ -24,13 +26,14 @@ def object_point_error(s: HoiState, ref: HoiState, points: np.ndarray) -> np.nda
 class AttemptStats:
     """Bookkeeping of an evaluation where each of N simulations makes one attempt: the
     errors summed over the frames it lived, whether it reached the clip's end without
-    early termination (success), whether it fell."""
+    early termination (success), whether it fell, and which termination ended it."""
 
     def __init__(self, n: int, points: np.ndarray):
         self.points = points
         self.alive = np.ones(n, bool)
         self.success, self.fell = np.zeros(n, bool), np.zeros(n, bool)
         self.e_h, self.e_o, self.frames = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.ended_by = np.full(n, "", dtype=object)  # the first cause listed wins ties
 
     def record(self, terminated: np.ndarray, truncated: np.ndarray, info: dict) -> None:
         """One control step's outcome (``HoiEnv.step``'s terminated, truncated, info)."""
@@ -40,6 +43,8 @@ class AttemptStats:
         self.frames += alive
         self.success |= alive & truncated & info["clip_end"]
         self.fell |= alive & info["causes"]["fall"]
+        for cause, hit in info["causes"].items():
+            self.ended_by[alive & hit & (self.ended_by == "")] = cause
         self.alive = alive & ~(terminated | truncated)
 
     def per_frame(self, total: np.ndarray) -> np.ndarray:
@@ -53,4 +58,5 @@ class AttemptStats:
             "E_o_cm": float(100 * self.per_frame(self.e_o).mean()),
             "fall_rate": float(self.fell.mean()),
             "mean_survival_s": float(self.frames.mean() / control_hz),
+            "terminations": dict(Counter(self.ended_by[self.ended_by != ""].tolist())),
         }

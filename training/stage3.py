@@ -5,7 +5,10 @@ Each process runs two groups of simulations (the environment split):
 
 - ``1 - preserve_share`` of them play the in-betweening task (``training.inbetween``):
   PPO on the whole deployable path (prior + decoder) with Gaussian action noise of a
-  learned standard deviation, sparse goal-success reward, energy and grasp terms, a
+  learned standard deviation (``explore="action"``), or on the prior alone with the
+  noise on its latent, decoded to actions by the decoder (``explore="latent"``: every
+  exploratory action is one the decoder produces, a variation of a learned skill),
+  sparse goal-success reward, energy and grasp terms, a
   termination penalty, Stage 1's dense tracking reward in tracking episodes (the whole
   reference as the goal) and, while getting up, upright and centre-of-mass rewards;
 - ``preserve_share`` of them keep running the Stage 2 distillation (the student in
@@ -45,6 +48,7 @@ from training.goals.features import goal_distance, goal_residual
 from training.goals.masks import TRAINING_PROBS, pattern_mask, sample_masks
 from training.goals.tokens import Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
+from training.models.latent import to_sphere
 from training.models.losses import stage2_loss
 from training.observations import proprioception
 from training.ppo import (
@@ -59,6 +63,7 @@ from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
 
 CONFIG = "config.json"
+EXPLORE = ("action", "latent")
 STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up",
          "tracking_episodes", "tracking_completed")  # fmt: skip
 
@@ -98,7 +103,8 @@ class Stage3Config:
     lam: float = 0.95
     clip: float = 0.2
     value_coef: float = 0.5
-    init_std: float = 0.2  # action noise (action units) at the start
+    explore: str = "action"  # where PPO's Gaussian noise goes: "action" or "latent"
+    init_std: float = 0.2  # exploration noise at the start: action units, or latent units
     critic_hidden: tuple[int, ...] = (512, 256)
     critic_warmup_iters: int = 10
     save_interval: int = 10
@@ -164,7 +170,10 @@ class Stage3:
         self.policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
         self.policy.eval()
         self.critic = Critic(self.policy, cfg.critic_hidden)
-        self.log_std = nn.Parameter(torch.full((29,), math.log(cfg.init_std)))
+        if cfg.explore not in EXPLORE:
+            raise ValueError(f"explore {cfg.explore!r}; known: {EXPLORE}")
+        width = self.policy.cfg.latent_dim if cfg.explore == "latent" else self.policy.sizes.actions
+        self.log_std = nn.Parameter(torch.full((width,), math.log(cfg.init_std)))
         self.optimizer = torch.optim.Adam(self.parameters(), lr=cfg.learning_rate)
         distributed.broadcast_parameters(self.parameters())
         hz = env_cfg.control_hz
@@ -184,6 +193,19 @@ class Stage3:
     def _pin_tracking(self) -> None:
         """Tracking episodes see the whole reference, whatever mask the goals drew."""
         self.goals.mask[self.env.tracking] = pattern_mask("full")
+
+    def _mean(self, history, tokens, visible, task) -> torch.Tensor:
+        """The mean of the exploration distribution: the deployed action, or with
+        ``explore="latent"`` the prior's mean latent."""
+        if self.cfg.explore == "latent":
+            return self.policy.prior_mean(history, tokens, visible, task)
+        return self.policy.act(history, tokens, visible, task=task)
+
+    def _joints(self, history, explored: torch.Tensor) -> torch.Tensor:
+        """The joint actions of explored samples (a latent goes through the decoder)."""
+        if self.cfg.explore == "latent":
+            return self.policy.decode(history, to_sphere(explored))
+        return explored
 
     def _inputs(self, state):
         tokens, visible, _ = self.goals.tokens(state, self.env.refs, self.env.clip, self.env.frame)
@@ -220,13 +242,14 @@ class Stage3:
             state = env.index.from_backend(env.backend)
             history, tokens, visible, task = self._inputs(state)
             with torch.inference_mode():
-                mean = self.policy.act(history, tokens, visible, task=task)
+                mean = self._mean(history, tokens, visible, task)
                 value = self.critic(self.policy, history, tokens, task)
-            action = mean + std * torch.randn_like(mean)
+                action = mean + std * torch.randn_like(mean)
+                joints = self._joints(history, action)
             log_prob = gaussian_log_prob(action, mean, self.log_std.detach())
             clip, snapshot = env.clip.copy(), goals.snapshot.copy()
             due = env.frame + 1 >= snapshot
-            self.obs, _, terminated, truncated, info = env.step(action.numpy())
+            self.obs, _, terminated, truncated, info = env.step(joints.numpy())
             reward, terms = self.rewards(info, terminated, clip, due, snapshot)
             if truncated.any():  # bootstrap timeouts with the value of the state reached
                 reward = reward + self.cfg.gamma * value.numpy() * truncated
@@ -282,7 +305,7 @@ class Stage3:
             for i, envs in enumerate(chunks):
                 keep = keeps[i % len(keeps)]
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
-                mean = self.policy.act(mb["history"], mb["tokens"], mb["visible"], task=mb["task"])
+                mean = self._mean(mb["history"], mb["tokens"], mb["visible"], mb["task"])
                 log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
                 value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
                 terms = {"value": value_loss(value, mb["return"])}

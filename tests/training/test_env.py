@@ -119,3 +119,18 @@ def test_env_with_real_retargeted_clip(shared):
     for _ in range(10):
         obs, reward, *_ = env.step(np.zeros((4, 29)))
     assert np.all(np.isfinite(obs)) and np.all(np.isfinite(reward))
+
+
+def test_attempt_stats_name_the_termination_that_ended_each_attempt(env):
+    from training.metrics import AttemptStats
+
+    env.reset(np.arange(6))
+    *_, info = env.step(np.zeros((6, 29)))
+    stats = AttemptStats(6, np.zeros((4, 3)))
+    no = np.zeros(6, bool)
+    causes = {"fall": np.array([1, 0, 0, 0, 0, 0], bool),
+              "contact_lost": np.array([1, 1, 0, 0, 0, 0], bool)}  # fmt: skip
+    stats.record(causes["fall"] | causes["contact_lost"], no, {**info, "causes": causes})
+    later = {"fall": np.ones(6, bool), "contact_lost": no}  # the ended ones stay as they ended
+    stats.record(np.ones(6, bool), no, {**info, "causes": later})
+    assert stats.summary(50.0)["terminations"] == {"fall": 5, "contact_lost": 1}

@@ -103,3 +103,23 @@ def test_tracking_starts_perturb_joints_only_and_keep_stage1_terminations(clip):
     assert (env.terminations(far, ref)["object_deviation"] == env.tracking).all()
     with pytest.raises(ValueError, match="tracking_share"):
         InbetweenEnv([clip], cfg, InbetweenConfig(fallen_prob=0.5, tracking_share=0.6))
+
+
+def test_random_starts_move_only_the_given_simulations(clip):
+    cfg = EnvConfig(num_envs=8, num_threads=1, psi_prob=0.0,
+                    randomization=RandomizationConfig(enabled=False))  # fmt: skip
+    env = InbetweenEnv([clip], cfg, InbetweenConfig(fallen_prob=0.0, perturbed_prob=1.0))
+    assert env.fallen_bank == {}  # no fallen starts: no bank simulated
+    ids = np.arange(env.n)
+    env.reset_to(ids, np.zeros(env.n, int), np.arange(env.n) * 10)
+    before = env._qpos.copy()
+    allowed = env.probe.depths(before)[1] + env.cfg.start_object_tolerance
+    env.random_starts(ids[:4])
+    np.testing.assert_array_equal(env._qpos[4:], before[4:])
+    ix = env.index
+    shift = np.linalg.norm(
+        env._qpos[:4, ix.root_q : ix.root_q + 2] - before[:4, ix.root_q : ix.root_q + 2], axis=1
+    )
+    assert (shift <= np.sqrt(2) * env.task.start_offset_xy + 1e-9).all()
+    assert (env._qvel[:4, ix.root_v : ix.root_v + 2] != 0).any()  # kicked
+    assert (env.probe.depths(env._qpos[:4])[1] <= allowed[:4]).all()

@@ -18,6 +18,8 @@ import torch.multiprocessing as mp
 from training import rewards as R
 from training.goals.masks import NUM_TOKENS
 from training.inbetween import InbetweenConfig
+from training.observations import proprioception
+from training.ppo import gaussian_log_prob, surrogate_loss
 from training.stage3 import Stage3, Stage3Config, preserve_masks, split
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,6 +81,7 @@ def test_tracking_episodes_see_the_whole_reference_and_earn_the_tracking_reward(
     run = Stage3(tiny(stage2_run, task=task))
     env = run.env
     env.tracking[:] = np.arange(env.n) % 2 == 0
+    run.goals.reset(np.arange(env.n), env.frame, run._last(), proprioception(run.obs))
     run._pin_tracking()
     tracked = run.goals.mask[env.tracking]
     assert tracked.all() and not run.goals.mask[~env.tracking, :-1].any()
@@ -88,6 +91,32 @@ def test_tracking_episodes_see_the_whole_reference_and_earn_the_tracking_reward(
     expected = R.tracking(info["terms"], env.cfg.rewards)
     np.testing.assert_allclose(terms["tracking"], np.where(env.was_tracking, expected, 0.0))
     assert (terms["tracking"][env.was_tracking] > 0).all()
+
+
+def test_latent_exploration_trains_the_prior_through_decoded_actions(stage2_run):
+    run = Stage3(tiny(stage2_run, explore="latent", preserve_share=0.0))
+    latent = run.policy.cfg.latent_dim
+    assert run.log_std.shape == (latent,)
+    batch = run.rollout()
+    assert batch["action"].shape == (6, 8, latent) and batch["mean"].shape == (6, 8, latent)
+    # The explored latent is what the environment got, decoded (checked on a fresh sample).
+    state = run.env.index.from_backend(run.env.backend)
+    history, tokens, visible, task = run._inputs(state)
+    with torch.no_grad():
+        z = run._mean(history, tokens, visible, task)
+        decoded = run.policy.decode(history, z / z.norm(dim=-1, keepdim=True))
+        np.testing.assert_allclose(run._joints(history, z), decoded, atol=1e-5)
+    # PPO's surrogate reaches the prior only: the decoder is the preservation loss's.
+    mb = {k: v.flatten(0, 1) for k, v in batch.items()}
+    mean = run._mean(mb["history"], mb["tokens"], mb["visible"], mb["task"])
+    log_prob = gaussian_log_prob(mb["action"], mean, run.log_std)
+    surrogate_loss(log_prob, mb["log_prob"], mb["advantage"], 0.2).backward()
+    assert all(p.grad is None for p in run.policy.decoder.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in run.policy.prior.parameters())
+    logs = run.learn(batch, None)
+    assert np.isfinite(logs["surrogate"]) and logs["action_std"] == pytest.approx(0.2, rel=0.01)
+    with pytest.raises(ValueError, match="explore"):
+        Stage3(tiny(stage2_run, explore="joints"))
 
 
 def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
@@ -130,9 +159,13 @@ def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
     done = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "done: 2 iterations" in done.stdout, done.stderr
     assert torch.load(out / "checkpoint.pt", weights_only=True)["iteration"] == 2
-    ev = subprocess.run([sys.executable, "-m", "training", "eval", str(out), "--task", "chain"],
-                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    ev = subprocess.run([sys.executable, "-m", "training", "eval", str(out), "--task", "chain",
+                         "inbetween"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ev.returncode == 0 and "| chain | Stage 3 |" in ev.stdout, ev.stderr
+    assert "| inbetween | Stage 3 |" in ev.stdout
+    for report in json.loads((out / "eval.json").read_text()):
+        ended = report["student"]["terminations"]  # goal tasks end on falls only
+        assert set(ended) <= {"fall"} and sum(ended.values()) <= report["student"]["attempts"]
     onnx_path = tmp_path / "stage3.onnx"
     ex = subprocess.run([sys.executable, "-m", "training", "export", str(out), "--out",
                          str(onnx_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
