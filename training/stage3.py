@@ -160,8 +160,10 @@ class Stage3:
                      steps_per_iter=cfg.steps_per_iter,
                      start_joint_noise=cfg.preserve_joint_noise)  # fmt: skip
         self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
-        env_cfg = self.distill.env.cfg if self.distill else _expert_env(s2, clips)
-        env_cfg = replace(env_cfg, num_envs=n_rl, psi_prob=0.0, seed=seed, start_joint_noise=0.0,
+        # The expert's environment, like the preservation group's but with the
+        # in-betweening task's own starts (not that group's start noise).
+        env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
+                          psi_prob=0.0, seed=seed,
                           episode_seconds=max(c.duration for c in clips))  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
         torch.manual_seed(seed)
