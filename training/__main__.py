@@ -168,6 +168,13 @@ class Stage3:
     "latent" (the prior's latent, decoded; PPO trains the prior)."""
     init_std: float = 0.2
     """Exploration noise at the start (action units, or latent units with --explore latent)."""
+    episode_seconds: float = 0.0
+    """In-betweening episodes are cut (value-bootstrapped) after this many seconds, so
+    that samples go to recoveries from the random starts (0: the longest clip)."""
+    group_size: int = 0
+    """Attempts per start (>= 2): each rollout restarts the in-betweening simulations in
+    groups from one random start each, attempts of --steps-per-iter steps, advantages
+    relative to the group (GRPO's, no critic); 0: off (GAE with the critic)."""
     save_interval: int = 10
     seed: int = 0
 
@@ -184,7 +191,8 @@ class Stage3:
             preserve_joint_noise=self.preserve_joint_noise,
             steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
             desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
-            explore=self.explore, init_std=self.init_std,
+            explore=self.explore, init_std=self.init_std, episode_seconds=self.episode_seconds,
+            group_size=self.group_size,
             task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob,
                          tracking_share=self.tracking_share),
         )  # fmt: skip

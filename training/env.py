@@ -150,6 +150,16 @@ class HoiEnv:
             self.perturb_joints(ids, self.cfg.start_joint_noise)
         self.backend.forward(ids)
 
+    def copy_start(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """Start simulations ``dst`` from the freshly reset states of ``src`` (same clip,
+        frame and physical state; randomization drawn anew): groups of attempts from one
+        start."""
+        src, dst = np.asarray(src), np.asarray(dst)
+        self.reset_to(dst, self.clip[src], self.frame[src])
+        for a in (self._qpos, self._qvel, self._ctrl):
+            a[dst] = a[src]
+        self.backend.forward(dst)
+
     def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
         """Add Gaussian noise (rad) to the joint angles of simulations ``ids``, a
         physical start (``physical_start``; the caller runs ``backend.forward``); ``rng``

@@ -150,6 +150,12 @@ class InbetweenEnv(HoiEnv):
         self.getup_steps[ids] = 0
         self.backend.forward(ids)
 
+    def copy_start(self, src: np.ndarray, dst: np.ndarray) -> None:
+        super().copy_start(src, dst)
+        for flag in (self.getup, self.tracking, self.getup_steps):
+            flag[dst] = flag[src]
+        self.counts["fallen_starts"] += int(self.getup[dst].sum())
+
     def random_starts(self, ids: np.ndarray) -> None:
         """Move simulations ``ids`` from their dataset states to random initial
         configurations: shifted and turned off the data, with ``perturbed_prob`` also

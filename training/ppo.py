@@ -30,6 +30,19 @@ def gae(rewards, values, dones, last_value, gamma: float, lam: float):
     return advantages, advantages + values
 
 
+def group_advantages(rewards, valid, group: int) -> torch.Tensor:
+    """Group-relative advantages (GRPO's, critic-free) of (T, N) rollouts whose
+    simulations come in ``group`` consecutive attempts from one start: each attempt's
+    return (its ``valid`` steps, up to its episode's end) standardized within its group,
+    for every step of the attempt. The start's difficulty cancels out, which a critic
+    fitted on few samples does not do."""
+    if rewards.shape[1] % group:
+        raise ValueError(f"{rewards.shape[1]} simulations do not split into groups of {group}")
+    ret = (rewards * valid).sum(0).reshape(-1, group)
+    adv = (ret - ret.mean(1, keepdim=True)) / (ret.std(1, keepdim=True) + 1e-8)
+    return adv.reshape(1, -1).expand_as(rewards)
+
+
 def surrogate_loss(log_prob, old_log_prob, advantages, clip: float) -> torch.Tensor:
     """Clipped PPO policy loss (to minimize); advantages normalized per minibatch."""
     adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)

@@ -19,7 +19,10 @@ Each process runs two groups of simulations (the environment split):
   their distilled meaning (InterPrior protects them the same way).
 
 The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
-up alone for ``critic_warmup_iters`` iterations. The KL between the rollout's action
+up alone for ``critic_warmup_iters`` iterations. With ``group_size`` K it is not used:
+each rollout restarts the in-betweening group in attempts of K from one start each and
+an attempt's advantage is its return relative to its group's (goals drawn after the
+first one, and resampled masks, may differ within a group). The KL between the rollout's action
 distribution and the current one is logged at every minibatch; with ``desired_kl`` the
 learning rate adapts to it (rsl-rl's rule) but never rises above ``learning_rate``.
 Input normalization stays as Stage 2 left it. Under ``torchrun`` every process simulates
@@ -56,6 +59,7 @@ from training.ppo import (
     gae,
     gaussian_kl,
     gaussian_log_prob,
+    group_advantages,
     surrogate_loss,
     value_loss,
 )
@@ -65,7 +69,7 @@ from training.stage2 import CHECKPOINT, Stage2, build_policy
 CONFIG = "config.json"
 EXPLORE = ("action", "latent")
 STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up",
-         "tracking_episodes", "tracking_completed")  # fmt: skip
+         "tracking_episodes", "tracking_survived")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,15 @@ class Stage3Config:
     critic_warmup_iters: int = 10
     save_interval: int = 10
     seed: int = 0
+    # s: in-betweening episodes are cut (and bootstrapped) after this; 0: the longest
+    # clip. Short episodes spend the samples on recoveries from the random starts, where
+    # the failures happen (most within the first second), not on steady tracking.
+    episode_seconds: float = 0.0
+    # Attempts per start (>= 2): every rollout starts the in-betweening simulations
+    # afresh in groups of this many from one random start, runs them for steps_per_iter
+    # steps (an attempt ends there or at its first termination) and takes group-relative
+    # advantages (training.ppo.group_advantages) instead of the critic's GAE. 0: off.
+    group_size: int = 0
     task: InbetweenConfig = field(default_factory=InbetweenConfig)
     rewards: Stage3Rewards = field(default_factory=Stage3Rewards)
 
@@ -152,6 +165,9 @@ class Stage3:
         self.cfg = cfg
         self.s2 = load_stage2(Path(cfg.init))
         n_rl, n_keep = split(cfg)
+        if cfg.group_size and (cfg.group_size < 2 or n_rl % cfg.group_size):
+            raise ValueError(f"group_size {cfg.group_size}: groups of at least 2 that divide "
+                             f"the {n_rl} in-betweening simulations")  # fmt: skip
         clips = load_clips(list(self.s2.motions))
         seed = cfg.seed + 1000 * rank
         self.rng = np.random.default_rng(seed)
@@ -162,9 +178,9 @@ class Stage3:
         self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
         # The expert's environment, like the preservation group's but with the
         # in-betweening task's own starts (not that group's start noise).
+        seconds = cfg.episode_seconds or max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
-                          psi_prob=0.0, seed=seed,
-                          episode_seconds=max(c.duration for c in clips))  # fmt: skip
+                          psi_prob=0.0, seed=seed, episode_seconds=seconds)  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
         torch.manual_seed(seed)
         self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)
@@ -237,9 +253,12 @@ class Stage3:
         """``steps_per_iter`` in-betweening steps with exploration: the PPO batch."""
         env, goals = self.env, self.goals
         keys = ("history", "tokens", "visible", "task", "action", "mean", "log_prob", "value",
-                "reward", "done")  # fmt: skip
+                "reward", "done", "valid")  # fmt: skip
         steps: dict[str, list] = {k: [] for k in keys}
         std = self.log_std.detach().exp()
+        if self.cfg.group_size:
+            self._group_starts()
+        valid = np.ones(env.n, bool)  # grouped: still in the attempt this rollout started
         for _ in range(self.cfg.steps_per_iter):
             state = env.index.from_backend(env.backend)
             history, tokens, visible, task = self._inputs(state)
@@ -253,22 +272,30 @@ class Stage3:
             due = env.frame + 1 >= snapshot
             self.obs, _, terminated, truncated, info = env.step(joints.numpy())
             reward, terms = self.rewards(info, terminated, clip, due, snapshot)
-            if truncated.any():  # bootstrap timeouts with the value of the state reached
+            if truncated.any() and not self.cfg.group_size:  # bootstrap timeouts
                 reward = reward + self.cfg.gamma * value.numpy() * truncated
             done = terminated | truncated
-            self._count(terms, due & ~env.was_getup, terminated, truncated, info)
+            self._count(terms, due & ~env.was_getup, terminated, truncated, info, valid)
             for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
                          ("task", task), ("action", action), ("mean", mean),
                          ("log_prob", log_prob),
                          ("value", value), ("reward", torch.from_numpy(reward).float()),
-                         ("done", torch.from_numpy(done))):  # fmt: skip
+                         ("done", torch.from_numpy(done)),
+                         ("valid", torch.from_numpy(valid.copy()))):  # fmt: skip
                 steps[k].append(v)
+            if self.cfg.group_size:
+                valid &= ~done
             ids = np.flatnonzero(done)
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
             self._pin_tracking()
         batch = {k: torch.stack(v) for k, v in steps.items()}
         batch["log_std"] = self.log_std.detach().clone().expand(*batch["mean"].shape)
+        if self.cfg.group_size:
+            self._count_cut(valid)
+            batch["advantage"] = group_advantages(batch["reward"], batch["valid"],
+                                                  self.cfg.group_size)  # fmt: skip
+            return batch
         state = env.index.from_backend(env.backend)
         history, tokens, _, task = self._inputs(state)
         with torch.inference_mode():
@@ -278,24 +305,50 @@ class Stage3:
                                                   self.cfg.lam)  # fmt: skip
         return batch
 
-    def _count(self, terms, due, terminated, truncated, info) -> None:
-        st, done = self.stats, terminated | truncated
-        st["successes"] += float(terms["success"].sum())
-        st["goals"] += float(due.sum())
+    def _group_starts(self) -> None:
+        """Fresh random starts for every in-betweening simulation, the same within each
+        group of ``group_size`` (goals included)."""
+        env, k = self.env, self.cfg.group_size
+        ids = np.arange(env.n)
+        leaders, followers = ids[::k], ids[ids % k != 0]
+        env.reset(leaders)
+        env.copy_start(followers - followers % k, followers)
+        self.obs = env.observation()
+        self.goals.reset(leaders, env.frame[leaders], self._last()[leaders],
+                         proprioception(self.obs))  # fmt: skip
+        self.goals.copy(followers - followers % k, followers)
+        self._pin_tracking()
+
+    def _count(self, terms, due, terminated, truncated, info, valid) -> None:
+        """Training statistics of this step (of attempts still ``valid``)."""
+        st = self.stats
+        done = (terminated | truncated) & valid
+        st["successes"] += float((terms["success"] * valid).sum())
+        st["goals"] += float((due & valid).sum())
         st["episodes"] += float(done.sum())
-        st["falls"] += float(info["causes"]["fall"].sum())
+        st["falls"] += float((info["causes"]["fall"] & valid).sum())
         tracked = done & self.env.was_tracking
         st["tracking_episodes"] += float(tracked.sum())
-        st["tracking_completed"] += float((tracked & truncated & info["clip_end"]).sum())
+        # Survived: ended by the clip's end or the episode's time limit, not terminated.
+        st["tracking_survived"] += float((tracked & truncated).sum())
         for k in ("fallen_starts", "stood_up"):
             st[k] += self.env.counts[k]
             self.env.counts[k] = 0
+
+    def _count_cut(self, alive: np.ndarray) -> None:
+        """Grouped attempts cut at the rollout's end count as survived episodes."""
+        st = self.stats
+        st["episodes"] += float(alive.sum())
+        tracked = float((alive & self.env.tracking).sum())
+        st["tracking_episodes"] += tracked
+        st["tracking_survived"] += tracked
 
     def learn(self, batch: dict, preserve: dict | None) -> dict[str, float]:
         """PPO epochs on the in-betweening batch, each minibatch with the preservation
         loss on the matching share of the distillation batch."""
         cfg, p = self.cfg, self.policy
-        warm = self.iteration < cfg.critic_warmup_iters
+        grouped = cfg.group_size > 0  # no critic: group-relative advantages
+        warm = not grouped and self.iteration < cfg.critic_warmup_iters
         t, n = batch["reward"].shape
         logs: dict[str, list[float]] = {}
         params = self.parameters()
@@ -306,12 +359,15 @@ class Stage3:
                 keeps = torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
             for i, envs in enumerate(chunks):
                 keep = keeps[i % len(keeps)]
-                mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
+                valid = batch["valid"][:, envs].flatten(0, 1)
+                mb = {k: v[:, envs].flatten(0, 1)[valid] for k, v in batch.items()}
                 mean = self._mean(mb["history"], mb["tokens"], mb["visible"], mb["task"])
                 log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
-                value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
-                terms = {"value": value_loss(value, mb["return"])}
-                loss = cfg.value_coef * terms["value"]
+                terms, loss = {}, torch.zeros(())
+                if not grouped:
+                    value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
+                    terms["value"] = value_loss(value, mb["return"])
+                    loss = cfg.value_coef * terms["value"]
                 if not warm:
                     terms["surrogate"] = surrogate_loss(log_prob, mb["log_prob"],
                                                         mb["advantage"], cfg.clip)  # fmt: skip
@@ -410,7 +466,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
         logs["goal_success"] = st["successes"] / max(st["goals"], 1.0)
         logs["fall_rate"] = st["falls"] / max(st["episodes"], 1.0)
         logs["getup_rate"] = st["stood_up"] / max(st["fallen_starts"], 1.0)
-        logs["tracking_completion"] = st["tracking_completed"] / max(st["tracking_episodes"], 1.0)
+        logs["tracking_survival"] = st["tracking_survived"] / max(st["tracking_episodes"], 1.0)
         run.stats = dict.fromkeys(run.stats, 0.0)
         if main:
             for k, v in logs.items():

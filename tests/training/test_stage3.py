@@ -93,6 +93,42 @@ def test_tracking_episodes_see_the_whole_reference_and_earn_the_tracking_reward(
     assert (terms["tracking"][env.was_tracking] > 0).all()
 
 
+def test_short_episodes_end_every_simulation_within_the_horizon(stage2_run):
+    task = InbetweenConfig(fallen_prob=0.0, fallen_states=2, tracking_share=1.0)
+    run = Stage3(tiny(stage2_run, task=task, episode_seconds=0.1))
+    assert run.env.max_steps == round(0.1 * run.env.cfg.control_hz) < run.cfg.steps_per_iter
+    batch = run.rollout()
+    assert batch["done"].any(0).all()  # each one cut (or terminated) within the rollout
+    # A tracking episode cut by the time limit counts as survived.
+    assert 0 < run.stats["tracking_survived"] <= run.stats["tracking_episodes"]
+    assert run.stats["tracking_episodes"] >= run.env.n
+    assert Stage3(tiny(stage2_run, task=task)).env.max_steps > 10 * run.env.max_steps
+
+
+def test_grouped_attempts_share_a_start_and_compare_within_the_group(stage2_run):
+    task = InbetweenConfig(fallen_prob=0.3, fallen_states=2, tracking_share=0.3)
+    run = Stage3(tiny(stage2_run, task=task, group_size=3, preserve_share=0.0, num_envs=6))
+    run._group_starts()
+    env = run.env
+    for a in (env._qpos, env._qvel, env.clip, env.frame, env.tracking, env.getup,
+              run.goals.snapshot, run.goals.mask, run.goals.history):  # fmt: skip
+        np.testing.assert_array_equal(a[[0, 0]], a[[1, 2]])
+        np.testing.assert_array_equal(a[[3, 3]], a[[4, 5]])
+    batch = run.rollout()
+    valid, done = batch["valid"], batch["done"]
+    assert valid[0].all()  # an attempt is valid from the start up to its episode's end
+    for i in range(env.n):
+        ends = torch.nonzero(done[:, i]).flatten()
+        if len(ends):
+            assert valid[: ends[0] + 1, i].all() and not valid[ends[0] + 1 :, i].any()
+    adv = batch["advantage"][0].reshape(2, 3)
+    assert torch.allclose(adv.mean(1), torch.zeros(2), atol=1e-5)
+    logs = run.learn(batch, None)
+    assert "value" not in logs and np.isfinite(logs["surrogate"])
+    with pytest.raises(ValueError, match="group_size"):
+        Stage3(tiny(stage2_run, task=task, group_size=4, preserve_share=0.0, num_envs=6))
+
+
 def test_latent_exploration_trains_the_prior_through_decoded_actions(stage2_run):
     run = Stage3(tiny(stage2_run, explore="latent", preserve_share=0.0))
     latent = run.policy.cfg.latent_dim
