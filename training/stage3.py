@@ -22,12 +22,13 @@ The critic (an MLP on the normalized proprioception, goal tokens and task flags)
 up alone for ``critic_warmup_iters`` iterations. With ``group_size`` K it is not used:
 each rollout restarts the in-betweening group in attempts of K from one start each and
 an attempt's advantage is its return relative to its group's (goals drawn after the
-first one, and resampled masks, may differ within a group). The KL between the rollout's action
-distribution and the current one is logged at every minibatch; with ``desired_kl`` the
-learning rate adapts to it (rsl-rl's rule) but never rises above ``learning_rate``.
-Input normalization stays as Stage 2 left it. Under ``torchrun`` every process simulates
-its own groups (seed + rank) and gradients are averaged over processes, so parameters
-stay identical on all ranks; rank 0 writes the checkpoint and the logs.
+first one, and resampled masks, may differ within a group). The KL between the
+rollout's action distribution and the current one is logged at every minibatch; with
+``desired_kl`` the learning rate adapts to it (rsl-rl's rule) but never rises above
+``learning_rate``. Input normalization stays as Stage 2 left it. Under ``torchrun``
+every process simulates its own groups (seed + rank) and gradients are averaged over
+processes, so parameters stay identical on all ranks; rank 0 writes the checkpoint and
+the logs.
 """
 
 from __future__ import annotations
