@@ -42,6 +42,9 @@ class Stage1:
     """adaptive: the rate follows the KL to 0.01 (rsl-rl); fixed: it stays."""
     init_noise_std: float = 1.0
     """Initial action noise (action units); smaller suits --action-base reference."""
+    start_joint_noise: float = 0.0
+    """Rad: every episode starts with the joints perturbed by this much (a physical start,
+    as in the random_init evaluation), so that the expert learns to recover from it."""
 
     def run(self) -> None:
         from training.env import EnvConfig
@@ -57,6 +60,7 @@ class Stage1:
                 action_base=self.action_base,
                 seed=self.seed,
                 randomization=RandomizationConfig(enabled=self.randomize),
+                start_joint_noise=self.start_joint_noise,
             ),
             ppo=PpoConfig(
                 hidden_dims=self.hidden,
@@ -151,6 +155,10 @@ class Stage3:
     """Weight of that loss beside the PPO loss."""
     preserve_joint_noise: float = 0.0
     """Joint noise (rad) at the preservation group's starts: the expert labels recoveries."""
+    expert: Path | None = None
+    """The preservation group's labeller, a Stage 1 run directory or ONNX policy (default:
+    the Stage 2 run's expert), e.g. one trained from perturbed starts (stage1
+    --start-joint-noise) whose recoveries the student should learn."""
     critic_warmup_iters: int = 10
     """Iterations that train the critic alone before the policy moves."""
     steps_per_iter: int = 24
@@ -189,6 +197,7 @@ class Stage3:
             threads=self.threads, preserve_share=self.preserve_share,
             preserve_weight=self.preserve_weight, critic_warmup_iters=self.critic_warmup_iters,
             preserve_joint_noise=self.preserve_joint_noise,
+            expert=str(self.expert.resolve()) if self.expert else "",
             steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
             desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
             explore=self.explore, init_std=self.init_std, episode_seconds=self.episode_seconds,

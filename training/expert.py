@@ -22,8 +22,8 @@ Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipp
 def expert_env_config(
     path: Path, num_envs: int, clips: Sequence[MotionClip] = (), randomize: bool | None = None
 ) -> tuple[EnvConfig, list[str]]:
-    """The student's environment: the expert's settings with ``num_envs`` and actions
-    from the default pose; and, for a run directory, the expert's motion files.
+    """The student's environment: the expert's settings with ``num_envs``, actions from
+    the default pose and unperturbed starts; and, for a run directory, the expert's motion files.
     ``randomize`` turns the robustness randomization on or off (None: as the expert's
     run; an ONNX file does not record it, so on). For a
     reference-based expert on ``clips`` the action clip widens by the largest
@@ -43,7 +43,8 @@ def expert_env_config(
         from training.play import env_config, load_run
 
         saved = load_run(path)
-        cfg = env_config(saved, num_envs=num_envs, action_base="default")
+        # The expert's physics, not its start distribution: the caller sets the starts.
+        cfg = env_config(saved, num_envs=num_envs, action_base="default", start_joint_noise=0.0)
         motions = list(saved["motions"])
     if clips and _base(path) == "reference":
         kp, _ = g1.gains(cfg.gains)

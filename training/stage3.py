@@ -94,6 +94,9 @@ class Stage3Config:
     preserve_share: float = 0.25
     preserve_weight: float = 1.0
     preserve_joint_noise: float = 0.0  # rad: perturbed starts of the preservation group
+    # The preservation group's labeller (Stage 1 run directory or ONNX); "": the Stage 2
+    # run's expert. The evaluation compares against it too (training.evaluate.load_stage2).
+    expert: str = ""
     preserve_patterns: tuple[str, ...] = (
         "full", "trajectory", "snapshot+trajectory", "contact+trajectory",
     )  # fmt: skip
@@ -165,6 +168,10 @@ class Stage3:
     def __init__(self, cfg: Stage3Config, rank: int = 0):
         self.cfg = cfg
         self.s2 = load_stage2(Path(cfg.init))
+        if cfg.expert:
+            if not Path(cfg.expert).exists():
+                raise FileNotFoundError(f"expert {cfg.expert} does not exist")
+            self.s2 = replace(self.s2, expert=cfg.expert)
         n_rl, n_keep = split(cfg)
         if cfg.group_size and (cfg.group_size < 2 or n_rl % cfg.group_size):
             raise ValueError(f"group_size {cfg.group_size}: groups of at least 2 that divide "

@@ -8,6 +8,7 @@ import torch
 
 from training.curves import plot_curves
 from training.env import EnvConfig
+from training.expert import expert_env_config
 from training.play import evaluate
 from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config, train
 
@@ -65,7 +66,8 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
     run = tmp_path / "run"
     args = [sys.executable, "-m", "training", "stage1", "--motions", str(clip_path),
             "--out", str(run), "--num-envs", "4", "--threads", "1", "--hidden", "32", "32",
-            "--steps-per-env", "4", "--save-interval", "1"]  # fmt: skip
+            "--steps-per-env", "4", "--save-interval", "1",
+            "--start-joint-noise", "0.05"]  # fmt: skip
     proc = subprocess.Popen(
         [*args, "--iterations", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -87,7 +89,10 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
     assert out.returncode == 0, out.stderr
     assert torch.load(run / CHECKPOINT, weights_only=True)["iter"] == done + 2
     assert f"done: {done + 3} iterations" in out.stdout
-    assert json.loads((run / "config.json").read_text())["iterations"] == done + 3
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["iterations"] == done + 3 and saved["env"]["start_joint_noise"] == 0.05
+    # A student labelled by this expert gets its physics, not its perturbed starts.
+    assert expert_env_config(run, 2)[0].start_joint_noise == 0.0
 
 
 def test_cli_help():

@@ -16,11 +16,12 @@ import torch
 import torch.multiprocessing as mp
 
 from training import rewards as R
+from training.evaluate import load_stage2
 from training.goals.masks import NUM_TOKENS
 from training.inbetween import InbetweenConfig
 from training.observations import proprioception
 from training.ppo import gaussian_log_prob, surrogate_loss
-from training.stage3 import Stage3, Stage3Config, preserve_masks, split
+from training.stage3 import Stage3, Stage3Config, preserve_masks, split, stage3_config_dict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -171,6 +172,20 @@ def _rank(rank: int, world: int, port: int, stage2_run: str, out: str) -> None:
     torch.distributed.destroy_process_group()
 
 
+def test_a_chosen_expert_labels_the_preservation_group_and_the_evaluation(stage2_run, tmp_path):
+    lift = str(REPO / "sim2sim/policies/stage1_lift.onnx")
+    base, chosen = Stage3(tiny(stage2_run)), Stage3(tiny(stage2_run, expert=lift))
+    assert chosen.distill.cfg.expert == lift and base.distill.cfg.expert != lift
+    obs = chosen.distill.obs
+    assert not np.allclose(chosen.distill.expert(obs), base.distill.expert(obs))
+    # The evaluation compares against the expert the run chose, else Stage 2's.
+    for run, want in ((chosen, lift), (base, load_stage2(stage2_run).expert)):
+        (tmp_path / "config.json").write_text(json.dumps(stage3_config_dict(run.cfg)))
+        assert load_stage2(tmp_path).expert == want
+    with pytest.raises(FileNotFoundError, match=r"missing\.onnx does not exist"):
+        Stage3(tiny(stage2_run, expert=str(tmp_path / "missing.onnx")))
+
+
 def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -187,14 +202,16 @@ def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
 
 def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
     out = tmp_path / "s3"
+    expert = load_stage2(stage2_run).expert  # named explicitly: the --expert option
     args = [sys.executable, "-m", "training", "stage3", "--init", str(stage2_run), "--out",
             str(out), "--num-envs", "8", "--threads", "1", "--steps-per-iter", "4",
-            "--save-interval", "1"]  # fmt: skip
+            "--save-interval", "1", "--expert", expert]  # fmt: skip
     done = subprocess.run([*args, "--iterations", "1"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     done = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "done: 2 iterations" in done.stdout, done.stderr
     assert torch.load(out / "checkpoint.pt", weights_only=True)["iteration"] == 2
+    assert json.loads((out / "config.json").read_text())["expert"] == str(Path(expert).resolve())
     ev = subprocess.run([sys.executable, "-m", "training", "eval", str(out), "--task", "chain",
                          "inbetween"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ev.returncode == 0 and "| chain | Stage 3 |" in ev.stdout, ev.stderr
