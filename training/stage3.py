@@ -459,8 +459,9 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         saved = run_dir / CONFIG
-        if saved.is_file() and json.loads(saved.read_text())["init"] != cfg.init:
-            raise ValueError(f"{run_dir} holds a fine-tuning of another Stage 2 run")
+        previous = json.loads(saved.read_text()) if saved.is_file() else None
+        if previous and (previous["init"], previous.get("expert", "")) != (cfg.init, cfg.expert):
+            raise ValueError(f"{run_dir} holds a fine-tuning of another Stage 2 run or expert")
         write_text(saved, json.dumps(stage3_config_dict(cfg), indent=2))
     run = Stage3(cfg, rank)
     if (run_dir / CHECKPOINT).is_file():

@@ -21,7 +21,14 @@ from training.goals.masks import NUM_TOKENS
 from training.inbetween import InbetweenConfig
 from training.observations import proprioception
 from training.ppo import gaussian_log_prob, surrogate_loss
-from training.stage3 import Stage3, Stage3Config, preserve_masks, split, stage3_config_dict
+from training.stage3 import (
+    Stage3,
+    Stage3Config,
+    preserve_masks,
+    split,
+    stage3_config_dict,
+    train,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -184,6 +191,10 @@ def test_a_chosen_expert_labels_the_preservation_group_and_the_evaluation(stage2
         assert load_stage2(tmp_path).expert == want
     with pytest.raises(FileNotFoundError, match=r"missing\.onnx does not exist"):
         Stage3(tiny(stage2_run, expert=str(tmp_path / "missing.onnx")))
+    # A run folder fine-tuned with one labeller refuses to resume with another.
+    for other in (chosen.cfg, replace(base.cfg, init=str(tmp_path))):
+        with pytest.raises(ValueError, match="another Stage 2 run or expert"):
+            train(other, tmp_path, quiet=True)
 
 
 def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
