@@ -75,19 +75,21 @@ def _stage2_config(saved: dict) -> Stage2Config:
                         loss=LossWeights(**saved["loss"]))  # fmt: skip
 
 
-def load_stage2(run_dir: Path) -> Stage2Config:
-    """The configuration of a Stage 2 run (for a Stage 3 run: of the run it started from,
-    with the Stage 3 run's own expert if it chose one)."""
+def load_stage2(run_dir: Path, expert: str = "") -> Stage2Config:
+    """The configuration of a Stage 2 run (for a Stage 3 run: of the run it started from),
+    with the labeller ``expert`` if given, else a Stage 3 run's own if it chose one."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a Stage 2 or 3 run (no {CONFIG})")
     saved = json.loads(path.read_text())
-    teacher = saved.get("expert", "") if "stage2" in saved else ""  # Stage 3's labeller
+    expert = expert or (saved.get("expert", "") if "stage2" in saved else "")
     saved = saved.get("stage2", saved)
     if "expert" not in saved:
         raise ValueError(f"{run_dir} is not a Stage 2 or 3 run (a Stage 1 run? use play)")
+    if expert and not Path(expert).exists():
+        raise FileNotFoundError(f"expert {expert} does not exist")
     cfg = _stage2_config(saved)
-    return replace(cfg, expert=teacher) if teacher else cfg
+    return replace(cfg, expert=expert) if expert else cfg
 
 
 def load_latent_run(run_dir: Path) -> tuple[Stage2Config, dict, int]:

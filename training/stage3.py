@@ -167,11 +167,7 @@ class Stage3:
 
     def __init__(self, cfg: Stage3Config, rank: int = 0):
         self.cfg = cfg
-        self.s2 = load_stage2(Path(cfg.init))
-        if cfg.expert:
-            if not Path(cfg.expert).exists():
-                raise FileNotFoundError(f"expert {cfg.expert} does not exist")
-            self.s2 = replace(self.s2, expert=cfg.expert)
+        self.s2 = load_stage2(Path(cfg.init), cfg.expert)
         n_rl, n_keep = split(cfg)
         if cfg.group_size and (cfg.group_size < 2 or n_rl % cfg.group_size):
             raise ValueError(f"group_size {cfg.group_size}: groups of at least 2 that divide "
