@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
 from robots.clip import forward_kinematics
-from training.state import KEY_BODIES, HoiState
 
 _KEYS = np.array([g1.BODY_NAMES.index(n) for n in KEY_BODIES])
 

@@ -39,26 +39,18 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import tyro
 
+from contract import playback
+from contract.observations import projected_gravity_of
+from contract.policy import Policy, PolicyError
+from contract.runner import PolicyRunner
 from deploy.estimator import estimate_state
 from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
+from deploy.timing import LoopTiming
 from robots import g1, quat
 from robots.clip import load_clip
-from robots.objects import convex_planes
-from sim2sim import playback
-from sim2sim.policy import Policy, PolicyError
-from training.actions import clip_action
-from training.goals.masks import pattern_mask
-from training.goals.tokens import GoalConfig, Goals
-from training.observations import (
-    ObsInputs,
-    build_observation,
-    projected_gravity_of,
-    proprioception,
-)
-from training.reference import ReferenceMotions
 
 COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
@@ -100,6 +92,8 @@ class Args:
     rt_priority: int = 0
     """SCHED_FIFO priority 1-99 for the control loop and its DDS threads (needs root or
     CAP_SYS_NICE; recommended on the robot's computer); 0: normal scheduling."""
+    trace: Path | None = None
+    """Write the loop's recent periods and latencies (.npz) here at exit (debugging)."""
 
 
 class SessionLog:
@@ -118,18 +112,12 @@ class SessionLog:
 class G1Node:
     def __init__(self, args: Args):
         self.args = args
-        self.policy = Policy.load(args.policy)  # refuses bad files before any DDS traffic
-        self.goals: Goals | None = None
-        if self.policy.goals is not None:  # Stage 2: goals from the clip under a pattern
-            pattern_mask(args.goals)  # an unknown pattern fails before any DDS traffic
-            layout = self.policy.goals
-            cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
-            rng = np.random.default_rng(0)
-            self.goals = Goals(1, cfg, self.policy.control_hz, rng, pattern=args.goals)
-            self.noise = np.zeros((1, layout.latent_dim))  # deterministic latent
+        # Bad files and unknown goal patterns fail here, before any DDS traffic. Stage 2/3
+        # policies get goals from the clip under the pattern, with the mean latent.
+        self.policy = Policy.load(args.policy)
         self.clip = load_clip(args.motion)
-        self.refs = ReferenceMotions([self.clip], self.policy.control_hz)
-        self.planes = convex_planes(self.clip.object)
+        rng = np.random.default_rng(0)
+        self.runner = PolicyRunner(self.policy, self.clip, rng, pattern=args.goals)
         self.log = SessionLog(args.log)
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
@@ -142,8 +130,6 @@ class G1Node:
         self.bad_crc = 0
         self.previous: np.ndarray | None = None
         self.targets = g1.DEFAULT_POS.copy()
-        self.last_action = np.zeros((1, g1.NUM_JOINTS))
-        self.frame = 0.0  # reference frame (float: playback speed may be fractional)
         self.speed = 1.0
         self.move_from = g1.DEFAULT_POS.copy()
         self.decimation = round(COMMAND_HZ / self.policy.control_hz)
@@ -154,7 +140,7 @@ class G1Node:
         self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
         self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
         self.command_msg = LOWCMD_LAYOUT.new()
-        self.fresh_goals = True
+        self.timing = LoopTiming(1.0 / COMMAND_HZ)
         self.pending: Iterator[None] | None = None  # the policy step under way
 
     # Inputs -----------------------------------------------------------------------------
@@ -183,14 +169,15 @@ class G1Node:
             self.transition(Mode.DAMPING, "quit key")
             self.quit = True
         elif k in "+=-[]":
-            hz, length = self.policy.control_hz, int(self.refs.lengths[0])
+            r = self.runner
             if k in "+=":
                 self.speed = playback.faster(self.speed)
             elif k == "-":
                 self.speed = playback.slower(self.speed)
             else:
-                self.frame = playback.jumped(self.frame, 1 if k == "]" else -1, hz, length)
-            self.log.write("playback", speed=self.speed, frame=self.frame)
+                step = 1 if k == "]" else -1
+                r.frame = playback.jumped(r.frame, step, self.policy.control_hz, r.last + 1)
+            self.log.write("playback", speed=self.speed, frame=r.frame)
 
     # State machine ----------------------------------------------------------------------
 
@@ -202,11 +189,10 @@ class G1Node:
         )
         self.mode, self.mode_since = mode, time.perf_counter()
         if mode == Mode.POLICY:
-            self.frame, self.speed = 0.0, 1.0
-            self.last_action[:] = 0.0
+            self.runner.reset(0.0)  # goals start from the first policy step's state
+            self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
             self.pending = None
-            self.fresh_goals = True
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
@@ -224,41 +210,23 @@ class G1Node:
         inference), so the step never delays the next LowState's command. The new targets
         apply from the command after the last part: 6 ms (three commands) after the state
         they came from."""
-        clip, frame = np.zeros(1, int), np.array([int(self.frame)])
-        ref, _ = self.refs.state(clip, frame)
-        state = estimate_state(q, dq, imu, gyro, ref)
-        future = self.refs.future(clip, frame, self.policy.future_offsets)
+        runner = self.runner
+        state = estimate_state(q, dq, imu, gyro, runner.reference()[0])
         yield
-        obs = build_observation(ObsInputs(state, self.last_action, future, self.planes))
-        goals = self.goal_inputs(state, obs) if self.goals is not None else None
+        inputs = runner.inputs(state)
         yield
-        raw = self.policy.raw(obs) if goals is None else self.policy.raw_goals(*goals)
+        raw = runner.infer(inputs)
         if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")
         if np.abs(raw).max() > EXPLODED * self.policy.action_clip:
             raise ValueError(f"policy output exploded (|action| up to {np.abs(raw).max():.3g})")
-        action = clip_action(raw, self.policy.action_clip)
-        self.last_action = action
-        self.frame = min(self.frame + self.speed, float(self.refs.lengths[0] - 1))
-        ahead = self.refs.state(clip, np.array([int(self.frame)]))[0].joint_pos[0]
-        self.targets = self.policy.targets(action[0], ahead)
+        self.targets = runner.advance(raw, self.speed)
 
-    def goal_inputs(self, state, obs: np.ndarray) -> tuple:
-        """A Stage 2 policy's inputs: goal tokens from the clip at the current frame."""
-        g, frame = self.goals, np.array([int(self.frame)])
-        proprio, last = proprioception(obs), self.refs.lengths[:1] - 1
-        if self.fresh_goals:  # first step of this policy run
-            g.reset(np.zeros(1, int), frame, last, proprio)
-            self.fresh_goals = False
-        else:
-            g.advance(frame, last, proprio)
-        tokens, visible, _ = g.tokens(state, self.refs, np.zeros(1, int), frame)
-        return g.history, tokens, visible, self.noise
-
-    def advance_policy(self, cycle: int) -> None:
-        """Start a policy step every ``decimation`` commands; run one part per command."""
+    def advance_policy(self, cycle: int, sensed: tuple) -> None:
+        """Start a policy step from this cycle's ``sensed`` values every ``decimation``
+        commands; run one part per command."""
         if cycle % self.decimation == 0:
-            self.pending = self.policy_step(*self.sensed)
+            self.pending = self.policy_step(*sensed)
         if self.pending is None:
             return
         try:
@@ -269,13 +237,10 @@ class G1Node:
             self.pending = None
             self.fault(f"policy error: {type(e).__name__}: {e}")
 
-    def command(self) -> Command | None:
-        """This cycle's safe command (None while no LowState has arrived)."""
-        with self.lock:
-            msg, age = self.state, time.perf_counter() - self.state_time
-        if msg is None:
-            return None
-        q, dq, imu, gyro = self.sensed = self.sensors(msg)
+    def command(self, msg: np.ndarray, age: float) -> tuple[Command, tuple]:
+        """This cycle's safe command for the LowState ``msg`` received ``age`` s ago, and
+        the sensor values it read."""
+        q, dq, imu, gyro = sensed = self.sensors(msg)
         if age > self.stale_after:
             self.fault(f"stale lowstate ({age * 1000:.0f} ms)")
         elif not all(np.all(np.isfinite(x)) for x in (q, dq, imu, gyro)):
@@ -284,6 +249,9 @@ class G1Node:
             up = -projected_gravity_of(quat.normalize(imu)[None])[0, 2]
             if np.arccos(np.clip(up, -1, 1)) > self.args.max_tilt:
                 self.fault(f"pelvis tilt {np.degrees(np.arccos(np.clip(up, -1, 1))):.0f} deg")
+        return self._mode_command(q, dq), sensed
+
+    def _mode_command(self, q: np.ndarray, dq: np.ndarray) -> Command:
         if self.mode == Mode.DAMPING:
             return damping_command(q, dq, self.limits)
         if self.mode == Mode.PASSIVE:
@@ -334,8 +302,7 @@ class G1Node:
         # a full collection over it takes tens of ms, longer than the watchdog allows.
         gc.collect()
         gc.freeze()
-        periods: list[float] = []  # loop period, s
-        latencies: list[float] = []  # LowState arrival -> LowCmd written, s
+        timing = self.timing
         last = None
         while self.running:
             # Each LowState triggers its command at once, so the state-to-command latency
@@ -346,7 +313,7 @@ class G1Node:
             self.fresh.clear()
             now = time.perf_counter()
             if last is not None:
-                periods.append(now - last)
+                timing.add_period(now - last)
             last = now
             if a.auto:
                 if self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds:
@@ -359,32 +326,27 @@ class G1Node:
             if keyboard and select.select([sys.stdin], [], [], 0)[0]:
                 self.key(sys.stdin.read(1))
             with self.lock:
-                machine = int(self.state["mode_machine"]) if self.state is not None else 0
+                msg, age = self.state, time.perf_counter() - self.state_time
+            if msg is None:  # nothing to answer before the first LowState
+                cycle += 1
+                continue
+            sensed = None
             try:
-                cmd = self.command()
+                cmd, sensed = self.command(msg, age)
             except Exception as e:  # a bug in the loop must end in damping, never in silence
                 self.fault(f"node error: {type(e).__name__}: {e}")
                 cmd = damping_command(None, None, self.limits)  # state-free: kp 0, fixed kd
-            if cmd is not None:
-                self.publish(cmd, machine)
-                latencies.append(time.perf_counter() - self.state_time)
-                if cycle % int(COMMAND_HZ / 2) == 0:
-                    self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
-                                   kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
-                if self.mode == Mode.POLICY:
-                    self.advance_policy(cycle)
+            self.publish(cmd, int(msg["mode_machine"]))
+            timing.add_latency(time.perf_counter() - self.state_time)
+            if cycle % int(COMMAND_HZ / 2) == 0:
+                self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
+                               kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+            if self.mode == Mode.POLICY and sensed is not None:
+                self.advance_policy(cycle, sensed)
             cycle += 1
-
-        def ms(values, q):
-            return round(float(np.percentile(values, q)) * 1000, 3) if values else None
-
-        jitter = [abs(p - period) for p in periods]
-        np.savez("/tmp/trace.npz", periods=np.array(periods), lat=np.array(latencies))
-        self.log.write(
-            "exit", mode=self.mode.value, bad_crc=self.bad_crc, cycles=len(periods),
-            jitter_p50_ms=ms(jitter, 50), jitter_p99_ms=ms(jitter, 99),
-            latency_p50_ms=ms(latencies, 50), latency_p99_ms=ms(latencies, 99),
-        )  # fmt: skip
+        if a.trace is not None:
+            timing.save(a.trace)
+        self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc, **timing.summary())
 
 
 def main() -> None:

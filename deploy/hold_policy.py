@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
+from contract import policy_file
+from contract.actions import ACTION_CLIP, ACTION_SCALE, CONTROL_HZ, joint_scale
+from contract.observations import FUTURE_OFFSETS, term_sizes
+from contract.policy_file import OPSET, PolicyInterface
 from robots import g1
 from robots.atomic import atomic_path
 from robots.objects import ObjectSpec
-from training.env import EnvConfig
-from training.export import OPSET, policy_metadata
-from training.observations import term_sizes
 
 
 def write_hold_policy(
@@ -26,8 +26,7 @@ def write_hold_policy(
     import onnx
     from onnx import TensorProto, helper
 
-    cfg = EnvConfig(gains=gains)
-    dim = sum(term_sizes(len(cfg.future_offsets)).values())
+    dim = sum(term_sizes(len(FUTURE_OFFSETS)).values())
     rng = np.random.default_rng(0)
     sizes = [dim, *hidden, g1.NUM_JOINTS]
     nodes, weights, x = [], [], "obs"
@@ -51,9 +50,12 @@ def write_hold_policy(
         initializer=weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    kp, _ = g1.gains(gains)
-    env = SimpleNamespace(cfg=cfg, action_scale=cfg.action_scale * g1.EFFORT_LIMIT / kp, object=obj)
-    for key, value in policy_metadata(env).items():
+    kp, kd = g1.gains(gains)
+    interface = PolicyInterface(
+        kp=kp, kd=kd, action_scale=joint_scale(ACTION_SCALE, kp), control_hz=CONTROL_HZ,
+        action_clip=ACTION_CLIP, future_offsets=FUTURE_OFFSETS, object=obj, gain_profile=gains,
+    )  # fmt: skip
+    for key, value in policy_file.write(interface).items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     with atomic_path(out) as tmp:

@@ -6,7 +6,7 @@ A goal sequence file is JSON, a list of goals (or ``{"goals": [...]}``)::
     [{"at": 0.3}, {"at": 0.6, "pattern": "contact", "seconds": 1.5, "hold": 0.5}]
 
 - ``at``: where in the clip the goal frame is, 0 (first frame) to 1 (last);
-- ``pattern``: its goal mask (``training.goals.masks.PATTERNS``; default snapshot);
+- ``pattern``: its goal mask (``contract.goals.masks.PATTERNS``; default snapshot);
 - ``seconds``: time given to reach it (default 1); ``hold``: time kept on it before the
   next goal starts (default 0.5).
 
@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.goals.masks import pattern_mask
+from contract.goals.masks import pattern_mask
 
 
 @dataclass(frozen=True)

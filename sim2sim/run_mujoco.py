@@ -21,13 +21,13 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import tyro
 
+from contract.goals.masks import pattern_mask
+from contract.policy import Policy, PolicyError
 from robots.atomic import write_text
 from robots.clip import load_clip
 from sim2sim.chain import load_chain
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
-from sim2sim.policy import Policy, PolicyError
 from sim2sim.teleop import KEYS_HELP, Teleop
-from training.goals.masks import pattern_mask
 
 
 @dataclass
@@ -86,8 +86,8 @@ def main() -> None:
         sim.episode(record=(i == 0 and args.render is not None)) for i in range(args.episodes)
     ]
     if args.render is not None:
+        from contract.state import rollout_clip
         from robots.render import render_video
-        from training.state import rollout_clip
 
         states = episodes[0].pop("states")
         source = {"sim2sim": str(sim.policy.path)}

@@ -8,9 +8,9 @@ import time
 
 import mujoco
 
-from sim2sim import playback
+from contract import playback
+from contract.goals.masks import PATTERNS, pattern_mask
 from sim2sim.chain import ChainGoal
-from training.goals.masks import PATTERNS, pattern_mask
 
 KEYS_HELP = """keys (sim2sim viewer):
   space        pause / resume
@@ -66,7 +66,7 @@ class Teleop:
             pattern = names[(names.index(self.sim.goals.pattern) + 1) % len(names)]
             self.sim.goals.pattern = pattern
             self.sim.goals.mask[:] = pattern_mask(pattern)
-            self.sim.pinned = False
+            self.sim.runner.pinned = False
             self.sim.current, self.sim.queue = None, []
 
     def tick(self) -> None:

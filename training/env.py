@@ -14,34 +14,48 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from contract import terminations as T
+from contract.actions import (
+    ACTION_BASES,
+    ACTION_CLIP,
+    ACTION_SCALE,
+    CONTROL_HZ,
+    clip_action,
+    joint_scale,
+    joint_targets,
+)
+from contract.metrics import body_error
+from contract.observations import (
+    FUTURE_OFFSETS,
+    ObsInputs,
+    body_object_distance,
+    build_observation,
+)
+from contract.policy_file import PolicyInterface
+from contract.reference import ReferenceMotions
+from contract.state import StateIndex
 from robots import g1
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
-from training import terminations as T
-from training.actions import ACTION_BASES, clip_action, joint_targets
 from training.backend import MujocoBatchBackend, PhysicsBackend
-from training.metrics import body_error
-from training.observations import ObsInputs, body_object_distance, build_observation
 from training.penetration import PenetrationProbe
 from training.randomization import ModelRandomizer, RandomizationConfig
-from training.reference import ReferenceMotions
-from training.state import StateIndex
 
 
 @dataclass(frozen=True)
 class EnvConfig:
     num_envs: int = 64
     num_threads: int = 0  # 0: all cores
-    control_hz: float = 50.0
+    control_hz: float = CONTROL_HZ
     physics_dt: float = 0.005
-    future_offsets: tuple[int, ...] = (1, 2, 4, 16)
+    future_offsets: tuple[int, ...] = FUTURE_OFFSETS
     episode_seconds: float = 10.0
-    action_scale: float = 0.25
-    action_clip: float = 10.0
-    action_base: str = "default"  # or "reference" (training.actions)
+    action_scale: float = ACTION_SCALE
+    action_clip: float = ACTION_CLIP
+    action_base: str = "default"  # or "reference" (contract.actions)
     gains: str = "tracking"
     seed: int = 0
     rewards: R.RewardConfig = field(default_factory=R.RewardConfig)
@@ -81,8 +95,7 @@ class HoiEnv:
         self.probe = PenetrationProbe(self.model, self.object.name)
         if cfg.action_base not in ACTION_BASES:
             raise ValueError(f"action_base {cfg.action_base!r}; known: {ACTION_BASES}")
-        kp, _ = g1.gains(cfg.gains)
-        self.action_scale = cfg.action_scale * g1.EFFORT_LIMIT / kp
+        self.action_scale = joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0])
         self.max_steps = int(cfg.episode_seconds * cfg.control_hz)
         self.rng = np.random.default_rng(cfg.seed)
         self.clip = np.zeros(self.n, int)
@@ -235,6 +248,16 @@ class HoiEnv:
         if flush:
             self.backend.forward(ids)
 
+    def interface(self) -> PolicyInterface:
+        """What a policy trained here expects of whoever runs it (its file's metadata)."""
+        c = self.cfg
+        kp, kd = g1.gains(c.gains)
+        return PolicyInterface(
+            kp=kp, kd=kd, action_scale=self.action_scale, control_hz=c.control_hz,
+            action_clip=c.action_clip, future_offsets=tuple(c.future_offsets),
+            object=self.object, action_base=c.action_base, gain_profile=c.gains,
+        )  # fmt: skip
+
     # Stepping -------------------------------------------------------------------------
 
     def observation(self, state=None, distances=None) -> np.ndarray:
@@ -248,13 +271,7 @@ class HoiEnv:
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
         """Early-termination causes, (N,) booleans each (tasks built on this env add or
         mask causes)."""
-        tc = self.cfg.terminations
-        return {
-            "fall": T.fallen(state, tc),
-            "object_deviation": T.object_deviated(state, ref, tc),
-            "robot_deviation": T.robot_deviated(state, ref, tc),
-            "contact_lost": T.contact_lost(self.lost, tc),
-        }
+        return T.tracking_causes(state, ref, self.lost, self.cfg.terminations)
 
     def action_base(self) -> np.ndarray:
         """(N, 29) the pose actions are offsets from this step (``cfg.action_base``)."""

@@ -45,19 +45,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from contract.goals.features import GOAL_TOLERANCE, goal_distance
+from contract.goals.tokens import GoalConfig, Goals
+from contract.metrics import AttemptStats
+from contract.observations import proprioception
+from contract.terminations import TerminationConfig
 from robots.objects import surface_points
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
-from training.goals.features import GOAL_TOLERANCE, goal_distance
-from training.goals.tokens import GoalConfig, Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv
-from training.metrics import AttemptStats
 from training.models.losses import LossWeights
 from training.models.policy import ModelConfig, VariationalPolicy
-from training.observations import proprioception
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, CONFIG, Stage2Config, build_policy
-from training.terminations import TerminationConfig
 
 TASKS = ("full", "snapshot", "trajectory", "contact", "chain", "random_init", "inbetween",
          "getup")  # fmt: skip
@@ -115,10 +115,7 @@ def run_task(
     n = len(clips) * episodes
     env_cfg, _ = expert_env_config(Path(cfg.expert), n, clips, randomize)
     sparse = task not in ("full", "random_init")
-    terms = TerminationConfig()
-    if sparse:  # goal tasks: only a fall ends an attempt early
-        terms = TerminationConfig(object_deviation=np.inf, body_deviation=np.inf,
-                                  contact_lost_frames=10**9)  # fmt: skip
+    terms = TerminationConfig().falls_only() if sparse else TerminationConfig()
     env_cfg = replace(env_cfg, psi_prob=0.0, terminations=terms,
                       episode_seconds=max(c.duration for c in clips) + 1.0)  # fmt: skip
     if task == "getup":

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.actions import clip_action, joint_scale, rebase
+from contract.observations import term_slice
 from robots import g1
 from robots.clip import MotionClip
-from training.actions import clip_action, rebase
 from training.env import EnvConfig
-from training.observations import term_slice
 
 Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipped actions
 
@@ -30,25 +30,23 @@ def expert_env_config(
     reference-to-default offset in action units, so that every target the expert sets
     stays reachable (wrist joints need up to 15 units on the lift clip)."""
     path = Path(path)
+    source = _source(path)
     if path.suffix == ".onnx":
-        from sim2sim.policy import Policy
-
-        p = Policy.load(path)
+        p = source
         cfg = EnvConfig(
             num_envs=num_envs, control_hz=p.control_hz, future_offsets=p.future_offsets,
-            action_clip=p.action_clip, gains=p.metadata["g1hoi_gain_profile"],
+            action_clip=p.action_clip, gains=p.gain_profile,
         )  # fmt: skip
         motions = []
     else:
-        from training.play import env_config, load_run
+        from training.play import env_config
 
-        saved = load_run(path)
+        saved = source
         # The expert's physics, not its start distribution: the caller sets the starts.
         cfg = env_config(saved, num_envs=num_envs, action_base="default", start_joint_noise=0.0)
         motions = list(saved["motions"])
-    if clips and _base(path) == "reference":
-        kp, _ = g1.gains(cfg.gains)
-        scale = cfg.action_scale * g1.EFFORT_LIMIT / kp
+    if clips and _base(source) == "reference":
+        scale = joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0])
         offset = max(np.abs((c.joint_pos - g1.DEFAULT_POS) / scale).max() for c in clips)
         cfg = replace(cfg, action_clip=float(np.ceil(cfg.action_clip + offset)))
     if randomize is not None:
@@ -56,36 +54,40 @@ def expert_env_config(
     return cfg, motions
 
 
-def _base(path: Path) -> str:
+def _source(path: Path):
+    """The expert's file once: the loaded ONNX policy, or the run's saved config."""
     if path.suffix == ".onnx":
-        from sim2sim.policy import Policy
+        from contract.policy import Policy
 
-        return Policy.load(path).action_base
+        return Policy.load(path)
     from training.play import load_run
 
-    return load_run(path)["env"].get("action_base", "default")
+    return load_run(path)
 
 
-def _clip(path: Path) -> float:
+def _base(source) -> str:
+    if isinstance(source, dict):
+        return source["env"].get("action_base", "default")
+    return source.action_base
+
+
+def _clip(source) -> float:
     """The action clip the expert was trained with."""
-    if path.suffix == ".onnx":
-        from sim2sim.policy import Policy
-
-        return Policy.load(path).action_clip
-    from training.play import load_run
-
-    return float(load_run(path)["env"]["action_clip"])
+    if isinstance(source, dict):
+        return float(source["env"]["action_clip"])
+    return source.action_clip
 
 
 def load_expert(path: Path, env) -> Expert:
     """The expert's deterministic action for observations of ``env`` (a HoiEnv built
     with ``expert_env_config``), as an action of ``env`` (from the default pose)."""
     path = Path(path)
-    act = _load(path, env)
-    if _base(path) == "default":
+    source = _source(path)
+    act = _load(path, source, env)
+    if _base(source) == "default":
         return act
     last = term_slice("last_action")
-    expert_clip = _clip(path)
+    expert_clip = _clip(source)
 
     def rebased(obs: np.ndarray) -> np.ndarray:
         # The expert reads its own last action: the executed one in its terms (0 on an
@@ -101,21 +103,17 @@ def load_expert(path: Path, env) -> Expert:
     return rebased
 
 
-def _load(path: Path, env) -> Expert:
-    if path.suffix == ".onnx":
-        from sim2sim.policy import Policy
-
-        policy = Policy.load(path)
+def _load(path: Path, source, env) -> Expert:
+    if not isinstance(source, dict):
+        policy = source
         if not np.allclose(policy.action_scale, env.action_scale):
             raise ValueError(f"{path}: action scale differs from the environment's")
         return policy
     import torch
 
-    from training.play import load_run
     from training.stage1 import PpoConfig, Runner, TorchVecEnv, rsl_config
 
-    saved = load_run(path)
-    ppo = PpoConfig(**{**saved["ppo"], "hidden_dims": tuple(saved["ppo"]["hidden_dims"])})
+    ppo = PpoConfig(**{**source["ppo"], "hidden_dims": tuple(source["ppo"]["hidden_dims"])})
     vec = TorchVecEnv(env)
     runner = Runner(vec, rsl_config(ppo), path, total=0, quiet=True)
     if not runner.resume():

@@ -1,9 +1,6 @@
 """ONNX export of a trained policy: the whole deployed computation (observation
-normalization, MLP, deterministic action) in one graph, with the metadata sim2sim and
-the robot node need. Keys follow mjlab where they exist (``joint_names``,
-``joint_stiffness``, ``joint_damping``, ``default_joint_pos``, ``action_scale``,
-``observation_names``), so existing G1 tooling can read our policies; ours go beside.
-Lists are comma-separated; the object is JSON.
+normalization, MLP, deterministic action) in one graph, with the metadata of the policy
+file format (``contract.policy_file``) that sim2sim and the robot node read.
 """
 
 from __future__ import annotations
@@ -15,44 +12,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from robots import g1
+from contract import policy_file
+from contract.goals.masks import TASKS
+from contract.policy_file import OPSET, GoalLayout
 from robots.atomic import atomic_path
-from training.observations import OBSERVATION_TERMS, contract_hash, term_sizes
 
-OPSET = 18
-FORMAT = "g1hoi.policy/1"
 # Largest torch-vs-onnxruntime difference, relative to max(1, |action|): float32 rounding
 # grows with the magnitude of the action (a student's wrist targets reach 15 units).
 PARITY_TOL = 1e-5
-
-
-def _csv(values) -> str:
-    return ",".join(repr(float(v)) if not isinstance(v, str) else v for v in values)
-
-
-def policy_metadata(env) -> dict[str, str]:
-    """Metadata of a policy trained in ``env`` (a HoiEnv)."""
-    kp, kd = g1.gains(env.cfg.gains)
-    offsets = tuple(env.cfg.future_offsets)
-    sizes = term_sizes(len(offsets))
-    return {
-        "joint_names": _csv(g1.JOINT_NAMES),
-        "joint_stiffness": _csv(kp),
-        "joint_damping": _csv(kd),
-        "default_joint_pos": _csv(g1.DEFAULT_POS),
-        "action_scale": _csv(env.action_scale),
-        "observation_names": _csv(name for name, _ in OBSERVATION_TERMS),
-        "g1hoi_format": FORMAT,
-        "g1hoi_observation_sizes": _csv(str(sizes[name]) for name, _ in OBSERVATION_TERMS),
-        "g1hoi_contract_hash": contract_hash(offsets),
-        "g1hoi_future_offsets": ",".join(str(o) for o in offsets),
-        "g1hoi_control_hz": repr(float(env.cfg.control_hz)),
-        "g1hoi_action_clip": repr(float(env.cfg.action_clip)),
-        "g1hoi_action_base": env.cfg.action_base,
-        "g1hoi_gain_profile": env.cfg.gains,
-        "g1hoi_effort_limit": _csv(g1.EFFORT_LIMIT),
-        "g1hoi_object": env.object.to_json(),
-    }
 
 
 def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata: dict[str, str],
@@ -93,7 +60,7 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
 def export_policy(actor, env, out: Path, recorded_obs: np.ndarray) -> dict:
     """Write ``out`` (ONNX + metadata) and check torch vs onnxruntime on ``recorded_obs``."""
     model = actor.as_onnx(verbose=False)  # normalize -> MLP -> mean action
-    diff = export_onnx(model, {"obs": recorded_obs}, policy_metadata(env), out)
+    diff = export_onnx(model, {"obs": recorded_obs}, policy_file.write(env.interface()), out)
     return {"parity_max_rel_diff": diff, "observations": len(recorded_obs),
             "obs_dim": recorded_obs.shape[1]}  # fmt: skip
 
@@ -112,7 +79,8 @@ def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
             action = policy(obs)
         obs, *_ = vec.step(action)
     report = export_policy(policy, env, out, np.concatenate(recorded))
-    report["metadata"] = {k: v for k, v in policy_metadata(env).items() if k.startswith("g1hoi_")}
+    meta = policy_file.write(env.interface())
+    report["metadata"] = {k: v for k, v in meta.items() if k.startswith("g1hoi_")}
     return json.loads(json.dumps(report))
 
 
@@ -131,29 +99,11 @@ class LatentActor(torch.nn.Module):
 
 
 def latent_metadata(run, stage: int) -> dict[str, str]:
-    """Metadata of a Stage 2/3 policy (``run``: a ``training.stage2.Stage2`` holding it):
-    the Stage 1 keys (joints, gains, action scale, rates) with the goal inputs described
-    beside them."""
-    from training.goals.features import COMPONENTS
-    from training.goals.masks import NUM_TOKENS, PREVIEW, TASKS
-
-    proprio = [name for name, _ in OBSERVATION_TERMS if name != "reference_future"]
-    sizes = term_sizes(0)
+    """Metadata of a Stage 2/3 policy (``run``: a ``training.stage2.Stage2`` holding it)."""
     cfg = run.cfg
-    return {
-        **policy_metadata(run.env),
-        "observation_names": _csv(proprio),
-        "g1hoi_observation_sizes": _csv(str(sizes[n]) for n in proprio),
-        "g1hoi_stage": str(stage),
-        "g1hoi_inputs": "history,tokens,visible,noise,task",
-        "g1hoi_history": str(cfg.goals.history),
-        "g1hoi_goal_tokens": str(NUM_TOKENS),
-        "g1hoi_goal_components": _csv(f"{n}:{s}" for n, s in COMPONENTS),
-        "g1hoi_preview_offsets": ",".join(str(k) for k in PREVIEW),
-        "g1hoi_snapshot_steps": ",".join(str(k) for k in cfg.goals.snapshot_steps),
-        "g1hoi_latent_dim": str(cfg.model.latent_dim),
-        "g1hoi_tasks": ",".join(TASKS[: cfg.model.tasks]),
-    }
+    goals = GoalLayout(history=cfg.goals.history, snapshot_steps=cfg.goals.snapshot_steps,
+                       latent_dim=cfg.model.latent_dim, tasks=TASKS[: cfg.model.tasks])  # fmt: skip
+    return policy_file.write(replace(run.env.interface(), goals=goals, stage=stage))
 
 
 def export_latent(run_dir: Path, out: Path, steps: int = 50) -> dict:

@@ -17,8 +17,8 @@ about following a whole reference from a perturbed start, and goal episodes neve
 to keep a grasp; InterMimic fine-tunes its student on this reward the same way.
 
 Get-up: a fallen start turns the prior's learnable task token on; the fall termination
-is off for it until it stands (``standing_height`` and ``upright_cos``), then the token
-goes off and the goals apply; not standing within ``getup_seconds`` ends the episode.
+is off for it until it stands (``contract.terminations.GetupConfig``), then the token
+goes off and the goals apply; not standing within its ``seconds`` ends the episode.
 Only falls (of standing robots), timeouts and, in tracking episodes, Stage 1's
 terminations end episodes.
 """
@@ -26,16 +26,16 @@ terminations end episodes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from contract.goals.features import POSITIONS, SLICES
+from contract.goals.masks import NUM_TOKENS, sample_masks
+from contract.terminations import GetupConfig, standing
 from robots import quat
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
-from training.goals.features import POSITIONS, SLICES
-from training.goals.masks import NUM_TOKENS, sample_masks
-from training.terminations import standing
 
 GETUP = 0  # the get-up task token
 
@@ -52,9 +52,7 @@ class InbetweenConfig:
     perturbed_root_velocity: float = 0.5  # m/s
     fallen_prob: float = 0.2
     fallen_states: int = 64  # simulated falls in the bank
-    getup_seconds: float = 5.0
-    standing_height: float = 0.6  # m: pelvis height of a robot that stands
-    upright_cos: float = 0.8  # pelvis z-axis cosine to vertical of a robot that stands
+    getup: GetupConfig = field(default_factory=GetupConfig)
 
 
 def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -96,11 +94,11 @@ class InbetweenEnv(HoiEnv):
     def _simulate_falls(self, count: int) -> dict[str, np.ndarray]:
         """States of robots that toppled from dataset frames: tilted 70-90 degrees about
         a random horizontal axis, then 1.5 s of physics holding their joint targets.
-        Frames leave ``getup_seconds`` of clip after them where the clip is that long."""
+        Frames leave the get-up time of clip after them where the clip is that long."""
         out: dict[str, list] = {"qpos": [], "qvel": [], "clip": [], "frame": []}
         ids = np.arange(self.n)
         ix = self.index
-        getup = round(self.task.getup_seconds * self.cfg.control_hz)
+        getup = round(self.task.getup.seconds * self.cfg.control_hz)
         while sum(map(len, out["clip"])) < count:
             clip = self.rng.integers(0, self.refs.num_clips, self.n)
             room = np.maximum(self.refs.lengths[clip] - getup - 1, 1)
@@ -191,10 +189,10 @@ class InbetweenEnv(HoiEnv):
         self.robot_com = self.backend.field("subtree_com")[:, self.pelvis].copy()
         self.was_getup = self.getup.copy()
         self.was_tracking = self.tracking.copy()
-        self.getup &= ~standing(state, self.task.standing_height, self.task.upright_cos)
+        self.getup &= ~standing(state, self.task.getup)
         self.counts["stood_up"] += int((self.was_getup & ~self.getup).sum())
         self.getup_steps += self.getup
-        limit = self.task.getup_seconds * self.cfg.control_hz
+        limit = self.task.getup.seconds * self.cfg.control_hz
         causes = super().terminations(state, ref)
         tracking = {k: v & self.tracking for k, v in causes.items() if k != "fall"}
         return {

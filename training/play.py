@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from contract.metrics import AttemptStats
+from contract.state import rollout_clip
+from contract.terminations import TerminationConfig
 from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
-from training.metrics import AttemptStats
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
 from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
-from training.state import rollout_clip
-from training.terminations import TerminationConfig
 
 
 def load_run(run_dir: Path) -> dict:

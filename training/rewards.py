@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contract.observations import HOI_BODIES, projected_gravity_of
+from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
-from training.observations import HOI_BODIES, projected_gravity_of
-from training.state import KEY_BODIES, HoiState
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 HAND_SLOTS = np.array([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
@@ -101,7 +101,7 @@ def tracking(terms: dict[str, np.ndarray], c: RewardConfig) -> np.ndarray:
 
 def goal_success(distance: np.ndarray, due: np.ndarray, xi: float) -> np.ndarray:
     """Sparse r_succ: 1 where a goal falls due this step and its masked feature distance
-    (``training.goals.features.goal_distance``, m) is below ``xi``."""
+    (``contract.goals.features.goal_distance``, m) is below ``xi``."""
     return (due & (np.nan_to_num(distance, nan=np.inf) < xi)).astype(np.float64)
 
 

@@ -21,16 +21,16 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from contract.goals.features import GOAL_DIM
+from contract.goals.masks import NUM_TOKENS
+from contract.goals.tokens import GoalConfig, Goals
+from contract.observations import PROPRIO_SIZE, proprioception, term_sizes
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
-from training.goals.features import GOAL_DIM
-from training.goals.masks import NUM_TOKENS
-from training.goals.tokens import GoalConfig, Goals
 from training.models.losses import LossWeights, stage2_loss
 from training.models.policy import ModelConfig, Sizes, VariationalPolicy
-from training.observations import PROPRIO_SIZE, proprioception, term_sizes
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"

@@ -43,18 +43,18 @@ import torch
 from rsl_rl.modules import MLP
 from torch import nn
 
+from contract.goals.features import goal_distance, goal_residual
+from contract.goals.masks import TRAINING_PROBS, pattern_mask, sample_masks
+from contract.goals.tokens import Goals
+from contract.observations import proprioception
 from robots.atomic import atomic_path, write_text
 from training import distributed
 from training import rewards as R
 from training.evaluate import load_stage2
 from training.expert import expert_env_config
-from training.goals.features import goal_distance, goal_residual
-from training.goals.masks import TRAINING_PROBS, pattern_mask, sample_masks
-from training.goals.tokens import Goals
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.latent import to_sphere
 from training.models.losses import stage2_loss
-from training.observations import proprioception
 from training.ppo import (
     adapt_learning_rate,
     gae,

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contract.policy import Policy
 from retarget.pipeline import retarget
 from retarget.synthetic import LIFT_IN_PLACE, SyntheticConfig, synthetic_motion
 from sim2sim.harness import Sim2Sim
-from sim2sim.policy import Policy
 
 POLICIES = Path(__file__).resolve().parents[2] / "sim2sim" / "policies"
 

@@ -1,7 +1,8 @@
 import onnx
 import pytest
 
-from sim2sim.policy import REQUIRED, Policy, PolicyError
+from contract.policy import Policy, PolicyError
+from contract.policy_file import REQUIRED
 from training.export import PARITY_TOL
 
 

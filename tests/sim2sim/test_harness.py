@@ -6,9 +6,9 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from contract.policy import Policy
 from robots.clip import load_clip
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
-from sim2sim.policy import Policy
 from sim2sim.teleop import GLFW, Teleop
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
@@ -34,7 +34,7 @@ def test_training_and_sim2sim_build_identical_observations(exported):
         sim.data.qpos[:], sim.data.qvel[:] = qpos[i], qvel[i]
         mujoco.mj_forward(sim.model, sim.data)
         sim.frame = float(env.frame[i])
-        sim.last_action = env.last_action[i : i + 1]
+        sim.runner.last_action = env.last_action[i : i + 1]
         np.testing.assert_allclose(sim.observation()[0], batched[i], atol=1e-5)
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from contract.actions import joint_targets, rebase
 from robots import g1
-from training.actions import joint_targets, rebase
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
 from training.stage1 import PpoConfig, Stage1Config, train
@@ -32,8 +32,8 @@ def test_zero_action_tracks_the_reference_pose(clip):
 
 
 def test_reference_based_expert_labels_a_default_student(tmp_path, clip):
+    from contract.policy import Policy
     from sim2sim.harness import Sim2Sim
-    from sim2sim.policy import Policy
     from training.expert import expert_env_config, load_expert
     from training.export import export_run
 

@@ -2,9 +2,9 @@ import mujoco
 import numpy as np
 import pytest
 
+from contract.observations import ObsInputs, build_observation
 from robots import g1
 from training.env import EnvConfig, HoiEnv
-from training.observations import ObsInputs, build_observation
 from training.randomization import RandomizationConfig
 
 EXACT = dict(randomization=RandomizationConfig(enabled=False), psi_prob=0.0)
@@ -122,7 +122,7 @@ def test_env_with_real_retargeted_clip(shared):
 
 
 def test_attempt_stats_name_the_termination_that_ended_each_attempt(env):
-    from training.metrics import AttemptStats
+    from contract.metrics import AttemptStats
 
     env.reset(np.arange(6))
     *_, info = env.step(np.zeros((6, 29)))

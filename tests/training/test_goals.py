@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from robots import quat
-from training.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES, goal_residual
-from training.goals.masks import (
+from contract.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES, goal_residual
+from contract.goals.masks import (
     NUM_TOKENS,
     PATTERNS,
     PREVIEW,
@@ -13,9 +12,10 @@ from training.goals.masks import (
     pattern_mask,
     sample_masks,
 )
-from training.goals.tokens import GoalConfig, Goals
-from training.reference import ReferenceMotions
-from training.state import HANDS, KEY_BODIES
+from contract.goals.tokens import GoalConfig, Goals
+from contract.reference import ReferenceMotions
+from contract.state import HANDS, KEY_BODIES
+from robots import quat
 
 
 @pytest.fixture(scope="module")

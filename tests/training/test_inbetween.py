@@ -6,14 +6,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from contract.goals.features import POSITIONS, SLICES
+from contract.goals.masks import NUM_TOKENS
+from contract.terminations import standing
 from robots import quat
 from training import rewards as R
 from training.env import EnvConfig
-from training.goals.features import POSITIONS, SLICES
-from training.goals.masks import NUM_TOKENS
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.randomization import RandomizationConfig
-from training.terminations import standing
 
 
 def test_success_reward_only_for_due_goals_within_xi():
@@ -64,8 +64,8 @@ def test_starts_offsets_fallen_flags_and_getup_terminations(env):
     env.reset(np.arange(env.n))
     state = env.index.from_backend(env.backend)
     ref, _ = env.refs.state(env.clip, env.frame)
-    up = standing(state, env.task.standing_height, env.task.upright_cos)
-    up_in_data = standing(ref, env.task.standing_height, env.task.upright_cos)
+    up = standing(state, env.task.getup)
+    up_in_data = standing(ref, env.task.getup)
     # Fallen starts carry the get-up flag and lie down; the others stand (or bend over)
     # as their dataset frame does.
     assert env.getup.any() and (~env.getup).any() and not up[env.getup].any()

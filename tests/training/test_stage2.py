@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from contract.observations import PROPRIO_SIZE
 from training.models.policy import ModelConfig
-from training.observations import PROPRIO_SIZE
 from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share, learning_rate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort
 
-    from sim2sim.policy import Policy, PolicyError
+    from contract.policy import Policy, PolicyError
     from training.evaluate import load_stage2
     from training.stage2 import build_policy
 
@@ -103,7 +103,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     assert policy.goals.history == cfg.goals.history == 4 and policy.goals.latent_dim == 64
     meta["g1hoi_goal_components"] = "root_pos:3"
     with pytest.raises(PolicyError, match="goal layout"):
-        from sim2sim.policy import _goal_layout
+        from contract.policy import _goal_layout
 
         _goal_layout(path, meta)
 
@@ -111,8 +111,8 @@ def check_exported_graph(path: Path, run_dir: Path):
 def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     """The exported Stage 2 policy in the sim2sim harness: goals from the clip, keyboard
     snapshot goals."""
+    from contract.policy import Policy
     from sim2sim.harness import Sim2Sim, Sim2SimSettings
-    from sim2sim.policy import Policy
     from sim2sim.teleop import GLFW, Teleop
 
     report = tmp_path / "s2s.json"
@@ -129,7 +129,7 @@ def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     t.key(GLFW["5"])
     target = round(0.5 * (sim.refs.lengths[0] - 1))
     assert sim.goals.snapshot[0] == target and sim.frame == target - 50
-    assert sim.goals.pattern == "snapshot" and sim.pinned
+    assert sim.goals.pattern == "snapshot" and sim.runner.pinned
     for _ in range(60):
         t.tick()
     assert sim.frame == target and sim.goals.snapshot[0] == target  # stays on the goal
@@ -146,7 +146,7 @@ def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     t.key(GLFW["3"])  # mid-way to the goal: switches at once
     assert sim.goals.snapshot[0] == round(0.3 * last) and sim.current.at == 0.3
     t.key(GLFW["g"])
-    assert sim.goals.pattern == "trajectory" and not sim.pinned
+    assert sim.goals.pattern == "trajectory" and not sim.runner.pinned
 
 
 def test_cli_runs_and_resumes(tmp_path, clip):

@@ -15,11 +15,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from contract.goals.masks import NUM_TOKENS
+from contract.observations import proprioception
 from training import rewards as R
 from training.evaluate import load_stage2
-from training.goals.masks import NUM_TOKENS
 from training.inbetween import InbetweenConfig
-from training.observations import proprioception
 from training.ppo import gaussian_log_prob, surrogate_loss
 from training.stage3 import (
     Stage3,
@@ -234,7 +234,7 @@ def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
     ex = subprocess.run([sys.executable, "-m", "training", "export", str(out), "--out",
                          str(onnx_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ex.returncode == 0 and json.loads(ex.stdout.split("wrote")[0])["stage"] == 3
-    from sim2sim.policy import Policy
+    from contract.policy import Policy
 
     policy = Policy.load(onnx_path)
     assert policy.metadata["g1hoi_stage"] == "3" and policy.goals.tasks == ("getup",)

@@ -6,13 +6,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from contract import observations as O
+from contract import terminations as T
+from contract.reference import ReferenceMotions
+from contract.state import KEY_BODIES
 from robots import g1, quat
 from robots.objects import ObjectSpec, convex_planes
-from training import observations as O
 from training import rewards as R
-from training import terminations as T
-from training.reference import ReferenceMotions
-from training.state import KEY_BODIES
 
 N = 3
 

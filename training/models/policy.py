@@ -25,7 +25,7 @@ import torch
 from rsl_rl.modules import MLP, EmpiricalNormalization
 from torch import nn
 
-from training.goals.masks import TASKS
+from contract.goals.masks import TASKS
 from training.models.latent import sample
 from training.models.prior import LOGVAR_RANGE, GoalPrior
 

@@ -17,9 +17,9 @@ from functools import cached_property
 
 import numpy as np
 
+from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
 from robots.objects import signed_distance
-from training.state import HANDS, KEY_BODIES, HoiState
 
 # Bodies whose distance to the object surface is observed (and whose contact is judged).
 HOI_BODIES: tuple[str, ...] = HANDS + (
@@ -31,6 +31,7 @@ HOI_INDEX = np.array([KEY_BODIES.index(b) for b in HOI_BODIES])
 HAND_CONTACT = np.array([HOI_BODIES.index(h) for h in HANDS])  # hand columns of distances
 CONTACT_DISTANCE = 0.02  # m: closer than this to the object surface counts as touching
 GRAVITY = np.array([0.0, 0.0, -1.0])
+FUTURE_OFFSETS = (1, 2, 4, 16)  # control steps ahead: the default reference preview
 
 
 @dataclass

@@ -1,15 +1,15 @@
 """The goal features of one reference frame: its residual to the current state, the
 same quantities as the observation's reference terms, in the heading frame. Rotations
 are log-maps (rotation vectors) so that a masked-out rotation is exactly zero; positions
-are differences. Components have names; masks select them (``training.goals.masks``)."""
+are differences. Components have names; masks select them (``contract.goals.masks``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from contract.observations import heading_quat, rotate_into
+from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from training.observations import heading_quat, rotate_into
-from training.state import HANDS, KEY_BODIES, HoiState
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
     ("root_pos", 3),

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
 from robots.clip import MotionClip
-from training.state import KEY_BODIES, HoiState
 
 
 class ReferenceMotions:

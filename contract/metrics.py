@@ -6,8 +6,8 @@ from collections import Counter
 
 import numpy as np
 
+from contract.state import HoiState
 from robots import quat
-from training.state import HoiState
 
 
 def body_error(s: HoiState, ref: HoiState) -> np.ndarray:
@@ -36,13 +36,14 @@ class AttemptStats:
         self.ended_by = np.full(n, "", dtype=object)  # the first cause listed wins ties
 
     def record(self, terminated: np.ndarray, truncated: np.ndarray, info: dict) -> None:
-        """One control step's outcome (``HoiEnv.step``'s terminated, truncated, info)."""
+        """One control step's outcome (``HoiEnv.step``'s terminated, truncated, info;
+        ``info["fallen"]``, where given, counts falls that are no termination cause)."""
         alive, s, ref = self.alive, info["state"], info["reference"]
         self.e_h += np.where(alive, body_error(s, ref), 0.0)
         self.e_o += np.where(alive, object_point_error(s, ref, self.points), 0.0)
         self.frames += alive
         self.success |= alive & truncated & info["clip_end"]
-        self.fell |= alive & info["causes"]["fall"]
+        self.fell |= alive & info.get("fallen", info["causes"]["fall"])
         for cause, hit in info["causes"].items():
             self.ended_by[alive & hit & (self.ended_by == "")] = cause
         self.alive = alive & ~(terminated | truncated)

@@ -11,6 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from robots import g1
+
+# The defaults of every policy trained here (a policy file records its own).
+CONTROL_HZ = 50.0
+ACTION_SCALE = 0.25
+ACTION_CLIP = 10.0
+
+
+def joint_scale(factor: float, kp: np.ndarray) -> np.ndarray:
+    """Per-joint action scale: ``factor * effort_limit / kp`` (mjlab's rule)."""
+    return factor * g1.EFFORT_LIMIT / kp
+
 
 def clip_action(action: np.ndarray, limit: float) -> np.ndarray:
     return np.clip(np.asarray(action, dtype=np.float64), -limit, limit)

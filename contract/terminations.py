@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from contract.metrics import body_error
+from contract.observations import HAND_CONTACT, projected_gravity_of
+from contract.state import HoiState
 from robots import g1
-from training.metrics import body_error
-from training.observations import HAND_CONTACT, projected_gravity_of
-from training.state import HoiState
 
 TOUCH_DISTANCE = 0.05  # m: a hand surface this close to the object still holds it
 
@@ -21,6 +21,11 @@ class TerminationConfig:
     object_deviation: float = 0.5  # m
     body_deviation: float = 0.5  # m, mean over key bodies
     contact_lost_frames: int = 10
+
+    def falls_only(self) -> TerminationConfig:
+        """Goal tasks without a full reference: only a fall ends an attempt early."""
+        return replace(self, object_deviation=np.inf, body_deviation=np.inf,
+                       contact_lost_frames=10**9)  # fmt: skip
 
 
 def fallen(s: HoiState, cfg: TerminationConfig) -> np.ndarray:
@@ -56,8 +61,30 @@ def contact_lost(lost_frames: np.ndarray, cfg: TerminationConfig) -> np.ndarray:
     return lost_frames.max(axis=1) > cfg.contact_lost_frames
 
 
-def standing(s: HoiState, min_height: float, upright_cos: float) -> np.ndarray:
-    """(N,) the robot is up: pelvis above ``min_height`` (m) and its z-axis within
+@dataclass(frozen=True)
+class GetupConfig:
+    """The get-up skill's task token: on while the robot is down, off once it stands."""
+
+    seconds: float = 5.0  # not standing within this ends the attempt
+    standing_height: float = 0.6  # m: pelvis height of a robot that stands
+    upright_cos: float = 0.8  # pelvis z-axis cosine to vertical of a robot that stands
+
+
+def tracking_causes(
+    s: HoiState, ref: HoiState, lost_frames: np.ndarray, cfg: TerminationConfig
+) -> dict[str, np.ndarray]:
+    """The early-termination causes of tracking a reference, (N,) booleans each, in the
+    order that names an attempt's end when several hold (tasks mask or add causes)."""
+    return {
+        "fall": fallen(s, cfg),
+        "object_deviation": object_deviated(s, ref, cfg),
+        "robot_deviation": robot_deviated(s, ref, cfg),
+        "contact_lost": contact_lost(lost_frames, cfg),
+    }
+
+
+def standing(s: HoiState, cfg: GetupConfig) -> np.ndarray:
+    """(N,) the robot is up: pelvis above ``standing_height`` and its z-axis within
     ``upright_cos`` of vertical (the get-up task's end)."""
     up = -projected_gravity_of(s.root_quat)[:, 2]
-    return (s.root_pos[:, 2] > min_height) & (up > upright_cos)
+    return (s.root_pos[:, 2] > cfg.standing_height) & (up > cfg.upright_cos)

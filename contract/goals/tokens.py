@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.goals.features import GOAL_DIM, goal_residual
-from training.goals.masks import NUM_TOKENS, PREVIEW, pattern_mask, sample_masks
-from training.reference import ReferenceMotions
-from training.state import HoiState
+from contract.goals.features import GOAL_DIM, goal_residual
+from contract.goals.masks import NUM_TOKENS, PREVIEW, pattern_mask, sample_masks
+from contract.reference import ReferenceMotions
+from contract.state import HoiState
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A goal is a set of tokens: short-horizon preview frames (``PREVIEW`` offsets, in control
 steps ahead) and one long-horizon snapshot frame. Each token is a reference frame's
-residual features (``training.goals.features``) times a binary mask over them. The
+residual features (``contract.goals.features``) times a binary mask over them. The
 named patterns are the tasks of the paper; training samples patterns at random:
 
 | pattern | preview tokens | snapshot token | training probability |
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
+from contract.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
 
 PREVIEW = (1, 2, 4)  # control steps ahead
 TASKS = ("getup",)  # the prior's learnable task tokens, in input order (Stage 3)
