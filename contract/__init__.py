@@ -3,3 +3,5 @@ observation terms, the action mapping, goal features and tokens, reference motio
 terminations, the policy file format, the ONNX policy and the per-step policy runner.
 numpy, mujoco and onnxruntime only: it imports neither torch nor training, sim2sim or
 deploy."""
+
+import robots  # noqa: F401  (picks the offscreen GL backend before anything loads mujoco)

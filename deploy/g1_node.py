@@ -136,12 +136,15 @@ class G1Node:
         self.stale_after = 3.0 / self.policy.control_hz
         self.running = True
         self.quit = False  # leave once damping has been sent for a moment
-        self.channel = Channel(args.domain, args.net)
-        self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
-        self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
         self.command_msg = LOWCMD_LAYOUT.new()
         self.timing = LoopTiming(1.0 / COMMAND_HZ)
         self.pending: Iterator[None] | None = None  # the policy step under way
+
+    def connect(self) -> None:
+        """Join the robot's DDS domain: LowState in, LowCmd out."""
+        self.channel = Channel(self.args.domain, self.args.net)
+        self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
+        self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
 
     # Inputs -----------------------------------------------------------------------------
 
@@ -290,6 +293,7 @@ class G1Node:
 
     def run(self) -> None:
         a = self.args
+        self.connect()
         period = 1.0 / COMMAND_HZ
         start = time.perf_counter()
         cycle = 0

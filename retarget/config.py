@@ -1,5 +1,5 @@
 """Retargeting configuration: the human->G1 correspondences and solver settings, read
-from a TOML file (default ``configs/retarget/g1.toml``)."""
+from a TOML file (default ``retarget/g1.toml``, shipped inside the package)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from robots import g1
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "retarget" / "g1.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "g1.toml"
 # Frames the IK may target: G1 bodies and the sites exported as URDF links.
 ROBOT_FRAMES = set(g1.BODY_NAMES) | {s.name for link in g1.LINKS for s in link.sites}
 

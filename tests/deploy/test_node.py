@@ -18,11 +18,14 @@ from deploy.hold_policy import write_hold_policy
 from deploy.protocol.channel import LOWCMD, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, crc_ok
 from deploy.safety import SafetyLimits
+from robots import g1
 from robots.clip import load_clip
 from tests.deploy.conftest import TEST_DOMAIN
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = SafetyLimits()
+# Node and virtual G1 as processes in real time: a CI step of their own (pytest -m realtime).
+REALTIME = pytest.mark.realtime
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +139,7 @@ def damping_after(commands, entries):
     return fault, first_damped_after - last_stiff
 
 
+@REALTIME
 def test_end_to_end_policy_holds_standing_for_10s(files, monitor, tmp_path):
     # The gantry is released once the policy runs; it then holds the robot on its feet.
     entries, report, commands, _ = run(
@@ -157,6 +161,34 @@ def test_end_to_end_policy_holds_standing_for_10s(files, monitor, tmp_path):
     check_commands(commands)
 
 
+@pytest.fixture(scope="module")
+def lift_files(tmp_path_factory):
+    """The bundled lift expert and the clip it was trained on."""
+    from retarget.pipeline import retarget
+    from retarget.synthetic import LIFT_IN_PLACE, synthetic_motion
+
+    root = tmp_path_factory.mktemp("lift")
+    clip = retarget(synthetic_motion(LIFT_IN_PLACE)).clip.save(root / "lift.npz")
+    return root, REPO / "sim2sim/policies/stage1_lift.onnx", clip
+
+
+@REALTIME
+def test_trained_policy_runs_its_clip_on_the_node(lift_files, monitor, tmp_path):
+    """A trained policy acts on the node's own observation for the whole clip, on the
+    gantry (the virtual G1 has no box to lean on): finite, in-range actions in time, and
+    the robot moved through the clip's crouch and reach."""
+    entries, _, commands, _ = run(lift_files, monitor, tmp_path, seconds=8.0)
+    assert transitions(entries) == [
+        ("passive", "move_to_default"), ("move_to_default", "hold"), ("hold", "policy"),
+        ("policy", "damping"),
+    ]  # fmt: skip
+    assert not [e for e in entries if e["kind"] == "fault"]
+    reach = max(np.abs(m["motor_cmd"]["q"][:29] - g1.DEFAULT_POS).max() for _, m in commands)
+    assert reach > 0.3, reach  # the policy moves the robot through its clip
+    check_commands(commands)
+
+
+@REALTIME
 @pytest.mark.parametrize(
     ("vg1", "reason"),
     [
@@ -199,6 +231,7 @@ def broken_policy(hold: Path, how: str) -> Path:
     return out
 
 
+@REALTIME
 @pytest.mark.parametrize(
     ("how", "reason"),
     [("nan", "not finite"), ("exploding", "exploded"), ("exception", "policy error: ")],
@@ -214,6 +247,7 @@ def test_policy_failure_ends_in_damping(files, monitor, tmp_path, how, reason):
     check_commands(commands)
 
 
+@REALTIME
 def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
     keys = [(0.2, "s"), (2.2, "p"), (2.6, "]"), (2.8, "+"), (3.5, " "), (4.0, "q")]
     entries, _, commands, output = run(files, monitor, tmp_path, seconds=8.0, keys=keys)
@@ -231,6 +265,7 @@ def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
     check_commands(commands)
 
 
+@REALTIME
 def test_stop_signal_and_restart(files, monitor, tmp_path):
     entries, _, commands, _ = run(files, monitor, tmp_path, seconds=10.0, kill_node_at=3.0)
     fault, delay = damping_after(commands, entries)
@@ -269,6 +304,7 @@ def latent_policies(files):
     return {2: root / "stage2.onnx", 3: root / "stage3.onnx"}
 
 
+@REALTIME
 @pytest.mark.parametrize("stage", [2, 3])
 def test_goal_conditioned_policy_runs_on_the_node(files, monitor, tmp_path, latent_policies,
                                                   stage):  # fmt: skip

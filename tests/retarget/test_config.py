@@ -1,12 +1,32 @@
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import pytest
 
+import retarget
 from retarget.config import DEFAULT_CONFIG, load_config
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_config_loads():
     cfg = load_config()
     assert {t.robot for t in cfg.targets} >= {"pelvis", "torso_link", "left_elbow_link"}
     assert cfg.ik.iterations >= 1 and cfg.hands.position_weight > 0
+
+
+def test_default_config_ships_inside_the_installed_package(tmp_path):
+    assert DEFAULT_CONFIG.parent == Path(retarget.__file__).parent
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         str(REPO), "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    assert "retarget/g1.toml" in zipfile.ZipFile(wheel).namelist()
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort
 
+    from contract import policy_file
     from contract.policy import Policy, PolicyError
     from training.evaluate import load_stage2
     from training.stage2 import build_policy
@@ -103,9 +104,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     assert policy.goals.history == cfg.goals.history == 4 and policy.goals.latent_dim == 64
     meta["g1hoi_goal_components"] = "root_pos:3"
     with pytest.raises(PolicyError, match="goal layout"):
-        from contract.policy import _goal_layout
-
-        _goal_layout(path, meta)
+        policy_file.read(path, meta)
 
 
 def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
