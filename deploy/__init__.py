@@ -1,1 +1,1 @@
-"""The DDS control node for the real G1 and its hardware-free virtual G1 (planned: issue 6)."""
+"""The DDS control node for the real G1 and its hardware-free virtual G1."""

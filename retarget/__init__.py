@@ -1,1 +1,1 @@
-"""Human+object motion (InterAct/OMOMO) to G1 motion clips with Pinocchio IK (planned: issue 3)."""
+"""Human+object motion (InterAct/OMOMO) to G1 motion clips with Pinocchio IK."""

@@ -1,1 +1,1 @@
-"""Run exported ONNX policies in MuJoCo with stricter-than-training physics (planned: issue 5)."""
+"""Run exported ONNX policies in MuJoCo with stricter-than-training physics."""
