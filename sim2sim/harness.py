@@ -22,7 +22,6 @@ from contract.policy import Policy
 from contract.runner import CLIP, PolicyRunner
 from contract.state import StateIndex
 from contract.terminations import (
-    GetupConfig,
     TerminationConfig,
     count_contact_lost,
     fallen,
@@ -35,10 +34,6 @@ from robots.g1.mjcf import SimOptions
 from robots.objects import surface_points
 from robots.scene import build_scene
 from sim2sim.chain import ChainGoal
-
-# Get-up (Stage 3 policies with the get-up token): down longer than the training task's
-# get-up time ends the episode.
-GETUP = GetupConfig()
 
 
 @dataclass(frozen=True)
@@ -204,11 +199,13 @@ class Sim2Sim:
         self.lost = count_contact_lost(self.lost, hands_touching(dist), contact)
         causes = tracking_causes(state, ref, self.lost, self.terminations)
         down = fallen(state, self.terminations)
-        if self.sparse and self.runner.can_getup:  # a fall ends it only if it stays down
+        # With the get-up token a fall ends the attempt only if the robot stays down longer
+        # than the training task's get-up time.
+        if self.sparse and self.runner.can_getup:
             self.down_steps = self.down_steps + 1 if down[0] else 0
             causes["fall"] = causes["fall"] & ~down
             causes["getup_timeout"] = np.array(
-                [self.down_steps > GETUP.seconds * self.policy.control_hz]
+                [self.down_steps > self.runner.getup_cfg.seconds * self.policy.control_hz]
             )
         return {"state": state, "reference": ref, "causes": causes, "fallen": down}
 
