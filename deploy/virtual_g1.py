@@ -33,6 +33,7 @@ from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.realtime import use_realtime
 from robots import g1
+from robots.g1.mjcf import SimOptions
 from robots.scene import build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
@@ -43,7 +44,7 @@ class Args:
     net: str = "lo"
     """Network interface (loopback for the virtual robot)."""
     domain: int = SIM_DOMAIN
-    physics_hz: float = 1000.0
+    physics: SimOptions = SimOptions(timestep=0.001)
     publish_hz: float = 500.0
     seconds: float = 3600.0
     """Run this long, then exit."""
@@ -65,7 +66,7 @@ class Args:
 class VirtualG1:
     def __init__(self, args: Args):
         self.args = args
-        spec = build_scene(actuators=False)
+        spec = build_scene(actuators=False, options=args.physics)
         # The gantry (a weld to the world at qpos0) holds the pelvis at standing height,
         # feet just touching the floor, so that releasing it does not drop the robot.
         spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
@@ -73,7 +74,6 @@ class VirtualG1:
             spec.add_equality(
                 type=mujoco.mjtEq.mjEQ_WELD, name1="pelvis", objtype=mujoco.mjtObj.mjOBJ_BODY
             )
-        spec.option.timestep = 1.0 / args.physics_hz
         self.model = spec.compile()
         self.data = mujoco.MjData(self.model)
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
@@ -132,8 +132,8 @@ class VirtualG1:
 
     def run(self) -> None:
         a = self.args
-        dt = 1.0 / a.physics_hz
-        every = max(1, round(a.physics_hz / a.publish_hz))
+        dt = a.physics.timestep
+        every = max(1, round(1.0 / (dt * a.publish_hz)))
         gc.collect()
         gc.freeze()  # no full collections over the loaded modules and model mid-run
         start = time.perf_counter()
@@ -152,7 +152,7 @@ class VirtualG1:
                 self.data.xfrc_applied[1, 0] = 0.0
             mujoco.mj_step(self.model, self.data)
             step += 1
-            if step % max(1, round(0.1 * a.physics_hz)) == 0:
+            if step % max(1, round(0.1 / dt)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):
                 self.writer.write(self.state_message(round(step * dt * 1000), elapsed))

@@ -30,7 +30,7 @@ from contract.terminations import (
 )
 from robots import g1
 from robots.clip import MotionClip
-from robots.g1.mjcf import SimOptions
+from robots.g1.mjcf import STRICT, SimOptions
 from robots.objects import surface_points
 from robots.scene import build_scene
 from sim2sim.chain import ChainGoal
@@ -38,16 +38,27 @@ from sim2sim.chain import ChainGoal
 
 @dataclass(frozen=True)
 class Sim2SimSettings:
-    physics_hz: float = 1000.0
-    latency_ms: float = 5.0  # targets reach the motors this long after the observation
-    joint_pos_noise: float = 0.005  # rad
-    joint_vel_noise: float = 0.05  # rad/s
-    gyro_noise: float = 0.02  # rad/s
-    push_velocity: float = 0.0  # m/s; > 0 pushes the pelvis every 1-3 s (--perturb)
+    physics: SimOptions = STRICT
+    """Physics: sim2sim's strict settings by default (``robots.g1.mjcf.STRICT``)."""
+    latency_ms: float = 5.0
+    """Targets reach the motors this long after the observation."""
+    joint_pos_noise: float = 0.005
+    """Encoder noise, rad."""
+    joint_vel_noise: float = 0.05
+    """Joint speed noise, rad/s."""
+    gyro_noise: float = 0.02
+    """IMU gyro noise, rad/s."""
+    push_velocity: float = 0.0
+    """m/s; > 0 pushes the pelvis by up to this every 1-3 s (robustness, e.g. 0.5)."""
     seed: int = 0
-    goals: str = "full"  # Stage 2 policies: the goal mask pattern (contract.goals.masks)
-    sample: bool = False  # Stage 2: a seeded latent draw per episode instead of the mean
-    getup: bool = True  # Stage 3 policies with a get-up token: use it after falls
+    goals: str = "full"
+    """Stage 2/3 policies: the goal pattern taken from the clip (full, snapshot,
+    trajectory, contact, snapshot+trajectory, contact+trajectory); keys 1-9 / g in the
+    viewer."""
+    sample: bool = False
+    """Stage 2/3: a seeded latent draw per episode instead of the mean."""
+    getup: bool = True
+    """Stage 3 policies with a get-up token: turn it on after falls."""
 
 
 class Sim2Sim:
@@ -59,21 +70,16 @@ class Sim2Sim:
         self.chain = list(chain or [])
         if self.chain and policy.goals is None:
             raise ValueError("a goal chain needs a goal-conditioned (Stage 2/3) policy")
-        options = SimOptions(
-            timestep=1.0 / settings.physics_hz, cone="elliptic", impratio=10.0,
-            iterations=50, ls_iterations=50,
-        )  # fmt: skip
-        self.model = build_scene([clip.object], options=options).compile()
+        self.model = build_scene([clip.object], options=settings.physics).compile()
         m = self.model
         m.actuator_gainprm[:, 0] = policy.kp
         m.actuator_biasprm[:, 1] = -policy.kp
         m.actuator_biasprm[:, 2] = -policy.kd
         m.actuator_forcerange[:] = np.c_[-policy.effort_limit, policy.effort_limit]
         self.data = mujoco.MjData(m)
-        self.decimation = round(settings.physics_hz / policy.control_hz)
-        self.latency_steps = min(
-            round(settings.latency_ms * 1e-3 * settings.physics_hz), self.decimation
-        )
+        dt = settings.physics.timestep
+        self.decimation = round(1.0 / (dt * policy.control_hz))
+        self.latency_steps = min(round(settings.latency_ms * 1e-3 / dt), self.decimation)
         self.rng = np.random.default_rng(settings.seed)
         self.runner = PolicyRunner(policy, clip, self.rng, pattern=settings.goals,
                                    sample=settings.sample, getup=settings.getup)  # fmt: skip

@@ -1,213 +1,104 @@
-"""Training entry points: ``python -m training --help``."""
+"""Training entry points: ``python -m training --help``.
+
+The stage commands take their flags from the config dataclasses themselves
+(``--env.num-envs``, ``--ppo.learning-rate``, ``--model.decoder-hidden``, ...); a named
+recipe (``training/recipes.py``) sets many at once, e.g. ``python -m training stage1
+lift --motions CLIP.npz --out runs/lift``, and flags after it override it."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import tyro
 
+from training import recipes
+from training.stage1 import Stage1Config
+from training.stage2 import Stage2Config
+from training.stage3 import Stage3Config
+
+
+def _recipes(table: dict):
+    """A tyro type choosing one of ``table``'s named configs (default: "default")."""
+    return Annotated[
+        tyro.extras.subcommand_type_from_defaults(
+            {k: cfg for k, (_, cfg) in table.items()}, {k: d for k, (d, _) in table.items()}
+        ),
+        tyro.conf.arg(name=""),
+    ]
+
+
+def _resolved(paths) -> tuple[str, ...]:
+    return tuple(str(Path(p).resolve()) for p in paths)
+
 
 @dataclass
 class Stage1:
-    """Train the Stage 1 tracking expert with PPO (resumes if RUN_DIR has a checkpoint)."""
+    """Train the Stage 1 tracking expert with PPO (resumes if OUT has a checkpoint)."""
 
-    motions: tuple[str, ...]
-    """G1 motion clips (.npz) or folders of them (e.g. the output of python -m retarget)."""
     out: Path
     """Run directory: config, checkpoint, TensorBoard logs."""
-    num_envs: int = 256
-    iterations: int = 1000
-    """Total PPO iterations of the run (a resumed run continues up to this number)."""
-    threads: int = 0
-    """Physics threads (0: all cores)."""
-    control_hz: float = 50.0
-    """Policy rate (physics runs at 200 Hz; the InterMimic paper uses 30 Hz)."""
-    hidden: tuple[int, ...] = (1024, 1024, 512)
-    """Actor and critic MLP hidden sizes."""
-    gains: str = "tracking"
-    """PD gain profile of robots.g1.gains: tracking (10 Hz, zeta 2) or stand (30 Hz, zeta 1)."""
-    steps_per_env: int = 24
-    save_interval: int = 10
-    seed: int = 0
-    randomize: bool = True
-    """Robustness randomization (masses, friction, gains, delay, pushes, start noise)."""
-    action_base: str = "default"
-    """default: actions offset the default pose; reference: they offset the clip's next
-    pose, so the policy learns corrections to the motion (much faster to train)."""
-    learning_rate: float = 1e-3
-    schedule: str = "adaptive"
-    """adaptive: the rate follows the KL to 0.01 (rsl-rl); fixed: it stays."""
-    init_noise_std: float = 1.0
-    """Initial action noise (action units); smaller suits --action-base reference."""
-    start_joint_noise: float = 0.0
-    """Rad: every episode starts with the joints perturbed by this much (a physical start,
-    as in the random_init evaluation), so that the expert learns to recover from it."""
+    config: _recipes(recipes.STAGE1) = Stage1Config()
 
     def run(self) -> None:
-        from training.env import EnvConfig
-        from training.randomization import RandomizationConfig
-        from training.stage1 import PpoConfig, Stage1Config, load_clips, train
+        from training.stage1 import load_clips, train
 
-        cfg = Stage1Config(
-            env=EnvConfig(
-                num_envs=self.num_envs,
-                num_threads=self.threads,
-                control_hz=self.control_hz,
-                gains=self.gains,
-                action_base=self.action_base,
-                seed=self.seed,
-                randomization=RandomizationConfig(enabled=self.randomize),
-                start_joint_noise=self.start_joint_noise,
-            ),
-            ppo=PpoConfig(
-                hidden_dims=self.hidden,
-                steps_per_env=self.steps_per_env,
-                learning_rate=self.learning_rate,
-                schedule=self.schedule,
-                init_noise_std=self.init_noise_std,
-                save_interval=self.save_interval,
-            ),
-            iterations=self.iterations,
-            motions=tuple(str(Path(m).resolve()) for m in self.motions),
-        )
-        runner = train(cfg, self.out, load_clips(list(self.motions)))
+        if not self.config.motions:
+            raise ValueError("name the motion clips (--motions): .npz files or folders")
+        cfg = replace(self.config, motions=_resolved(self.config.motions))
+        runner = train(cfg, self.out, load_clips(list(cfg.motions)))
         print(f"done: {runner.current_learning_iteration + 1} iterations, checkpoint in {self.out}")
 
 
 @dataclass
 class Stage2:
-    """Distil a Stage 1 expert into the masked goal-conditioned variational policy with
-    online DAgger (resumes if RUN_DIR has a checkpoint)."""
+    """Distil a Stage 1 expert (--expert: its run directory or exported ONNX policy) into
+    the masked goal-conditioned variational policy with online DAgger (resumes if OUT
+    has a checkpoint). --motions defaults to the expert run's own."""
 
-    expert: Path
-    """The Stage 1 expert: its run directory or its exported ONNX policy."""
     out: Path
     """Run directory: config, checkpoint, TensorBoard logs."""
-    motions: tuple[str, ...] = ()
-    """G1 motion clips or folders (default: the expert run's own motions)."""
-    num_envs: int = 64
-    iterations: int = 1000
-    threads: int = 0
-    """Physics threads (0: all cores)."""
-    steps_per_iter: int = 24
-    expert_decay_iters: int = 300
-    """Iterations over which the expert's share of executed actions goes from 1 to 0."""
-    decoder_hidden: tuple[int, ...] = (1024, 1024, 512)
-    learning_rate: float = 3e-4
-    final_learning_rate: float | None = None
-    """Decay the learning rate linearly to this (None: constant), from --decay-start to
-    --iterations."""
-    decay_start: int | None = None
-    """Iteration where the decay starts (default: --expert-decay-iters, when the student
-    starts acting alone; to decay only the iterations a resume adds, the iteration it
-    resumes from)."""
-    randomize: bool | None = None
-    """Robustness randomization during distillation (default: as the expert was trained;
-    on for an ONNX expert). Distil in the physics the expert masters."""
-    save_interval: int = 10
-    seed: int = 0
+    config: _recipes(recipes.STAGE2) = Stage2Config()
 
     def run(self) -> None:
         from training.expert import expert_env_config
-        from training.models.policy import ModelConfig
         from training.stage1 import load_clips
-        from training.stage2 import Stage2Config, train
+        from training.stage2 import train
 
-        motions = self.motions or tuple(expert_env_config(self.expert, 1)[1])
+        cfg = self.config
+        if not cfg.expert:
+            raise ValueError("name the Stage 1 expert (--expert RUN_DIR or POLICY.onnx)")
+        motions = cfg.motions or tuple(expert_env_config(Path(cfg.expert), 1)[1])
         if not motions:
             raise ValueError("name the motion clips (--motions) for an ONNX expert")
-        cfg = Stage2Config(
-            expert=str(self.expert.resolve()),
-            motions=tuple(str(Path(m).resolve()) for m in motions),
-            iterations=self.iterations, num_envs=self.num_envs, threads=self.threads,
-            steps_per_iter=self.steps_per_iter, expert_decay_iters=self.expert_decay_iters,
-            save_interval=self.save_interval, seed=self.seed, randomize=self.randomize,
-            learning_rate=self.learning_rate, final_learning_rate=self.final_learning_rate,
-            decay_start=self.decay_start,
-            model=ModelConfig(decoder_hidden=self.decoder_hidden),
-        )  # fmt: skip
-        run = train(cfg, self.out, load_clips(list(motions)))
+        cfg = replace(cfg, expert=_resolved([cfg.expert])[0], motions=_resolved(motions))
+        run = train(cfg, self.out, load_clips(list(cfg.motions)))
         print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
 
 
 @dataclass
 class Stage3:
-    """Fine-tune a Stage 2 policy with RL in-betweening (PPO) while a share of the
+    """Fine-tune a Stage 2 run (--init) with RL in-betweening (PPO) while a share of the
     simulations keeps the distillation loss (prior preservation); learns the get-up
-    task token. Resumes if RUN_DIR has a checkpoint. Several processes or GPUs:
+    task token. Resumes if OUT has a checkpoint. Several processes or GPUs:
     ``torchrun --nproc-per-node K -m training stage3 ...`` (gradients averaged)."""
 
-    init: Path
-    """The Stage 2 run directory to start from."""
     out: Path
     """Run directory: config, checkpoint, TensorBoard logs."""
-    num_envs: int = 64
-    """Simulations per process (both groups together)."""
-    iterations: int = 500
-    threads: int = 0
-    """Physics threads per simulation group (0: all cores)."""
-    preserve_share: float = 0.25
-    """Share of the simulations that keep the Stage 2 distillation loss."""
-    preserve_weight: float = 1.0
-    """Weight of that loss beside the PPO loss."""
-    preserve_joint_noise: float = 0.0
-    """Joint noise (rad) at the preservation group's starts: the expert labels recoveries."""
-    expert: Path | None = None
-    """The preservation group's labeller, a Stage 1 run directory or ONNX policy (default:
-    the Stage 2 run's expert), e.g. one trained from perturbed starts (stage1
-    --start-joint-noise) whose recoveries the student should learn."""
-    critic_warmup_iters: int = 10
-    """Iterations that train the critic alone before the policy moves."""
-    steps_per_iter: int = 24
-    learning_rate: float = 1e-5
-    """Learning rate (and the ceiling of the KL-adaptive one)."""
-    desired_kl: float | None = None
-    """Target policy change (KL) per minibatch of an adaptive rate that never exceeds
-    --learning-rate (None: fixed rate)."""
-    fallen_prob: float = 0.2
-    """Share of in-betweening starts lying on the floor (get-up)."""
-    tracking_share: float = 0.0
-    """Share of in-betweening starts that track the whole reference (dense reward)."""
-    explore: str = "action"
-    """Where PPO's noise goes: "action" (joint actions; PPO trains prior and decoder) or
-    "latent" (the prior's latent, decoded; PPO trains the prior)."""
-    init_std: float = 0.2
-    """Exploration noise at the start (action units, or latent units with --explore latent)."""
-    episode_seconds: float = 0.0
-    """In-betweening episodes are cut (value-bootstrapped) after this many seconds, so
-    that samples go to recoveries from the random starts (0: the longest clip)."""
-    group_size: int = 0
-    """Attempts per start (>= 2): each rollout restarts the in-betweening simulations in
-    groups from one random start each, attempts of --steps-per-iter steps, advantages
-    relative to the group (GRPO's, no critic); 0: off (GAE with the critic)."""
-    save_interval: int = 10
-    seed: int = 0
+    config: _recipes(recipes.STAGE3) = Stage3Config()
 
     def run(self) -> None:
-        from dataclasses import replace
-
-        from training.inbetween import InbetweenConfig
-        from training.stage3 import Stage3Config, train
-
-        cfg = Stage3Config(
-            init=str(self.init), iterations=self.iterations, num_envs=self.num_envs,
-            threads=self.threads, preserve_share=self.preserve_share,
-            preserve_weight=self.preserve_weight, critic_warmup_iters=self.critic_warmup_iters,
-            preserve_joint_noise=self.preserve_joint_noise,
-            expert=str(self.expert.resolve()) if self.expert else "",
-            steps_per_iter=self.steps_per_iter, learning_rate=self.learning_rate,
-            desired_kl=self.desired_kl, save_interval=self.save_interval, seed=self.seed,
-            explore=self.explore, init_std=self.init_std, episode_seconds=self.episode_seconds,
-            group_size=self.group_size,
-            task=replace(InbetweenConfig(), fallen_prob=self.fallen_prob,
-                         tracking_share=self.tracking_share),
-        )  # fmt: skip
-        run = train(cfg, self.out)
         from training import distributed
+        from training.stage3 import train
 
+        cfg = self.config
+        if not cfg.init:
+            raise ValueError("name the Stage 2 run to fine-tune (--init RUN_DIR)")
+        if cfg.expert:
+            cfg = replace(cfg, expert=_resolved([cfg.expert])[0])
+        run = train(cfg, self.out)
         if distributed.setup()[0] == 0:
             print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
 
@@ -300,20 +191,20 @@ class Export:
         print(f"wrote {self.out}")
 
 
+COMMANDS = {"stage1": Stage1, "stage2": Stage2, "stage3": Stage3, "eval": Eval, "play": Play,
+            "curves": Curves, "export": Export}  # fmt: skip
+
+
+def parse(args: list[str] | None = None):
+    """The command object of ``python -m training ARGS``."""
+    return tyro.extras.subcommand_cli_from_dict(
+        COMMANDS, prog="python -m training", description=__doc__, args=args,
+        config=(tyro.conf.OmitSubcommandPrefixes, tyro.conf.CascadeSubcommandArgs),
+    )  # fmt: skip
+
+
 def main() -> None:
-    cmd = tyro.extras.subcommand_cli_from_dict(
-        {
-            "stage1": Stage1,
-            "stage2": Stage2,
-            "stage3": Stage3,
-            "eval": Eval,
-            "play": Play,
-            "curves": Curves,
-            "export": Export,
-        },
-        prog="python -m training",
-        description=__doc__,
-    )
+    cmd = parse()
     try:
         (cmd.run if isinstance(cmd, (Stage1, Stage2, Stage3)) else cmd.run_)()
     except (ValueError, FileNotFoundError) as e:

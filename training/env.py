@@ -1,7 +1,7 @@
 """The batched HOI tracking environment: N simulations of the G1 and one object, each
 following a reference clip (InterMimic-style Stage 1 expert task).
 
-Policy at ``control_hz`` (50 Hz default), physics at 1 / ``physics_dt`` (200 Hz). The
+Policy at ``control_hz`` (50 Hz default), physics as ``physics`` sets it (200 Hz). The
 action is a joint-position offset from the default pose (or from the reference's next
 pose, ``action_base``), scaled per joint by ``action_scale * effort_limit / kp``
 (mjlab's rule), applied by the position servos.
@@ -50,7 +50,7 @@ class EnvConfig:
     num_envs: int = 64
     num_threads: int = 0  # 0: all cores
     control_hz: float = CONTROL_HZ
-    physics_dt: float = 0.005
+    physics: SimOptions = SimOptions()
     future_offsets: tuple[int, ...] = FUTURE_OFFSETS
     episode_seconds: float = 10.0
     action_scale: float = ACTION_SCALE
@@ -78,14 +78,13 @@ class EnvConfig:
 class HoiEnv:
     def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig = EnvConfig(), backend=None):
         self.cfg = cfg
-        self.decimation = round(1.0 / (cfg.control_hz * cfg.physics_dt))
-        if abs(self.decimation * cfg.physics_dt * cfg.control_hz - 1.0) > 1e-6:
+        dt = cfg.physics.timestep
+        self.decimation = round(1.0 / (cfg.control_hz * dt))
+        if abs(self.decimation * dt * cfg.control_hz - 1.0) > 1e-6:
             raise ValueError("control period must be a whole number of physics steps")
         self.refs = ReferenceMotions(clips, cfg.control_hz)
         self.object = self.refs.object
-        self.model = build_scene(
-            [self.object], gains=cfg.gains, options=SimOptions(timestep=cfg.physics_dt)
-        ).compile()
+        self.model = build_scene([self.object], gains=cfg.gains, options=cfg.physics).compile()
         self.backend: PhysicsBackend = backend or MujocoBatchBackend(
             self.model, cfg.num_envs, cfg.num_threads
         )
@@ -162,16 +161,6 @@ class HoiEnv:
         if self.cfg.start_joint_noise > 0:
             self.perturb_joints(ids, self.cfg.start_joint_noise)
         self.backend.forward(ids)
-
-    def copy_start(self, src: np.ndarray, dst: np.ndarray) -> None:
-        """Start simulations ``dst`` from the freshly reset states of ``src`` (same clip,
-        frame and physical state; randomization drawn anew): groups of attempts from one
-        start."""
-        src, dst = np.asarray(src), np.asarray(dst)
-        self.reset_to(dst, self.clip[src], self.frame[src])
-        for a in (self._qpos, self._qvel, self._ctrl):
-            a[dst] = a[src]
-        self.backend.forward(dst)
 
     def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
         """Add Gaussian noise (rad) to the joint angles of simulations ``ids``, a
@@ -268,6 +257,11 @@ class HoiEnv:
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)
 
+    def step_info(self, state) -> dict[str, np.ndarray]:
+        """Task-specific step data for ``step``'s info, read before the terminations
+        and resets (tasks built on this env add theirs)."""
+        return {}
+
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
         """Early-termination causes, (N,) booleans each (tasks built on this env add or
         mask causes)."""
@@ -312,6 +306,7 @@ class HoiEnv:
             "grasp": R.grasp(state, contact, dist, normal),
             "energy": R.energy(self.backend.field("actuator_force"), state.joint_vel),
         }
+        extra = self.step_info(state)
         causes = self.terminations(state, ref)
         terminated = np.logical_or.reduce(list(causes.values()))
         clip_end = self.frame >= self.refs.lengths[self.clip] - 1
@@ -326,6 +321,7 @@ class HoiEnv:
             "clip_end": clip_end,
             "state": state,  # before the resets below
             "reference": ref,
+            **extra,
         }
         self.reset(done)
         if len(done):  # reset simulations changed state: read it again

@@ -9,18 +9,10 @@ frame 0.5-2 s ahead under a random mask (``inbetween_masks``: the snapshot token
 reaching its masked features within ``success_distance`` (xi) by its time earns the
 sparse success reward, then the next goal follows (a chain within the episode).
 
-Tracking episodes (``tracking_share`` of the starts): a dataset state with perturbed
-joints (``tracking_joint_noise``, no offset), the whole reference as the goal (the
-``full`` pattern, pinned by Stage 3), Stage 1's terminations (deviation, contact lost)
-and, in Stage 3, Stage 1's dense tracking reward. The sparse reward alone says little
-about following a whole reference from a perturbed start, and goal episodes never ask
-to keep a grasp; InterMimic fine-tunes its student on this reward the same way.
-
 Get-up: a fallen start turns the prior's learnable task token on; the fall termination
 is off for it until it stands (``contract.terminations.GetupConfig``), then the token
 goes off and the goals apply; not standing within its ``seconds`` ends the episode.
-Only falls (of standing robots), timeouts and, in tracking episodes, Stage 1's
-terminations end episodes.
+Only falls (of standing robots) and timeouts end episodes.
 """
 
 from __future__ import annotations
@@ -43,8 +35,6 @@ GETUP = 0  # the get-up task token
 @dataclass(frozen=True)
 class InbetweenConfig:
     success_distance: float = 0.15  # xi, m: masked position-feature distance
-    tracking_share: float = 0.0  # starts that track the whole reference
-    tracking_joint_noise: float = 0.1  # rad: their perturbed joints
     start_offset_xy: float = 0.15  # m: the robot's start shifted off the dataset state
     start_offset_yaw: float = 0.3  # rad
     perturbed_prob: float = 0.3
@@ -72,17 +62,11 @@ class InbetweenEnv(HoiEnv):
     early termination (the reference only supplies goals and object poses here)."""
 
     def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig, task: InbetweenConfig):
-        if task.fallen_prob + task.tracking_share > 1.0:
-            raise ValueError(
-                f"fallen_prob {task.fallen_prob} + tracking_share {task.tracking_share} > 1"
-            )
+        if not 0.0 <= task.fallen_prob <= 1.0:
+            raise ValueError(f"fallen_prob {task.fallen_prob} is outside 0 ... 1")
         self.task = task
         self.getup = np.zeros(cfg.num_envs, bool)
-        self.tracking = np.zeros(cfg.num_envs, bool)
-        self.was_tracking = np.zeros(cfg.num_envs, bool)
         self.getup_steps = np.zeros(cfg.num_envs, int)
-        self.was_getup = np.zeros(cfg.num_envs, bool)
-        self.robot_com = np.zeros((cfg.num_envs, 3))
         self.counts = {"fallen_starts": 0, "stood_up": 0}  # since the owner last cleared
         self.fallen_bank: dict[str, np.ndarray] | None = None
         super().__init__(clips, cfg)
@@ -123,7 +107,7 @@ class InbetweenEnv(HoiEnv):
         ids = np.asarray(ids)
         if len(ids) == 0:
             return
-        self.getup[ids] = self.tracking[ids] = False
+        self.getup[ids] = False
         if self.fallen_bank is None:  # still building the bank: plain dataset starts
             super().reset(ids)
             return
@@ -131,10 +115,7 @@ class InbetweenEnv(HoiEnv):
         u = rng.random(len(ids))
         fallen, up = ids[u < t.fallen_prob], ids[u >= t.fallen_prob]
         super().reset(up)
-        tracked = u[u >= t.fallen_prob] < t.fallen_prob + t.tracking_share
-        track, rest = up[tracked], up[~tracked]
-        self.random_starts(rest)
-        self.perturb_joints(track, t.tracking_joint_noise)
+        self.random_starts(up)
         if len(fallen):
             pick = rng.integers(0, len(self.fallen_bank["clip"]), len(fallen))
             bank = self.fallen_bank
@@ -143,16 +124,9 @@ class InbetweenEnv(HoiEnv):
             self._qvel[fallen] = bank["qvel"][pick]
             self._ctrl[fallen] = bank["qpos"][pick][:, ix.joint_q]
         self.getup[fallen] = True
-        self.tracking[track] = True
         self.counts["fallen_starts"] += len(fallen)
         self.getup_steps[ids] = 0
         self.backend.forward(ids)
-
-    def copy_start(self, src: np.ndarray, dst: np.ndarray) -> None:
-        super().copy_start(src, dst)
-        for flag in (self.getup, self.tracking, self.getup_steps):
-            flag[dst] = flag[src]
-        self.counts["fallen_starts"] += int(self.getup[dst].sum())
 
     def random_starts(self, ids: np.ndarray) -> None:
         """Move simulations ``ids`` from their dataset states to random initial
@@ -181,22 +155,24 @@ class InbetweenEnv(HoiEnv):
         root = self._qpos[ids, ix.root_q + 3 : ix.root_q + 7]
         self._qpos[ids, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)
 
+    def step_info(self, state) -> dict[str, np.ndarray]:
+        """The get-up flags during the step (before standing turns them off) and the
+        robot's centre of mass (N, 3): what the Stage 3 rewards read."""
+        return {
+            "getup": self.getup.copy(),
+            "robot_com": self.backend.field("subtree_com")[:, self.pelvis].copy(),
+        }
+
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
-        """Falls of standing robots, get-up timeouts and Stage 1's causes in tracking
-        episodes. Also keeps what the Stage 3 rewards read of this step's state before
-        the resets: ``was_getup``, ``was_tracking`` (the flags during the step) and
-        ``robot_com`` (N, 3)."""
-        self.robot_com = self.backend.field("subtree_com")[:, self.pelvis].copy()
-        self.was_getup = self.getup.copy()
-        self.was_tracking = self.tracking.copy()
+        """Falls of standing robots and get-up timeouts; the get-up flags turn off for
+        robots that stand."""
+        was_getup = self.getup.copy()
         self.getup &= ~standing(state, self.task.getup)
-        self.counts["stood_up"] += int((self.was_getup & ~self.getup).sum())
+        self.counts["stood_up"] += int((was_getup & ~self.getup).sum())
         self.getup_steps += self.getup
         limit = self.task.getup.seconds * self.cfg.control_hz
         causes = super().terminations(state, ref)
-        tracking = {k: v & self.tracking for k, v in causes.items() if k != "fall"}
         return {
             "fall": causes["fall"] & ~self.getup,
             "getup_timeout": self.getup & (self.getup_steps > limit),
-            **tracking,
         }

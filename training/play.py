@@ -21,6 +21,7 @@ import torch
 from contract.metrics import AttemptStats
 from contract.state import rollout_clip
 from contract.terminations import TerminationConfig
+from robots.g1.mjcf import SimOptions
 from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
@@ -50,6 +51,9 @@ def env_config(saved: dict, **overrides) -> EnvConfig:
         rand[key] = tuple(rand[key])
     env["randomization"] = RandomizationConfig(**rand)
     env["future_offsets"] = tuple(env["future_offsets"])
+    # Runs saved before the physics settings object recorded only the timestep.
+    env["physics"] = SimOptions(**env["physics"]) if "physics" in env else SimOptions(
+        timestep=env.pop("physics_dt"))  # fmt: skip
     return replace(EnvConfig(**env), **overrides)
 
 

@@ -30,19 +30,6 @@ def gae(rewards, values, dones, last_value, gamma: float, lam: float):
     return advantages, advantages + values
 
 
-def group_advantages(rewards, valid, group: int) -> torch.Tensor:
-    """Group-relative advantages (GRPO's, critic-free) of (T, N) rollouts whose
-    simulations come in ``group`` consecutive attempts from one start: each attempt's
-    return (its ``valid`` steps, up to its episode's end) standardized within its group,
-    for every step of the attempt. The start's difficulty cancels out, which a critic
-    fitted on few samples does not do."""
-    if rewards.shape[1] % group:
-        raise ValueError(f"{rewards.shape[1]} simulations do not split into groups of {group}")
-    ret = (rewards * valid).sum(0).reshape(-1, group)
-    adv = (ret - ret.mean(1, keepdim=True)) / (ret.std(1, keepdim=True) + 1e-8)
-    return adv.reshape(1, -1).expand_as(rewards)
-
-
 def surrogate_loss(log_prob, old_log_prob, advantages, clip: float) -> torch.Tensor:
     """Clipped PPO policy loss (to minimize); advantages normalized per minibatch."""
     adv = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -60,13 +47,3 @@ def gaussian_kl(old_mean, old_log_std, mean, log_std) -> torch.Tensor:
     var, old_var = torch.exp(2 * log_std), torch.exp(2 * old_log_std)
     kl = log_std - old_log_std + (old_var + (old_mean - mean) ** 2) / (2 * var) - 0.5
     return kl.sum(-1).mean()
-
-
-def adapt_learning_rate(lr: float, kl: float, desired: float, lo: float, hi: float) -> float:
-    """rsl-rl's KL-adaptive rule: divide the rate by 1.5 when the update moved the policy
-    more than twice ``desired``, multiply by 1.5 when less than half, within [lo, hi]."""
-    if kl > 2.0 * desired:
-        return max(lo, lr / 1.5)
-    if kl < 0.5 * desired:
-        return min(hi, lr * 1.5)
-    return lr

@@ -90,14 +90,6 @@ def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:
 
 # Stage 3 (in-betweening and get-up) terms ------------------------------------------
 
-TRACKING_TERMS = ("body_pos", "body_rot", "body_vel", "object_pos", "object_rot", "contact")
-
-
-def tracking(terms: dict[str, np.ndarray], c: RewardConfig) -> np.ndarray:
-    """Stage 1's weighted reference-tracking reward out of ``HoiEnv.step``'s terms (the
-    full-reference goals of Stage 3)."""
-    return sum(getattr(c, k) * terms[k] for k in TRACKING_TERMS)
-
 
 def goal_success(distance: np.ndarray, due: np.ndarray, xi: float) -> np.ndarray:
     """Sparse r_succ: 1 where a goal falls due this step and its masked feature distance

@@ -5,30 +5,21 @@ Each process runs two groups of simulations (the environment split):
 
 - ``1 - preserve_share`` of them play the in-betweening task (``training.inbetween``):
   PPO on the whole deployable path (prior + decoder) with Gaussian action noise of a
-  learned standard deviation (``explore="action"``), or on the prior alone with the
-  noise on its latent, decoded to actions by the decoder (``explore="latent"``: every
-  exploratory action is one the decoder produces, a variation of a learned skill),
-  sparse goal-success reward, energy and grasp terms, a
-  termination penalty, Stage 1's dense tracking reward in tracking episodes (the whole
-  reference as the goal) and, while getting up, upright and centre-of-mass rewards;
+  learned standard deviation, sparse goal-success reward, energy and grasp terms, a
+  termination penalty and, while getting up, upright and centre-of-mass rewards;
 - ``preserve_share`` of them keep running the Stage 2 distillation (the student in
   control, the Stage 1 expert labelling), whose loss is added with ``preserve_weight``
   (prior preservation). Their goal masks are only the trajectory-conditioned patterns
-  (``preserve_patterns``: the ones with preview tokens), which goal episodes never show
-  (tracking episodes show only ``full``, under Stage 1's own reward): those inputs keep
-  their distilled meaning (InterPrior protects them the same way).
+  (``preserve_patterns``: the ones with preview tokens), which goal episodes never
+  show: those inputs keep their distilled meaning (InterPrior protects them the same
+  way).
 
 The critic (an MLP on the normalized proprioception, goal tokens and task flags) warms
-up alone for ``critic_warmup_iters`` iterations. With ``group_size`` K it is not used:
-each rollout restarts the in-betweening group in attempts of K from one start each and
-an attempt's advantage is its return relative to its group's (goals drawn after the
-first one, and resampled masks, may differ within a group). The KL between the
-rollout's action distribution and the current one is logged at every minibatch; with
-``desired_kl`` the learning rate adapts to it (rsl-rl's rule) but never rises above
-``learning_rate``. Input normalization stays as Stage 2 left it. Under ``torchrun``
-every process simulates its own groups (seed + rank) and gradients are averaged over
-processes, so parameters stay identical on all ranks; rank 0 writes the checkpoint and
-the logs.
+up alone for ``critic_warmup_iters`` iterations. The KL between the rollout's action
+distribution and the current one is logged at every minibatch. Input normalization
+stays as Stage 2 left it. Under ``torchrun`` every process simulates its own groups
+(seed + rank) and gradients are averaged over processes, so parameters stay identical
+on all ranks; rank 0 writes the checkpoint and the logs.
 """
 
 from __future__ import annotations
@@ -44,7 +35,7 @@ from rsl_rl.modules import MLP
 from torch import nn
 
 from contract.goals.features import goal_distance, goal_residual
-from contract.goals.masks import TRAINING_PROBS, pattern_mask, sample_masks
+from contract.goals.masks import TRAINING_PROBS, sample_masks
 from contract.goals.tokens import Goals
 from contract.observations import proprioception
 from robots.atomic import atomic_path, write_text
@@ -53,30 +44,18 @@ from training import rewards as R
 from training.evaluate import load_stage2
 from training.expert import expert_env_config
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
-from training.models.latent import to_sphere
 from training.models.losses import stage2_loss
-from training.ppo import (
-    adapt_learning_rate,
-    gae,
-    gaussian_kl,
-    gaussian_log_prob,
-    group_advantages,
-    surrogate_loss,
-    value_loss,
-)
+from training.ppo import gae, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
 
 CONFIG = "config.json"
-EXPLORE = ("action", "latent")
-STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up",
-         "tracking_episodes", "tracking_survived")  # fmt: skip
+STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up")
 
 
 @dataclass(frozen=True)
 class Stage3Rewards:
     success: float = 10.0  # r_succ per goal reached within xi
-    tracking: float = 0.2  # Stage 1's tracking reward (0-3.6 per step), tracking episodes
     energy: float = -1e-4  # per W of mechanical power
     grasp: float = 0.5
     termination: float = -5.0
@@ -87,45 +66,39 @@ class Stage3Rewards:
 
 @dataclass(frozen=True)
 class Stage3Config:
-    init: str = ""  # the Stage 2 run directory
+    init: str = ""
+    """The Stage 2 run directory to start from."""
     iterations: int = 500
-    num_envs: int = 64  # per process
+    num_envs: int = 64
+    """Simulations per process (both groups together)."""
     threads: int = 0
+    """Physics threads per simulation group (0: all cores)."""
     preserve_share: float = 0.25
+    """Share of the simulations that keep the Stage 2 distillation loss."""
     preserve_weight: float = 1.0
-    preserve_joint_noise: float = 0.0  # rad: perturbed starts of the preservation group
-    # The preservation group's labeller (Stage 1 run directory or ONNX); "": the Stage 2
-    # run's expert. The evaluation compares against it too (training.evaluate.load_stage2).
+    """Weight of that loss beside the PPO loss."""
     expert: str = ""
+    """The preservation group's labeller, a Stage 1 run directory or ONNX policy ("": the
+    Stage 2 run's expert); the evaluation compares against it too."""
     preserve_patterns: tuple[str, ...] = (
         "full", "trajectory", "snapshot+trajectory", "contact+trajectory",
     )  # fmt: skip
     steps_per_iter: int = 24
     epochs: int = 4
     mini_batches: int = 4
-    learning_rate: float = 1e-5  # and the ceiling of the adaptive rate
-    desired_kl: float | None = None  # adaptive rate (rsl-rl's rule, e.g. 0.01); None: fixed
-    min_learning_rate: float = 1e-6
+    learning_rate: float = 1e-5
     max_grad_norm: float = 1.0
     gamma: float = 0.99
     lam: float = 0.95
     clip: float = 0.2
     value_coef: float = 0.5
-    explore: str = "action"  # where PPO's Gaussian noise goes: "action" or "latent"
-    init_std: float = 0.2  # exploration noise at the start: action units, or latent units
+    init_std: float = 0.2
+    """Action noise at the start (action units)."""
     critic_hidden: tuple[int, ...] = (512, 256)
     critic_warmup_iters: int = 10
+    """Iterations that train the critic alone before the policy moves."""
     save_interval: int = 10
     seed: int = 0
-    # s: in-betweening episodes are cut (and bootstrapped) after this; 0: the longest
-    # clip. Short episodes spend the samples on recoveries from the random starts, where
-    # the failures happen (most within the first second), not on steady tracking.
-    episode_seconds: float = 0.0
-    # Attempts per start (>= 2): every rollout starts the in-betweening simulations
-    # afresh in groups of this many from one random start, runs them for steps_per_iter
-    # steps (an attempt ends there or at its first termination) and takes group-relative
-    # advantages (training.ppo.group_advantages) instead of the critic's GAE. 0: off.
-    group_size: int = 0
     task: InbetweenConfig = field(default_factory=InbetweenConfig)
     rewards: Stage3Rewards = field(default_factory=Stage3Rewards)
 
@@ -169,20 +142,15 @@ class Stage3:
         self.cfg = cfg
         self.s2 = load_stage2(Path(cfg.init), cfg.expert)
         n_rl, n_keep = split(cfg)
-        if cfg.group_size and (cfg.group_size < 2 or n_rl % cfg.group_size):
-            raise ValueError(f"group_size {cfg.group_size}: groups of at least 2 that divide "
-                             f"the {n_rl} in-betweening simulations")  # fmt: skip
         clips = load_clips(list(self.s2.motions))
         seed = cfg.seed + 1000 * rank
         self.rng = np.random.default_rng(seed)
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      expert_share_start=0.0, expert_share_end=0.0,
-                     steps_per_iter=cfg.steps_per_iter,
-                     start_joint_noise=cfg.preserve_joint_noise)  # fmt: skip
+                     steps_per_iter=cfg.steps_per_iter)  # fmt: skip
         self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
-        # The expert's environment, like the preservation group's but with the
-        # in-betweening task's own starts (not that group's start noise).
-        seconds = cfg.episode_seconds or max(c.duration for c in clips)
+        # The expert's environment, with the in-betweening task's own starts.
+        seconds = max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
                           psi_prob=0.0, seed=seed, episode_seconds=seconds)  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
@@ -192,17 +160,14 @@ class Stage3:
         self.policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
         self.policy.eval()
         self.critic = Critic(self.policy, cfg.critic_hidden)
-        if cfg.explore not in EXPLORE:
-            raise ValueError(f"explore {cfg.explore!r}; known: {EXPLORE}")
-        width = self.policy.cfg.latent_dim if cfg.explore == "latent" else self.policy.sizes.actions
-        self.log_std = nn.Parameter(torch.full((width,), math.log(cfg.init_std)))
+        actions = self.policy.sizes.actions
+        self.log_std = nn.Parameter(torch.full((actions,), math.log(cfg.init_std)))
         self.optimizer = torch.optim.Adam(self.parameters(), lr=cfg.learning_rate)
         distributed.broadcast_parameters(self.parameters())
         hz = env_cfg.control_hz
         self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks)
         self.obs = self.env.observation()
         self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), proprioception(self.obs))
-        self._pin_tracking()
         self.iteration = 0
         self.stats = dict.fromkeys(STATS, 0.0)
 
@@ -211,23 +176,6 @@ class Stage3:
 
     def _last(self) -> np.ndarray:
         return self.env.refs.lengths[self.env.clip] - 1
-
-    def _pin_tracking(self) -> None:
-        """Tracking episodes see the whole reference, whatever mask the goals drew."""
-        self.goals.mask[self.env.tracking] = pattern_mask("full")
-
-    def _mean(self, history, tokens, visible, task) -> torch.Tensor:
-        """The mean of the exploration distribution: the deployed action, or with
-        ``explore="latent"`` the prior's mean latent."""
-        if self.cfg.explore == "latent":
-            return self.policy.prior_mean(history, tokens, visible, task)
-        return self.policy.act(history, tokens, visible, task=task)
-
-    def _joints(self, history, explored: torch.Tensor) -> torch.Tensor:
-        """The joint actions of explored samples (a latent goes through the decoder)."""
-        if self.cfg.explore == "latent":
-            return self.policy.decode(history, to_sphere(explored))
-        return explored
 
     def _inputs(self, state):
         tokens, visible, _ = self.goals.tokens(state, self.env.refs, self.env.clip, self.env.frame)
@@ -241,15 +189,14 @@ class Stage3:
         w, env, s = self.cfg.rewards, self.env, info["state"]
         goal = goal_residual(s, *env.refs.state(clip, snapshot))[:, None]
         distance = goal_distance(goal, self.goals.mask[:, -1:])
-        getup = env.was_getup
+        getup = info["getup"]
         terms = {
             "success": R.goal_success(distance, due & ~getup, self.cfg.task.success_distance),
-            "tracking": R.tracking(info["terms"], env.cfg.rewards) * env.was_tracking,
             "energy": info["terms"]["energy"],
             "grasp": info["terms"]["grasp"] * ~getup,
             "termination": terminated.astype(np.float64),
             "upright": R.upright(s) * getup,
-            "com_height": R.com_height(env.robot_com[:, 2], w.standing_com) * getup,
+            "com_height": R.com_height(info["robot_com"][:, 2], w.standing_com) * getup,
         }
         return sum(getattr(w, k) * v for k, v in terms.items()), terms
 
@@ -257,49 +204,35 @@ class Stage3:
         """``steps_per_iter`` in-betweening steps with exploration: the PPO batch."""
         env, goals = self.env, self.goals
         keys = ("history", "tokens", "visible", "task", "action", "mean", "log_prob", "value",
-                "reward", "done", "valid")  # fmt: skip
+                "reward", "done")  # fmt: skip
         steps: dict[str, list] = {k: [] for k in keys}
         std = self.log_std.detach().exp()
-        if self.cfg.group_size:
-            self._group_starts()
-        valid = np.ones(env.n, bool)  # grouped: still in the attempt this rollout started
         for _ in range(self.cfg.steps_per_iter):
             state = env.index.from_backend(env.backend)
             history, tokens, visible, task = self._inputs(state)
             with torch.inference_mode():
-                mean = self._mean(history, tokens, visible, task)
+                mean = self.policy.act(history, tokens, visible, task=task)
                 value = self.critic(self.policy, history, tokens, task)
                 action = mean + std * torch.randn_like(mean)
-                joints = self._joints(history, action)
             log_prob = gaussian_log_prob(action, mean, self.log_std.detach())
             clip, snapshot = env.clip.copy(), goals.snapshot.copy()
             due = env.frame + 1 >= snapshot
-            self.obs, _, terminated, truncated, info = env.step(joints.numpy())
+            self.obs, _, terminated, truncated, info = env.step(action.numpy())
             reward, terms = self.rewards(info, terminated, clip, due, snapshot)
-            if truncated.any() and not self.cfg.group_size:  # bootstrap timeouts
-                reward = reward + self.cfg.gamma * value.numpy() * truncated
+            reward = reward + self.cfg.gamma * value.numpy() * truncated  # bootstrap timeouts
             done = terminated | truncated
-            self._count(terms, due & ~env.was_getup, terminated, truncated, info, valid)
+            self._count(terms, due & ~info["getup"], done, info)
             for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
                          ("task", task), ("action", action), ("mean", mean),
                          ("log_prob", log_prob),
                          ("value", value), ("reward", torch.from_numpy(reward).float()),
-                         ("done", torch.from_numpy(done)),
-                         ("valid", torch.from_numpy(valid.copy()))):  # fmt: skip
+                         ("done", torch.from_numpy(done))):  # fmt: skip
                 steps[k].append(v)
-            if self.cfg.group_size:
-                valid &= ~done
             ids = np.flatnonzero(done)
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
-            self._pin_tracking()
         batch = {k: torch.stack(v) for k, v in steps.items()}
         batch["log_std"] = self.log_std.detach().clone().expand(*batch["mean"].shape)
-        if self.cfg.group_size:
-            self._count_cut(valid)
-            batch["advantage"] = group_advantages(batch["reward"], batch["valid"],
-                                                  self.cfg.group_size)  # fmt: skip
-            return batch
         state = env.index.from_backend(env.backend)
         history, tokens, _, task = self._inputs(state)
         with torch.inference_mode():
@@ -309,50 +242,23 @@ class Stage3:
                                                   self.cfg.lam)  # fmt: skip
         return batch
 
-    def _group_starts(self) -> None:
-        """Fresh random starts for every in-betweening simulation, the same within each
-        group of ``group_size`` (goals included)."""
-        env, k = self.env, self.cfg.group_size
-        ids = np.arange(env.n)
-        leaders, followers = ids[::k], ids[ids % k != 0]
-        env.reset(leaders)
-        env.copy_start(followers - followers % k, followers)
-        self.obs = env.observation()
-        self.goals.reset(leaders, env.frame[leaders], self._last()[leaders],
-                         proprioception(self.obs))  # fmt: skip
-        self.goals.copy(followers - followers % k, followers)
-        self._pin_tracking()
-
-    def _count(self, terms, due, terminated, truncated, info, valid) -> None:
-        """Training statistics of this step (of attempts still ``valid``)."""
+    def _count(self, terms, due, done, info) -> None:
+        """Training statistics of this step."""
         st = self.stats
-        done = (terminated | truncated) & valid
-        st["successes"] += float((terms["success"] * valid).sum())
-        st["goals"] += float((due & valid).sum())
+        st["successes"] += float(terms["success"].sum())
+        st["goals"] += float(due.sum())
         st["episodes"] += float(done.sum())
-        st["falls"] += float((info["causes"]["fall"] & valid).sum())
-        tracked = done & self.env.was_tracking
-        st["tracking_episodes"] += float(tracked.sum())
-        # Survived: ended by the clip's end or the episode's time limit, not terminated.
-        st["tracking_survived"] += float((tracked & truncated).sum())
+        st["falls"] += float(info["causes"]["fall"].sum())
         for k in ("fallen_starts", "stood_up"):
             st[k] += self.env.counts[k]
             self.env.counts[k] = 0
 
-    def _count_cut(self, alive: np.ndarray) -> None:
-        """Grouped attempts cut at the rollout's end count as survived episodes."""
-        st = self.stats
-        st["episodes"] += float(alive.sum())
-        tracked = float((alive & self.env.tracking).sum())
-        st["tracking_episodes"] += tracked
-        st["tracking_survived"] += tracked
-
     def learn(self, batch: dict, preserve: dict | None) -> dict[str, float]:
         """PPO epochs on the in-betweening batch, each minibatch with the preservation
-        loss on the matching share of the distillation batch."""
+        loss on the matching share of the distillation batch (the critic alone while it
+        warms up)."""
         cfg, p = self.cfg, self.policy
-        grouped = cfg.group_size > 0  # no critic: group-relative advantages
-        warm = not grouped and self.iteration < cfg.critic_warmup_iters
+        warm = self.iteration < cfg.critic_warmup_iters
         t, n = batch["reward"].shape
         logs: dict[str, list[float]] = {}
         params = self.parameters()
@@ -363,15 +269,12 @@ class Stage3:
                 keeps = torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
             for i, envs in enumerate(chunks):
                 keep = keeps[i % len(keeps)]
-                valid = batch["valid"][:, envs].flatten(0, 1)
-                mb = {k: v[:, envs].flatten(0, 1)[valid] for k, v in batch.items()}
-                mean = self._mean(mb["history"], mb["tokens"], mb["visible"], mb["task"])
+                mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
+                mean = p.act(mb["history"], mb["tokens"], mb["visible"], task=mb["task"])
                 log_prob = gaussian_log_prob(mb["action"], mean, self.log_std)
-                terms, loss = {}, torch.zeros(())
-                if not grouped:
-                    value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
-                    terms["value"] = value_loss(value, mb["return"])
-                    loss = cfg.value_coef * terms["value"]
+                value = self.critic(p, mb["history"], mb["tokens"], mb["task"])
+                terms = {"value": value_loss(value, mb["return"])}
+                loss = cfg.value_coef * terms["value"]
                 if not warm:
                     terms["surrogate"] = surrogate_loss(log_prob, mb["log_prob"],
                                                         mb["advantage"], cfg.clip)  # fmt: skip
@@ -382,8 +285,7 @@ class Stage3:
                                 kb["noise"])  # fmt: skip
                         terms["preserve"], _ = stage2_loss(out, kb, self.s2.loss, t)
                         loss = loss + cfg.preserve_weight * terms["preserve"]
-                if not warm:
-                    terms["kl"] = self._adapt(mb, mean.detach())
+                    terms["kl"] = self._kl(mb, mean.detach())
                 self.optimizer.zero_grad()
                 loss.backward()
                 distributed.average_gradients(params)
@@ -396,19 +298,11 @@ class Stage3:
         out["learning_rate"] = self.optimizer.param_groups[0]["lr"]
         return out
 
-    def _adapt(self, mb: dict, mean: torch.Tensor) -> float:
+    def _kl(self, mb: dict, mean: torch.Tensor) -> float:
         """KL between the rollout's action distribution and the current one (``mean``,
-        before this minibatch's step; rsl-rl's order, no extra forward pass), averaged over
-        the processes so that every rank keeps the same rate; adapts the learning rate
-        this step uses."""
-        cfg = self.cfg
+        before this minibatch's step), averaged over the processes."""
         kl = gaussian_kl(mb["mean"], mb["log_std"], mean, self.log_std.detach())
-        kl = distributed.mean_scalar(float(kl))
-        if cfg.desired_kl is not None:
-            lo, hi = cfg.min_learning_rate, cfg.learning_rate
-            for group in self.optimizer.param_groups:
-                group["lr"] = adapt_learning_rate(group["lr"], kl, cfg.desired_kl, lo, hi)
-        return kl
+        return distributed.mean_scalar(float(kl))
 
     def iterate(self) -> dict[str, float]:
         """One rollout of both groups and one update."""
@@ -471,7 +365,6 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
         logs["goal_success"] = st["successes"] / max(st["goals"], 1.0)
         logs["fall_rate"] = st["falls"] / max(st["episodes"], 1.0)
         logs["getup_rate"] = st["stood_up"] / max(st["fallen_starts"], 1.0)
-        logs["tracking_survival"] = st["tracking_survived"] / max(st["tracking_episodes"], 1.0)
         run.stats = dict.fromkeys(run.stats, 0.0)
         if main:
             for k, v in logs.items():

@@ -58,11 +58,6 @@ class Goals:
         self.snapshot[ids] = self._snapshot_after(frame, last)
         self.history[ids] = proprio[ids, None]
 
-    def copy(self, src: np.ndarray, dst: np.ndarray) -> None:
-        """Give simulations ``dst`` the goals and history of ``src``."""
-        for a in (self.mask, self.snapshot, self.history):
-            a[dst] = a[src]
-
     def advance(self, frame: np.ndarray, last: np.ndarray, proprio: np.ndarray) -> None:
         """After a control step: push the proprioception, move reached snapshots ahead,
         resample some masks (training)."""

@@ -31,7 +31,9 @@ DARK_RGBA = (0.18, 0.18, 0.2, 1.0)
 
 @dataclass(frozen=True)
 class SimOptions:
-    """Physics settings. Defaults are the RL training settings (mjlab's G1 tracking)."""
+    """Physics settings, one object for the training environment, sim2sim and the
+    virtual G1. Defaults are the RL training settings (mjlab's G1 tracking); ``STRICT``
+    is sim2sim's."""
 
     timestep: float = 0.005
     integrator: Literal["euler", "implicit", "implicitfast", "rk4"] = "implicitfast"
@@ -39,9 +41,15 @@ class SimOptions:
     impratio: float = 1.0
     iterations: int = 10
     ls_iterations: int = 20
+    tolerance: float = 1e-8  # solver stop criterion (MuJoCo's default)
     # Arena + stack per MjData. MuJoCo's default (~15 MiB) is ~100x what a G1 with a few
     # objects uses (~0.2 MiB peak); hundreds of simulations must fit in memory.
     memory_bytes: int = 2 << 20
+
+
+# Sim-to-sim: 1 kHz, elliptic friction cone with impratio 10, more solver iterations.
+STRICT = SimOptions(timestep=0.001, cone="elliptic", impratio=10.0, iterations=50,
+                    ls_iterations=50)  # fmt: skip
 
 
 def apply_options(spec: mujoco.MjSpec, options: SimOptions) -> None:
@@ -53,6 +61,7 @@ def apply_options(spec: mujoco.MjSpec, options: SimOptions) -> None:
     spec.option.impratio = options.impratio
     spec.option.iterations = options.iterations
     spec.option.ls_iterations = options.ls_iterations
+    spec.option.tolerance = options.tolerance
     spec.memory = options.memory_bytes
 
 

@@ -1,18 +1,11 @@
-"""Stage 3's PPO formulas on known values: GAE, group-relative advantages, the clipped
-surrogate, the action KL and the KL-adaptive learning rate."""
+"""Stage 3's PPO formulas on known values: GAE, the clipped surrogate and the action KL."""
 
 import math
 
 import pytest
 import torch
 
-from training.ppo import (
-    adapt_learning_rate,
-    gae,
-    gaussian_kl,
-    group_advantages,
-    surrogate_loss,
-)
+from training.ppo import gae, gaussian_kl, surrogate_loss
 
 
 def test_gae_on_a_two_step_episode():
@@ -44,29 +37,3 @@ def test_gaussian_kl_known_values():
     # Same mean, std doubled: log 2 + 1/8 - 1/2 per joint.
     kl = gaussian_kl(zeros, zeros, zeros, zeros + math.log(2.0))
     assert float(kl) == pytest.approx(2 * (math.log(2.0) + 0.125 - 0.5))
-
-
-def test_learning_rate_brakes_and_recovers_within_bounds():
-    assert adapt_learning_rate(1e-4, kl=0.05, desired=0.01, lo=1e-6, hi=1e-4) == pytest.approx(
-        1e-4 / 1.5
-    )
-    assert adapt_learning_rate(1e-6, kl=0.05, desired=0.01, lo=1e-6, hi=1e-4) == 1e-6
-    assert adapt_learning_rate(5e-5, kl=0.001, desired=0.01, lo=1e-6, hi=1e-4) == pytest.approx(
-        7.5e-5
-    )
-    assert adapt_learning_rate(9e-5, kl=0.001, desired=0.01, lo=1e-6, hi=1e-4) == 1e-4
-    assert adapt_learning_rate(5e-5, kl=0.01, desired=0.01, lo=1e-6, hi=1e-4) == 5e-5
-
-
-def test_group_advantages_rank_attempts_within_their_group():
-    # Two groups of two attempts, three steps; attempt 1 ends after its first step.
-    rewards = torch.tensor([[1.0, 5.0, 0.0, 0.0], [1.0, 9.0, 2.0, 1.0], [1.0, 9.0, 2.0, 1.0]])
-    valid = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 1], [1, 0, 1, 1]], dtype=torch.bool)
-    adv = group_advantages(rewards, valid, 2)
-    assert adv.shape == rewards.shape and (adv == adv[0]).all()
-    # Returns 3 vs 5 (the 9s came after the end), 4 vs 2: each group's better attempt
-    # gets the same positive advantage whatever the groups' levels.
-    expected = torch.tensor([-1.0, 1.0, 1.0, -1.0]) / math.sqrt(2)
-    torch.testing.assert_close(adv[0], expected, atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="groups of 3"):
-        group_advantages(rewards, valid, 3)

@@ -65,9 +65,9 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
     args = [sys.executable, "-m", "training", "stage1", "--motions", str(clip_path),
-            "--out", str(run), "--num-envs", "4", "--threads", "1", "--hidden", "32", "32",
-            "--steps-per-env", "4", "--save-interval", "1",
-            "--start-joint-noise", "0.05"]  # fmt: skip
+            "--out", str(run), "--env.num-envs", "4", "--env.num-threads", "1",
+            "--ppo.hidden-dims", "32", "32", "--ppo.steps-per-env", "4",
+            "--ppo.save-interval", "1", "--env.start-joint-noise", "0.05"]  # fmt: skip
     proc = subprocess.Popen(
         [*args, "--iterations", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -153,7 +153,8 @@ def test_cli_runs_and_resumes(tmp_path, clip):
     run = tmp_path / "run"
     args = [sys.executable, "-m", "training", "stage2", "--expert", str(EXPERT),
             "--motions", str(clip_path), "--out", str(run), "--num-envs", "4", "--threads", "1",
-            "--steps-per-iter", "4", "--decoder-hidden", "32", "--save-interval", "1"]  # fmt: skip
+            "--steps-per-iter", "4", "--model.decoder-hidden", "32",
+            "--save-interval", "1"]  # fmt: skip
     out = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 2

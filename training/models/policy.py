@@ -84,11 +84,6 @@ class VariationalPolicy(nn.Module):
         task = self.no_task(history) if task is None else task
         return self.prior(self.obs_norm(history), self.token_norm(tokens), visible, task)
 
-    def prior_mean(self, history, tokens, visible, task=None) -> torch.Tensor:
-        """The prior's mean latent before the projection to the sphere (B, latent_dim):
-        what Stage 3 explores around with ``explore="latent"``."""
-        return self._prior(history, tokens, visible, task)[0]
-
     def decode(self, history: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(torch.cat([self.obs_norm(history[:, -1]), z], dim=-1))
 
