@@ -129,20 +129,27 @@ def run_task(
     policy = build_policy(cfg, env)
     policy.load_state_dict(weights)
     policy.eval()
-    report = {"task": task, "stage": stage,
-              "student": _attempts(env, clips, episodes, task, cfg, policy)}  # fmt: skip
+    actors = {"student": policy}
     if with_expert and task in ("full", "random_init"):
-        report["expert"] = _attempts(
-            env, clips, episodes, task, cfg, load_expert(Path(cfg.expert), env)
-        )
+        actors["expert"] = load_expert(Path(cfg.expert), env)
+    report = {"task": task, "stage": stage}
+    for who, actor in actors.items():
+        report[who] = attempts(env, len(clips), task, cfg.goals, actor)
+        report[who]["failure_rate"] = report[who].pop("fall_rate")
     return report
 
 
-def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
+def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
+             record: list | None = None) -> dict:  # fmt: skip
+    """One attempt per simulation of ``env`` at ``task`` (simulation i plays clip
+    i mod ``num_clips``): the deterministic ``actor``, a Stage 2/3 ``VariationalPolicy``
+    or a callable on observations; the report of ``AttemptStats`` with the goal error.
+    ``record`` receives the states of the first attempt while it lives (for a video).
+    Every evaluation runs here: ``play`` for Stage 1 runs, ``eval`` for Stage 2/3."""
     n, rng = env.n, np.random.default_rng(0)
     env.rng = np.random.default_rng(env.cfg.seed)  # same randomization for every policy
     ids = np.arange(n)
-    clip = ids % len(clips)
+    clip = ids % num_clips
     start = np.zeros(n, int)
     if task in ("random_init", "inbetween"):
         start = (rng.random(n) * (env.refs.lengths[clip] * 0.7)).astype(int)
@@ -156,7 +163,7 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     if task == "inbetween":
         env.random_starts(ids)
     env.backend.forward(ids)
-    gcfg = replace(cfg.goals, snapshot_steps=(50, 50)) if task == "chain" else cfg.goals
+    gcfg = replace(goals_cfg, snapshot_steps=(50, 50)) if task == "chain" else goals_cfg
     pattern = {"chain": "snapshot", "random_init": "full", "inbetween": "snapshot",
                "getup": "snapshot"}.get(task, task)  # fmt: skip
     goals = Goals(n, gcfg, env.cfg.control_hz, rng, pattern=pattern)
@@ -181,6 +188,8 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
         else:
             action = actor(obs)
         obs, _, terminated, truncated, info = env.step(action)
+        if record is not None and stats.alive[0]:
+            record.append(info["state"])
         if task == "getup":
             stood |= stats.alive & ~terminated & ~env.getup
             ended |= stats.alive & terminated
@@ -192,7 +201,10 @@ def _attempts(env, clips, episodes, task, cfg, actor) -> dict:
     if task not in ("full", "random_init", "getup"):
         stats.success &= goal_error < GOAL_TOLERANCE
     report = stats.summary(env.cfg.control_hz)
-    report["failure_rate"] = report.pop("fall_rate")
+    if n > num_clips:  # several attempts per clip
+        report["success_any_attempt"] = float(
+            stats.success.reshape(-1, num_clips).any(axis=0).mean()
+        )
     report["goal_error_cm"] = float(100 * goal_error.mean())
     return report
 

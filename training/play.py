@@ -1,5 +1,6 @@
-"""Evaluate a Stage 1 run the way the papers do: every clip from its first frame, the
-deterministic policy, until the clip ends (success) or an early termination.
+"""Evaluate a Stage 1 run the way the papers do (``training.evaluate.attempts``): every
+clip from its first frame, the deterministic policy, until the clip ends (success) or an
+early termination.
 
 - success rate: attempts that reach the clip's last frame without early termination
   (InterMimic reports best-of-N attempts; here every attempt counts, and the any-of-N
@@ -18,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from contract.metrics import AttemptStats
+from contract.goals.tokens import GoalConfig
 from contract.state import rollout_clip
 from contract.terminations import TerminationConfig
 from robots.g1.mjcf import SimOptions
-from robots.objects import surface_points
 from training.env import EnvConfig, HoiEnv
+from training.evaluate import attempts
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
 from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
@@ -80,33 +81,18 @@ def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = No
 
 def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dict:
     clips = load_clips(list(load_run(run_dir)["motions"]))
-    n = len(clips) * episodes
-    env, vec, policy = load_policy(run_dir, n)
+    env, vec, policy = load_policy(run_dir, len(clips) * episodes)
 
-    ids = np.arange(n)
-    env.reset_to(ids, ids % len(clips), np.zeros(n, int))
-    obs = vec._wrap(env.observation())
-    stats = AttemptStats(n, surface_points(env.object, 1024))
-    record = []
-    while stats.alive.any():
+    def actor(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            action = policy(obs).numpy()
-        o, _, terminated, truncated, info = env.step(action)
-        if video is not None and stats.alive[0]:
-            record.append(info["state"])
-        stats.record(terminated, truncated, info)
-        obs = vec._wrap(o)
-    if video is not None and record:
+            return policy(vec._wrap(obs)).numpy()
+
+    record = [] if video is not None else None
+    report = attempts(env, len(clips), "full", GoalConfig(), actor, record)
+    if record:
         from robots.render import render_video
 
-        rollout = rollout_clip(
-            record, env.cfg.control_hz, clips[0].object, {"rollout_of": clips[0].source}
-        )
-        render_video(rollout, video)
-    report = {"clips": len(clips), **stats.summary(env.cfg.control_hz),
-              "clip_duration_s": float(np.mean([c.duration for c in clips]))}  # fmt: skip
-    if episodes > 1:
-        report["success_any_attempt"] = float(
-            stats.success.reshape(episodes, -1).any(axis=0).mean()
-        )
-    return report
+        source = {"rollout_of": clips[0].source}
+        render_video(rollout_clip(record, env.cfg.control_hz, clips[0].object, source), video)
+    return {"clips": len(clips), **report,
+            "clip_duration_s": float(np.mean([c.duration for c in clips]))}  # fmt: skip
