@@ -83,6 +83,15 @@ def tracking_causes(
     }
 
 
+def with_getup(
+    causes: dict[str, np.ndarray], getup: np.ndarray, getup_steps: np.ndarray, limit: float
+) -> dict[str, np.ndarray]:
+    """``causes`` for robots with the get-up token: one getting up (``getup``) has not
+    fallen; one still getting up after ``limit`` steps ends its attempt."""
+    return {**causes, "fall": causes["fall"] & ~getup,
+            "getup_timeout": getup & (getup_steps > limit)}  # fmt: skip
+
+
 def standing(s: HoiState, cfg: GetupConfig) -> np.ndarray:
     """(N,) the robot is up: pelvis above ``standing_height`` and its z-axis within
     ``upright_cos`` of vertical (the get-up task's end)."""

@@ -27,6 +27,7 @@ from contract.terminations import (
     fallen,
     hands_touching,
     tracking_causes,
+    with_getup,
 )
 from robots import g1
 from robots.clip import MotionClip
@@ -209,10 +210,8 @@ class Sim2Sim:
         # than the training task's get-up time.
         if self.sparse and self.runner.can_getup:
             self.down_steps = self.down_steps + 1 if down[0] else 0
-            causes["fall"] = causes["fall"] & ~down
-            causes["getup_timeout"] = np.array(
-                [self.down_steps > self.runner.getup_cfg.seconds * self.policy.control_hz]
-            )
+            limit = self.runner.getup_cfg.seconds * self.policy.control_hz
+            causes = with_getup(causes, down, np.array([self.down_steps]), limit)
         return {"state": state, "reference": ref, "causes": causes, "fallen": down}
 
     def _running(self, frames: int, limit: float) -> bool:

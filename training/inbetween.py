@@ -24,7 +24,7 @@ import numpy as np
 
 from contract.goals.features import POSITIONS, SLICES
 from contract.goals.masks import NUM_TOKENS, sample_masks
-from contract.terminations import GetupConfig, standing
+from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
@@ -164,15 +164,12 @@ class InbetweenEnv(HoiEnv):
         }
 
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
-        """Falls of standing robots and get-up timeouts; the get-up flags turn off for
-        robots that stand."""
+        """Falls of standing robots and get-up timeouts (the reference only supplies
+        goals here); the get-up flags turn off for robots that stand."""
         was_getup = self.getup.copy()
         self.getup &= ~standing(state, self.task.getup)
         self.counts["stood_up"] += int((was_getup & ~self.getup).sum())
         self.getup_steps += self.getup
+        causes = tracking_causes(state, ref, self.lost, self.cfg.terminations.falls_only())
         limit = self.task.getup.seconds * self.cfg.control_hz
-        causes = super().terminations(state, ref)
-        return {
-            "fall": causes["fall"] & ~self.getup,
-            "getup_timeout": self.getup & (self.getup_steps > limit),
-        }
+        return with_getup(causes, self.getup, self.getup_steps, limit)

@@ -1,6 +1,8 @@
 """The Stage 3 in-betweening task: goal masks, starts (offset, perturbed, fallen), the
 get-up flag and terminations, and the success reward."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,11 @@ def test_starts_offsets_fallen_flags_and_getup_terminations(env):
     env.reset(np.arange(env.n))
     getup = env.getup.copy()
     *_, info = env.step(np.zeros((env.n, 29)))
-    assert set(info["causes"]) == {"fall", "getup_timeout"}
+    assert set(info["causes"]) == {"fall", "getup_timeout", "object_deviation",
+                                   "robot_deviation", "contact_lost"}  # fmt: skip
+    # The reference only supplies goals: deviating from it ends nothing.
+    far = replace(state, object_pos=state.object_pos + 1.0)
+    assert not env.terminations(far, ref)["object_deviation"].any()
     # The step data the Stage 3 rewards read: the flags during the step, the robot's CoM.
     assert (info["getup"] == getup).all() and info["robot_com"].shape == (env.n, 3)
     assert (info["robot_com"][:, 2] > 0).all()
