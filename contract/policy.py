@@ -49,12 +49,6 @@ class Policy(PolicyInterface):
         """(N, 29) actions as the network outputs them, before the clip (Stage 1)."""
         return self._session.run(None, {"obs": np.asarray(obs, dtype=np.float32)})[0]
 
-    def act(self, history, tokens, visible, noise, task=None) -> np.ndarray:
-        """(N, 29) clipped actions of a Stage 2/3 policy from its goal inputs; ``noise``
-        zero is the deterministic action; ``task`` (N, tasks) flags, default off."""
-        return clip_action(self.raw_goals(history, tokens, visible, noise, task),
-                           self.action_clip)  # fmt: skip
-
     def raw_goals(self, history, tokens, visible, noise, task=None) -> np.ndarray:
         """(N, 29) Stage 2/3 actions as the network outputs them, before the clip."""
         feeds = {"history": history, "tokens": tokens, "visible": visible, "noise": noise}
