@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,13 +20,17 @@ def test_default_config_loads():
 
 def test_default_config_ships_inside_the_installed_package(tmp_path):
     assert DEFAULT_CONFIG.parent == Path(retarget.__file__).parent
+    src = tmp_path / "src"  # a copy: the build writes beside its sources
+    shutil.copytree(REPO / "retarget", src / "retarget", ignore=shutil.ignore_patterns("*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         str(REPO), "-w", str(tmp_path)],
+         str(src), "-w", str(tmp_path / "wheel")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    (wheel,) = tmp_path.glob("*.whl")
+    (wheel,) = (tmp_path / "wheel").glob("*.whl")
     assert "retarget/g1.toml" in zipfile.ZipFile(wheel).namelist()
 
 
