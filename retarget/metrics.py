@@ -3,8 +3,9 @@
 - keypoint error: robot frame vs scaled human joint, mean and max over frames and keypoints;
 - hand-object distance: hand capsule to object surface in frames where the human hand
   touches the object (0 when touching);
-- object / ground penetration: deepest robot-geometry penetration per frame; fraction of
-  frames deeper than 1 cm and the maximum depth;
+- object / ground / self penetration: deepest robot-geometry penetration per frame (into
+  the object, the floor, or another robot body: every pair the simulation collides);
+  fraction of frames deeper than 1 cm and the maximum depth;
 - foot sliding: fraction of stance frames in which the toe moves more than 1 cm in xy
   since the previous frame;
 - joint-limit violations (frame x joint pairs), maximum joint speed, mean jerk.
@@ -36,7 +37,7 @@ def _geometry(clip: MotionClip, hand_contact: np.ndarray) -> dict:
     ankles = [model.body(f"{s}_ankle_roll_link").id for s in ("left", "right")]
     qpos = clip.qpos()
     n = clip.num_frames
-    obj_depth, ground_depth = np.zeros(n), np.zeros(n)
+    obj_depth, ground_depth, self_depth = np.zeros(n), np.zeros(n), np.zeros(n)
     hand_dist = np.full((n, 2), np.nan)
     toes = np.zeros((n, 2, 3))
     fromto = np.zeros(6)
@@ -45,6 +46,9 @@ def _geometry(clip: MotionClip, hand_contact: np.ndarray) -> dict:
         mujoco.mj_fwdPosition(model, data)
         for c in data.contact[: data.ncon]:
             g1_, g2_ = c.geom
+            if robot_geom[g1_] and robot_geom[g2_]:
+                self_depth[i] = max(self_depth[i], -c.dist)
+                continue
             other = g2_ if robot_geom[g1_] else g1_ if robot_geom[g2_] else None
             if other is None:
                 continue
@@ -59,7 +63,8 @@ def _geometry(clip: MotionClip, hand_contact: np.ndarray) -> dict:
                 )
         for k, b in enumerate(ankles):
             toes[i, k] = data.xpos[b] + data.xmat[b].reshape(3, 3) @ TOE_IN_ANKLE
-    return dict(obj_depth=obj_depth, ground_depth=ground_depth, hand_dist=hand_dist, toes=toes)
+    return dict(obj_depth=obj_depth, ground_depth=ground_depth, self_depth=self_depth,
+                hand_dist=hand_dist, toes=toes)  # fmt: skip
 
 
 def compute_metrics(
@@ -96,6 +101,8 @@ def compute_metrics(
         "object_penetration_max_cm": float(100 * geo["obj_depth"].max()),
         "ground_penetration_frames_frac": float((geo["ground_depth"] > PENETRATION_TOL).mean()),
         "ground_penetration_max_cm": float(100 * geo["ground_depth"].max()),
+        "self_penetration_frames_frac": float((geo["self_depth"] > PENETRATION_TOL).mean()),
+        "self_penetration_max_cm": float(100 * geo["self_depth"].max()),
         "foot_contact_frames": int(stance.sum()),
         "foot_sliding_frac": float((step[stance] > SLIDE_TOL).mean()) if stance.any() else 0.0,
         "joint_limit_violations": int(violations.sum()),

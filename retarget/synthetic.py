@@ -109,7 +109,6 @@ class _Plan:
         self.phases = [p for p in self.phases if p[1] > 0]
         self.duration = sum(p[1] for p in self.phases)
         self.box_rest = np.array([*box, cfg.box_size[2] / 2])
-        self.box_final = np.array([*place, cfg.box_size[2] / 2])
 
     def phase(self, t: float):
         """(index, phase, progress in [0, 1], time since the phase began)."""
@@ -138,6 +137,36 @@ class _Plan:
         elif name == "walk" and k > 2:  # the carry walk
             hold, lift = 1.0, 1.0
         return xy, heading, crouch, hold, lift, name
+
+
+def _box_trajectory(plan: _Plan, pelvis, heading, lift, carry_height):
+    """(T, 3) box positions and (T,) headings: at rest until the hands hold it and the
+    lift starts, then carried rigidly with the pelvis (its offset in the pelvis' heading
+    frame kept from the lift's first frame) at the lift's height, and left where it is
+    set down."""
+    n = len(lift)
+    pos = np.tile(plan.box_rest, (n, 1))
+    yaw = np.full(n, heading[0])
+    carried = np.flatnonzero(lift > 0)
+    if not len(carried):
+        return pos, yaw
+    first, last = carried[0], carried[-1]
+    rest_yaw = heading[first]
+    offset = _rotate_z(-heading[first], plan.box_rest[:2] - pelvis[first, :2])
+    span = slice(first, last + 1)
+    pos[span, :2] = pelvis[span, :2] + _rotate_z(heading[span], offset)
+    pos[span, 2] = plan.box_rest[2] + (carry_height - plan.box_rest[2]) * lift[span]
+    yaw[:first] = rest_yaw
+    yaw[span] = heading[span]
+    pos[last + 1 :] = pos[last] * [1, 1, 0] + [0, 0, plan.box_rest[2]]
+    yaw[last + 1 :] = yaw[last]
+    return pos, yaw
+
+
+def _rotate_z(angle, v: np.ndarray) -> np.ndarray:
+    """Rotate xy vectors ``v`` by ``angle`` (scalar or per row) about z."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.stack([c * v[..., 0] - s * v[..., 1], s * v[..., 0] + c * v[..., 1]], -1)
 
 
 def synthetic_motion(cfg: SyntheticConfig = SyntheticConfig()) -> HumanMotion:
@@ -208,13 +237,7 @@ def synthetic_motion(cfg: SyntheticConfig = SyntheticConfig()) -> HumanMotion:
         j[f"{side}_Toe"] = ankle + b["toe_fwd"] * fwd - b["toe_down"] * up
     for name in ("Torso", "Spine", "Chest", "Neck", "Head"):
         j[name] = pelvis + b[name.lower()] * trunk
-    box_pos = np.empty((n, 3))
-    carried = pelvis + plan.reach * fwd
-    carried[:, 2] = plan.box_rest[2] + (cfg.carry_height - plan.box_rest[2]) * lift
-    before = np.cumsum(hold > 0) == 0
-    box_pos[:] = np.where(before[:, None], plan.box_rest, plan.box_final)
-    box_pos = np.where((hold > 0)[:, None] | (lift > 0)[:, None], carried, box_pos)
-    box_heading = np.where(before, heading[np.argmax(hold > 0)], heading)
+    box_pos, box_heading = _box_trajectory(plan, pelvis, heading, lift, cfg.carry_height)
     box_quat = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), box_heading)
     half_w = cfg.box_size[1] / 2 + 0.03
     for side, sign in (("L", 1.0), ("R", -1.0)):

@@ -70,6 +70,7 @@ def test_all_shared_clips_meet_the_targets(shared):
         assert m["hand_object_distance_mean_cm"] <= ACCEPT["hand"], path.name
         assert m["foot_sliding_frac"] <= ACCEPT["sliding"], path.name
         assert m["ground_penetration_max_cm"] <= ACCEPT["ground_cm"], path.name
+        assert m["self_penetration_max_cm"] <= 1.0, path.name
         frames += m["frames"]
         penetrating += m["object_penetration_frames_frac"] * m["frames"]
     assert penetrating / frames <= ACCEPT["penetration"]
