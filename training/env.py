@@ -73,6 +73,9 @@ class EnvConfig:
     # (then the unperturbed state stays), and lifted out of the floor (training.penetration).
     start_tries: int = 8
     start_object_tolerance: float = 0.01  # m
+    # Starts (perturbed, shifted or PSI states) with one robot geom deeper than this in
+    # another are refused as those pushed into the object are.
+    start_self_tolerance: float = 0.01  # m
 
 
 class HoiEnv:
@@ -151,8 +154,12 @@ class HoiEnv:
         use = (self.psi_count[rows] > 0) & (self.rng.random(len(ids)) < self.cfg.psi_prob)
         if use.any():
             slot = self.rng.integers(0, np.minimum(self.psi_count[rows[use]], self.cfg.psi_size))
-            self._qpos[ids[use]] = self.psi_qpos[rows[use], slot]
-            self._qvel[ids[use]] = self.psi_qvel[rows[use], slot]
+            depths = self.probe.depths(self.psi_qpos[rows[use], slot])
+            ok = (depths.object <= self.cfg.start_object_tolerance) & (
+                depths.robot <= self.cfg.start_self_tolerance
+            )  # else the reference state stays
+            self._qpos[ids[use][ok]] = self.psi_qpos[rows[use], slot][ok]
+            self._qvel[ids[use][ok]] = self.psi_qvel[rows[use], slot][ok]
         if self.randomizer is not None:
             self.perturb_joints(ids, rc.joint_pos_noise)
             self._qvel[ids[:, None], self.index.joint_v] += self.rng.normal(
@@ -179,23 +186,25 @@ class HoiEnv:
     def physical_start(self, ids: np.ndarray, perturb) -> None:
         """Apply ``perturb(sub)`` (it changes ``qpos`` of simulations ``sub``) to ``ids``,
         redrawing it up to ``start_tries`` times for simulations it pushes into the
-        object deeper than before plus ``start_object_tolerance`` (those still too deep
-        keep their unperturbed state), then lift each robot out of the floor."""
+        object or into themselves deeper than before plus the tolerances (those still
+        too deep keep their unperturbed state), then lift each robot out of the floor."""
         ids = np.asarray(ids)
         if not len(ids):
             return
         before = self._qpos[ids].copy()
-        allowed = self.probe.depths(before)[1] + self.cfg.start_object_tolerance
+        start = self.probe.depths(before)
+        allowed_object = start.object + self.cfg.start_object_tolerance
+        allowed_self = start.robot + self.cfg.start_self_tolerance
         todo = np.arange(len(ids))
         for _ in range(self.cfg.start_tries):
             perturb(ids[todo])
-            deep = self.probe.depths(self._qpos[ids[todo]])[1] > allowed[todo]
+            now = self.probe.depths(self._qpos[ids[todo]])
+            deep = (now.object > allowed_object[todo]) | (now.robot > allowed_self[todo])
             self._qpos[ids[todo[deep]]] = before[todo[deep]]
             todo = todo[deep]
             if not len(todo):
                 break
-        floor, _ = self.probe.depths(self._qpos[ids])
-        self._qpos[ids, self.index.root_q + 2] += floor
+        self._qpos[ids, self.index.root_q + 2] += self.probe.depths(self._qpos[ids]).floor
 
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""

@@ -1,5 +1,5 @@
-"""How deep a robot state sinks into the floor and into the object: the check that keeps
-perturbed and shifted starts physical.
+"""How deep a robot state sinks into the floor, into the object and into itself: the
+check that keeps perturbed and shifted starts physical.
 
 Joint noise on a robot standing at a dataset frame pushes feet into the floor and hands
 into a held box (0.1 rad per joint: 4 cm into the box on average, in two starts of
@@ -10,10 +10,18 @@ measures the solver, not the controller.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import mujoco
 import numpy as np
 
 WORLD = 0  # body id of the world (the floor's body)
+
+
+class Depths(NamedTuple):
+    floor: np.ndarray
+    object: np.ndarray
+    robot: np.ndarray  # one robot geom in another
 
 
 class PenetrationProbe:
@@ -25,11 +33,11 @@ class PenetrationProbe:
         self.data = mujoco.MjData(model)
         self.object = model.body(object_name).id
 
-    def depths(self, qpos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(floor, object) depths (K,) each of states ``qpos`` (K, nq): the deepest
-        overlap of a robot geom with the floor and with the object (0 where none)."""
+    def depths(self, qpos: np.ndarray) -> Depths:
+        """Depths (K,) of states ``qpos`` (K, nq): the deepest overlap of a robot geom with
+        the floor, with the object and with another robot geom (0 where none)."""
         qpos = np.atleast_2d(qpos)
-        floor, obj = np.zeros(len(qpos)), np.zeros(len(qpos))
+        out = Depths(*(np.zeros(len(qpos)) for _ in range(3)))
         m, d = self.model, self.data
         for i, q in enumerate(qpos):
             d.qpos[:] = q
@@ -37,8 +45,8 @@ class PenetrationProbe:
             mujoco.mj_collision(m, d)
             for c in d.contact[: d.ncon]:
                 bodies = (m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2])
-                if self.object in bodies and WORLD not in bodies:
-                    obj[i] = max(obj[i], -c.dist)
-                elif WORLD in bodies and self.object not in bodies:
-                    floor[i] = max(floor[i], -c.dist)
-        return floor, obj
+                kind = (out.object if self.object in bodies else out.floor if WORLD in bodies
+                        else out.robot)  # fmt: skip
+                if not (self.object in bodies and WORLD in bodies):
+                    kind[i] = max(kind[i], -c.dist)
+        return out

@@ -93,7 +93,7 @@ def test_random_starts_move_only_the_given_simulations(clip):
     ids = np.arange(env.n)
     env.reset_to(ids, np.zeros(env.n, int), np.arange(env.n) * 10)
     before = env._qpos.copy()
-    allowed = env.probe.depths(before)[1] + env.cfg.start_object_tolerance
+    allowed = env.probe.depths(before).object + env.cfg.start_object_tolerance
     env.random_starts(ids[:4])
     np.testing.assert_array_equal(env._qpos[4:], before[4:])
     ix = env.index
@@ -102,4 +102,4 @@ def test_random_starts_move_only_the_given_simulations(clip):
     )
     assert (shift <= np.sqrt(2) * env.task.start_offset_xy + 1e-9).all()
     assert (env._qvel[:4, ix.root_v : ix.root_v + 2] != 0).any()  # kicked
-    assert (env.probe.depths(env._qpos[:4])[1] <= allowed[:4]).all()
+    assert (env.probe.depths(env._qpos[:4]).object <= allowed[:4]).all()
