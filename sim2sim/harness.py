@@ -182,6 +182,10 @@ class Sim2Sim:
             self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
             mujoco.mj_step(self.model, self.data)
             max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
+        # mj_step leaves positions and velocities one substep ahead of the kinematics it
+        # computed: bring them up to date before anything reads the state.
+        mujoco.mj_fwdPosition(self.model, self.data)
+        mujoco.mj_fwdVelocity(self.model, self.data)
         self.targets = new_targets
         q = self.data.qpos[self.index.joint_q]
         limit_hits = int(np.sum((q <= g1.JOINT_LOWER + 1e-3) | (q >= g1.JOINT_UPPER - 1e-3)))

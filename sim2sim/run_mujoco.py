@@ -96,9 +96,12 @@ def main() -> None:
         "max_torque_nm": float(max(e["max_torque_nm"] for e in episodes)),
     }
     text = json.dumps(report, indent=2)
-    if args.report is not None:
+    if args.report is None:
+        print(text)
+    else:
         write_text(args.report, text + "\n")
-    print(text)
+        print(f"wrote {args.report}: success {report['success_rate']:.2f}, "
+              f"ended by {[e['ended_by'] or 'end' for e in episodes]}")
 
 
 if __name__ == "__main__":

@@ -122,3 +122,21 @@ def test_cli_rejects_bad_policy(tmp_path, exported):
     cmd = [sys.executable, script, "--policy", str(bad), "--motion", str(clip_path)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "not a loadable ONNX" in out.stderr
+
+
+def test_state_after_a_step_is_current(exported):
+    """What the harness reads after a step equals a fresh forward pass of the same
+    positions and velocities (mj_step alone leaves the kinematics one substep old)."""
+    path, clip_path, _ = exported
+    sim = Sim2Sim(Policy.load(path), load_clip(clip_path), QUIET)
+    sim.reset(0)
+    for _ in range(3):
+        sim.step()
+    after = sim.index.from_mjdata(sim.data)
+    fresh = mujoco.MjData(sim.model)
+    fresh.qpos[:], fresh.qvel[:] = sim.data.qpos, sim.data.qvel
+    mujoco.mj_forward(sim.model, fresh)
+    expected = sim.index.from_mjdata(fresh)
+    for name in ("body_pos", "body_quat", "body_lin_vel", "object_pos", "root_ang_vel"):
+        np.testing.assert_allclose(getattr(after, name), getattr(expected, name), atol=1e-12,
+                                   err_msg=name)  # fmt: skip
