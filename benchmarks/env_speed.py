@@ -7,13 +7,16 @@ touch the box and get reset like under a learning policy). Two raw-physics figur
   raw physics on exactly the same states; the ratio env / this is the env overhead;
 - "raw loop": a bare ``Batch.step`` loop from the standing keyframe with the same
   control noise, resetting fallen simulations (states differ: more of them lie still).
-Policy steps per second (4 physics steps each), for 1 and 2 threads.
+Policy steps per second (4 physics steps each), for 1 and 2 threads, with the shared
+contact model (elliptic cone, impratio 10, 50 iterations) and the previous training
+physics (pyramidal, impratio 1, 10 iterations) side by side in one run.
 
     python benchmarks/env_speed.py [--num-envs 256] [--steps 100]
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -23,7 +26,10 @@ import tyro
 from retarget.pipeline import retarget
 from retarget.synthetic import synthetic_motion
 from robots import g1
+from robots.g1.mjcf import PYRAMIDAL, SimOptions
 from training.env import EnvConfig, HoiEnv
+
+PHYSICS = {"shared": SimOptions(), "pyramidal": PYRAMIDAL}
 
 
 @dataclass
@@ -55,8 +61,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     n, k = args.num_envs, args.steps
     print(f"{n} simulations (G1 + box), {k} control steps of 4 physics steps at 5 ms")
-    for threads in (1, 2):
-        env = HoiEnv([clip], EnvConfig(num_envs=n, num_threads=threads))
+    for (name, physics), threads in itertools.product(PHYSICS.items(), (1, 2)):
+        env = HoiEnv([clip], EnvConfig(num_envs=n, num_threads=threads, physics=physics))
         timed = TimedBackend(env.backend)
         env.backend = timed
         actions = rng.normal(scale=args.noise, size=(k, n, g1.NUM_JOINTS))
@@ -80,7 +86,7 @@ def main() -> None:
                 inner.forward(fallen)
         raw_sps = k * n / (time.perf_counter() - start)
         print(
-            f"threads {threads}: env {env_sps:7.0f} steps/s | physics in the env run "
+            f"{name:9s} threads {threads}: env {env_sps:7.0f} steps/s | physics in the env run "
             f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f} | raw loop "
             f"{raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f}"
         )

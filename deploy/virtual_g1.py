@@ -33,7 +33,7 @@ from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.realtime import use_realtime
 from robots import g1
-from robots.g1.mjcf import SimOptions
+from robots.g1.mjcf import STRICT, SimOptions
 from robots.scene import build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
@@ -44,7 +44,8 @@ class Args:
     net: str = "lo"
     """Network interface (loopback for the virtual robot)."""
     domain: int = SIM_DOMAIN
-    physics: SimOptions = SimOptions(timestep=0.001)
+    physics: SimOptions = STRICT
+    """The shared contact model at 1 kHz (``robots.g1.mjcf.STRICT``)."""
     publish_hz: float = 500.0
     seconds: float = 3600.0
     """Run this long, then exit."""

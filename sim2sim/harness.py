@@ -1,8 +1,9 @@
-"""Sim-to-sim: run an exported policy in MuJoCo with physics stricter than training's.
+"""Sim-to-sim: run an exported policy in MuJoCo as the robot would run it.
 
-Differences from training: 1 kHz physics, elliptic friction cone (impratio 10), more
-solver iterations, a configurable action latency, sensor noise on joint encoders and
-the IMU, PD gains and torque limits read from the policy file. Each control step goes
+The contact model is training's (``robots.g1.mjcf.SimOptions``); what differs: 1 kHz
+physics, a fixed action latency, sensor noise on joint encoders and the IMU, PD gains
+and torque limits read from the policy file (training randomizes latency, noise and
+contact parameters around these). Each control step goes
 through the same policy runner as the robot node (``contract.runner``); numpy +
 onnxruntime only, no torch.
 """
@@ -20,6 +21,7 @@ from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
 from contract.runner import CLIP, PolicyRunner
+from contract.sensors import SensorNoise
 from contract.state import StateIndex
 from contract.terminations import (
     TerminationConfig,
@@ -43,12 +45,8 @@ class Sim2SimSettings:
     """Physics: sim2sim's strict settings by default (``robots.g1.mjcf.STRICT``)."""
     latency_ms: float = 5.0
     """Targets reach the motors this long after the observation."""
-    joint_pos_noise: float = 0.005
-    """Encoder noise, rad."""
-    joint_vel_noise: float = 0.05
-    """Joint speed noise, rad/s."""
-    gyro_noise: float = 0.02
-    """IMU gyro noise, rad/s."""
+    noise: SensorNoise = SensorNoise()
+    """Sensor noise, drawn every control step (training draws it the same way)."""
     push_velocity: float = 0.0
     """m/s; > 0 pushes the pelvis by up to this every 1-3 s (robustness, e.g. 0.5)."""
     seed: int = 0
@@ -123,12 +121,7 @@ class Sim2Sim:
 
     def measured_state(self):
         """The state as the robot's sensors report it: encoder and gyro noise added."""
-        state = self.index.from_mjdata(self.data)
-        s = self.s
-        state.joint_pos = state.joint_pos + self.rng.normal(scale=s.joint_pos_noise, size=(1, 29))
-        state.joint_vel = state.joint_vel + self.rng.normal(scale=s.joint_vel_noise, size=(1, 29))
-        state.root_ang_vel = state.root_ang_vel + self.rng.normal(scale=s.gyro_noise, size=(1, 3))
-        return state
+        return self.s.noise.measure(self.index.from_mjdata(self.data), self.rng)
 
     def observation(self) -> np.ndarray:
         """The policy's observation of the measured state now."""

@@ -7,8 +7,8 @@ Writes a JSON report (success, E_h and E_o in cm, falls, the termination that en
 episode, joint-limit hits, max torque); ``--render`` an MP4; ``--viewer`` the interactive
 MuJoCo viewer with keyboard teleop; ``--episodes N --push-velocity 0.5`` repeats with
 random pushes for a robustness figure. The flags are the fields of ``Sim2SimSettings``;
-``--physics.*`` the physics (e.g. ``--physics.cone pyramidal --physics.impratio 1`` for
-training's contact model).
+``--physics.*`` the physics (the contact model shared with training at 1 kHz by
+default; e.g. ``--physics.timestep 0.005`` for training's rate).
 """
 
 from __future__ import annotations
@@ -100,8 +100,10 @@ def main() -> None:
         print(text)
     else:
         write_text(args.report, text + "\n")
-        print(f"wrote {args.report}: success {report['success_rate']:.2f}, "
-              f"ended by {[e['ended_by'] or 'end' for e in episodes]}")
+        print(
+            f"wrote {args.report}: success {report['success_rate']:.2f}, "
+            f"ended by {[e['ended_by'] or 'end' for e in episodes]}"
+        )
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class HoiEnv:
         self.randomizer = (
             ModelRandomizer(self.backend, self.model, self.object.name, rc) if rc.enabled else None
         )
-        self.delayed = np.zeros(self.n, bool)
+        self.latency = np.zeros(self.n, int)  # physics substeps (randomization)
         self.prev_target = np.tile(g1.DEFAULT_POS, (self.n, 1))
         self.next_push = np.full(self.n, np.inf)
         rows = int(self.refs.lengths.sum())
@@ -143,7 +143,8 @@ class HoiEnv:
         rc = self.cfg.randomization
         if self.randomizer is not None:
             self.randomizer.apply(ids, self.rng)
-            self.delayed[ids] = self.rng.random(len(ids)) < rc.action_delay_prob
+            most = round(rc.max_latency_s / self.cfg.physics.timestep)
+            self.latency[ids] = self.rng.integers(0, min(most, self.decimation) + 1, len(ids))
             self.next_push[ids] = (
                 self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
             )
@@ -262,6 +263,8 @@ class HoiEnv:
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
+        if self.randomizer is not None:  # what the robot's sensors would report
+            state = self.cfg.randomization.sensor_noise.measure(state, self.rng)
         future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)
@@ -282,6 +285,18 @@ class HoiEnv:
             return self.refs.state(self.clip, self.frame + 1)[0].joint_pos
         return np.broadcast_to(g1.DEFAULT_POS, (self.n, g1.NUM_JOINTS))
 
+    def _actuate(self, target: np.ndarray) -> None:
+        """One control period of physics: each simulation's new targets reach its motors
+        after its latency (in substeps); the previous targets act until then."""
+        if not self.latency.any():
+            self._ctrl[:] = target
+            self.backend.step(self.decimation)
+        else:
+            for k in range(self.decimation):
+                self._ctrl[:] = np.where((k < self.latency)[:, None], self.prev_target, target)
+                self.backend.step(1)
+        self.prev_target = target
+
     def step(self, action: np.ndarray):
         """Apply (N, 29) actions for one control period. Returns (obs, reward, terminated,
         truncated, info); finished simulations are reset and their obs are the new ones."""
@@ -289,12 +304,9 @@ class HoiEnv:
         if action.shape != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
         target = joint_targets(action, self.action_base(), self.action_scale)
-        # A delayed simulation applies the previous control period's targets.
-        self._ctrl[:] = np.where(self.delayed[:, None], self.prev_target, target)
-        self.prev_target = target
         if self.randomizer is not None:
             self._push()
-        self.backend.step(self.decimation)
+        self._actuate(target)
         self.last_action = action
         self.frame += 1
         self.steps += 1
@@ -314,6 +326,7 @@ class HoiEnv:
             "contact": R.contact_tracking(touching, contact),
             "grasp": R.grasp(state, contact, dist, normal),
             "energy": R.energy(self.backend.field("actuator_force"), state.joint_vel),
+            "foot_slip": R.foot_slip(state, contact),
         }
         extra = self.step_info(state)
         causes = self.terminations(state, ref)

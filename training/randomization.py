@@ -1,8 +1,10 @@
 """Robustness randomization (InterMimic+), drawn per simulation at every reset.
 
 Model fields are per-simulation copies (``mujoco.batch`` expand): object mass (with its
-inertia) and centre of mass, object and foot friction, PD gains. Action delay, velocity
-impulses and initial-state noise are applied by the environment.
+inertia) and centre of mass, object and foot friction, contact softness, PD gains. Action
+latency, sensor noise, velocity impulses and initial-state noise are applied by the
+environment. What still separates training from sim2sim and the robot (1 kHz, latency,
+sensor noise) is randomized around sim2sim's values here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+
+from contract.sensors import SensorNoise
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,13 @@ class RandomizationConfig:
     object_friction: tuple[float, float] = (0.5, 1.2)
     foot_friction: tuple[float, float] = (0.4, 1.0)
     gain_scale: tuple[float, float] = (0.9, 1.1)  # kp and kd, per joint
-    action_delay_prob: float = 0.3  # chance an episode runs with one control step of delay
+    # Contact softness: the time constant of every contact (solref[0], MuJoCo's 0.02 s;
+    # at least two physics steps).
+    contact_timeconst: tuple[float, float] = (0.01, 0.03)  # s
+    # Action latency per episode, drawn in physics substeps: new targets reach the motors
+    # this long after the observation (the previous ones act until then).
+    max_latency_s: float = 0.02
+    sensor_noise: SensorNoise = SensorNoise()  # on the observation, as sim2sim draws it
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)
@@ -49,6 +59,7 @@ class ModelRandomizer:
         self.inertia = backend.model_field("body_inertia")
         self.ipos = backend.model_field("body_ipos")
         self.friction = backend.model_field("geom_friction")
+        self.solref = backend.model_field("geom_solref")
         self.gain = backend.model_field("actuator_gainprm")
         self.bias = backend.model_field("actuator_biasprm")
 
@@ -62,6 +73,7 @@ class ModelRandomizer:
         self.friction[ids[:, None], self.obj_geoms, 0] = fr[:, None]
         fr = rng.uniform(*c.foot_friction, n)
         self.friction[ids[:, None], self.foot_geoms, 0] = fr[:, None]
+        self.solref[ids, :, 0] = rng.uniform(*c.contact_timeconst, n)[:, None]
         kp = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
         kd = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
         self.gain[ids, :, 0] = self.base_gain * kp

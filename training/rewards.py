@@ -14,6 +14,8 @@ from robots import g1, quat
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 HAND_SLOTS = np.array([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
 HAND_BODIES = np.array([KEY_BODIES.index(h) for h in _HANDS])  # in the state's bodies
+# The feet in the state's bodies, in the order of the clip's foot contact labels.
+FEET = np.array([KEY_BODIES.index(f"{s}_ankle_roll_link") for s in ("left", "right")])
 # The palm faces along -y of the left hand frame and +y of the right one.
 PALM_AXIS = np.array([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
 GRASP_DISTANCE = 0.05  # m: the grasp reward's distance scale
@@ -29,6 +31,7 @@ class RewardConfig:
     contact: float = 0.5
     grasp: float = 0.5
     energy: float = -1e-4
+    foot_slip: float = -0.5  # per m/s of a planted foot's horizontal speed
     termination: float = -2.0
     sigma_body_pos: float = 0.3
     sigma_body_rot: float = 0.6
@@ -81,6 +84,12 @@ def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.nda
     score = np.exp(-((gap / GRASP_DISTANCE) ** 2)) * facing
     want = ref_contact[:, :2] > 0.5
     return np.where(want.any(axis=1), (score * want).sum(axis=1) / np.maximum(want.sum(1), 1), 0.0)
+
+
+def foot_slip(s: HoiState, ref_contact: np.ndarray) -> np.ndarray:
+    """Horizontal speed (m/s) of the feet the reference keeps planted, summed."""
+    speed = np.linalg.norm(s.body_lin_vel[:, FEET, :2], axis=-1)
+    return (speed * (ref_contact[:, 2:4] > 0.5)).sum(axis=1)
 
 
 def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:

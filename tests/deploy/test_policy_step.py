@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from contract.policy import Policy
+from contract.sensors import SensorNoise
 from deploy.estimator import estimate_state
 from deploy.g1_node import Args, G1Node
 from retarget.pipeline import retarget
@@ -14,7 +15,7 @@ from retarget.synthetic import LIFT_IN_PLACE, synthetic_motion
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
 
 POLICY = Path(__file__).resolve().parents[2] / "sim2sim" / "policies" / "stage1_lift.onnx"
-QUIET = Sim2SimSettings(joint_pos_noise=0.0, joint_vel_noise=0.0, gyro_noise=0.0)
+QUIET = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import mujoco
 import numpy as np
 
 from contract.policy import Policy
+from contract.sensors import SensorNoise
 from robots.clip import load_clip
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
 from sim2sim.teleop import GLFW, Teleop
@@ -14,7 +15,7 @@ from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
 
 REPO = Path(__file__).resolve().parents[2]
-QUIET = Sim2SimSettings(joint_pos_noise=0.0, joint_vel_noise=0.0, gyro_noise=0.0)
+QUIET = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0))
 
 
 def test_training_and_sim2sim_build_identical_observations(exported):

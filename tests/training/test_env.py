@@ -2,7 +2,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from contract.observations import ObsInputs, build_observation
+from contract.observations import ObsInputs, build_observation, term_slice
 from robots import g1
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
@@ -81,18 +81,40 @@ def test_randomization_per_simulation(clip):
     assert len(np.unique(mass)) == 8 and np.all((mass > 0.69 * 2) & (mass < 1.31 * 2))
     kp = env.backend.model_field("actuator_gainprm")[:, :, 0]
     assert np.ptp(kp[:, 0]) > 0
-    # Delayed simulations apply the previous period's targets.
-    env.delayed[:] = [True] * 4 + [False] * 4
+    timeconst = env.backend.model_field("geom_solref")[:, :, 0]
+    assert len(np.unique(timeconst[:, 0])) == 8 and (timeconst >= 0.01).all()
+    assert (timeconst == timeconst[:, :1]).all()  # one softness per simulation
+    # Sensor noise on what the policy sees, not on the simulation.
+    state = env.index.from_backend(env.backend)
+    obs = env.observation(state)
+    np.testing.assert_array_equal(env.index.from_backend(env.backend).joint_pos, state.joint_pos)
+    joints = obs[:, term_slice("joint_pos")] + g1.DEFAULT_POS
+    noise = joints - state.joint_pos
+    assert 0.002 < noise.std() < 0.01  # sim2sim's 5 mrad
+
+
+def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
+    env = HoiEnv([clip], EnvConfig(num_envs=5, num_threads=1, psi_prob=0.0))
+    assert set(env.latency) <= set(range(env.decimation + 1))
+    env.latency[:] = np.arange(5)  # 0-20 ms at 5 ms substeps
     env.prev_target[:] = g1.DEFAULT_POS
-    a = np.full((8, 29), 0.5)
-    before = env.prev_target.copy()
-    env.step(a)
-    ctrl = env.backend.field("ctrl")
-    np.testing.assert_allclose(ctrl[:4], np.clip(before[:4], *env.model.actuator_ctrlrange.T))
-    expected = g1.DEFAULT_POS + 0.5 * env.action_scale
-    np.testing.assert_allclose(
-        ctrl[4:], np.tile(np.clip(expected, *env.model.actuator_ctrlrange.T), (4, 1))
-    )
+    seen = []
+    step = env.backend.step
+
+    def record(nstep):
+        seen.append(env.backend.field("ctrl").copy())
+        step(nstep)
+
+    env.backend.step = record
+    env.step(np.full((5, 29), 0.5))
+    env.backend.step = step
+    low, high = env.model.actuator_ctrlrange.T
+    old = np.clip(g1.DEFAULT_POS, low, high)
+    new = np.clip(g1.DEFAULT_POS + 0.5 * env.action_scale, low, high)
+    assert len(seen) == env.decimation  # one substep at a time
+    for k, ctrl in enumerate(seen):
+        for i in range(5):
+            np.testing.assert_allclose(ctrl[i], old if k < i else new)
 
 
 def test_physical_state_initialization(clip):

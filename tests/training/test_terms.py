@@ -170,3 +170,19 @@ def test_terminations(batch):
 def test_contract_hash_tracks_the_layout():
     assert O.contract_hash((1, 2, 4, 16)) == O.contract_hash((1, 2, 4, 16))
     assert O.contract_hash((1, 2, 4, 16)) != O.contract_hash((1, 16))
+
+
+def test_foot_slip_counts_planted_feet_only(batch):
+    state, _ = batch
+    s = dataclasses.replace(state, body_lin_vel=np.zeros_like(state.body_lin_vel))
+    left, right = (
+        KEY_BODIES.index("left_ankle_roll_link"),
+        KEY_BODIES.index("right_ankle_roll_link"),
+    )
+    s.body_lin_vel[:, left] = [0.3, 0.4, 5.0]  # 0.5 m/s horizontal; vertical not counted
+    s.body_lin_vel[:, right] = [1.0, 0.0, 0.0]
+    contact = np.zeros((len(s.root_pos), 5))
+    contact[:, 2] = 1.0  # only the left foot is planted in the reference
+    np.testing.assert_allclose(R.foot_slip(s, contact), 0.5)
+    contact[:, 3] = 1.0
+    np.testing.assert_allclose(R.foot_slip(s, contact), 1.5)
