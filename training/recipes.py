@@ -4,7 +4,6 @@ line by name (``python -m training stage1 lift ...``) and overridable flag by fl
 from __future__ import annotations
 
 from training.env import EnvConfig
-from training.randomization import RandomizationConfig
 from training.stage1 import PpoConfig, Stage1Config
 from training.stage2 import Stage2Config
 from training.stage3 import Stage3Config
@@ -18,10 +17,9 @@ STAGE1: dict[str, tuple[str, Stage1Config]] = {
         Stage1Config(env=EnvConfig(num_envs=128), ppo=_SMALL, iterations=1200),
     ),
     "lift": (
-        "the bundled lift expert: reference-based actions, fixed rate, no randomization",
+        "the bundled lift expert: reference-based actions, fixed rate, randomized physics",
         Stage1Config(
-            env=EnvConfig(num_envs=128, action_base="reference",
-                          randomization=RandomizationConfig(enabled=False)),
+            env=EnvConfig(num_envs=128, action_base="reference"),
             ppo=PpoConfig(hidden_dims=(256, 256, 128), learning_rate=3e-4, schedule="fixed",
                           init_noise_std=0.5),
             iterations=1200,
@@ -32,8 +30,9 @@ STAGE1: dict[str, tuple[str, Stage1Config]] = {
 STAGE2: dict[str, tuple[str, Stage2Config]] = {
     "default": ("the config's defaults", Stage2Config()),
     "lift": (
-        "the documented run on the lift expert: 750 iterations, expert share to 0 by 150",
-        Stage2Config(iterations=750, expert_decay_iters=150, randomize=False, threads=2),
+        "the lift expert's distillation: 750 iterations, expert share to 0 by 150, in the "
+        "randomized physics the expert was trained in",
+        Stage2Config(iterations=750, expert_decay_iters=150, threads=2),
     ),
 }
 
