@@ -36,7 +36,7 @@ def test_flags_after_a_recipe_override_it():
     cmd = parse(["stage1", "lift", "--out", "r", "--iterations", "5"])
     lift = recipes.STAGE1["lift"][1]
     assert cmd.config == replace(lift, iterations=5)
-    assert cmd.config.env.action_base == "reference" and not cmd.config.env.randomization.enabled
+    assert cmd.config.env.action_base == "reference" and cmd.config.ppo.schedule == "fixed"
     cmd = parse(["stage3", "lift", "--init", "s2", "--task.fallen-prob", "0.0", "--out", "r"])
     assert isinstance(cmd, Stage3) and cmd.config.task.fallen_prob == 0.0
     assert (
