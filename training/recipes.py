@@ -22,7 +22,7 @@ STAGE1: dict[str, tuple[str, Stage1Config]] = {
             env=EnvConfig(num_envs=128, action_base="reference"),
             ppo=PpoConfig(hidden_dims=(256, 256, 128), learning_rate=3e-4, schedule="fixed",
                           init_noise_std=0.5),
-            iterations=1200,
+            iterations=2100,
         ),
     ),
 }  # fmt: skip

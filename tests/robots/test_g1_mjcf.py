@@ -32,7 +32,9 @@ def test_actuators_drive_joints_in_motor_order(model):
 def test_rl_simulation_settings(model):
     assert model.opt.timestep == 0.005
     assert model.opt.integrator == mujoco.mjtIntegrator.mjINT_IMPLICITFAST
-    assert model.opt.iterations == 10 and model.opt.ls_iterations == 20
+    # The contact model shared with sim2sim and the virtual G1, solved to convergence.
+    assert model.opt.cone == mujoco.mjtCone.mjCONE_ELLIPTIC and model.opt.impratio == 10.0
+    assert model.opt.iterations == 50 and model.opt.ls_iterations == 50
     assert model.narena == SimOptions().memory_bytes == 2 << 20  # not MuJoCo's ~15 MiB
 
 
@@ -82,13 +84,19 @@ def test_stands_for_10s_under_pd_alone():
     model = build_scene(gains="stand").compile()
     data = mujoco.MjData(model)
     mujoco.mj_resetDataKeyframe(model, data, 0)
+    mujoco.mj_forward(model, data)
     z0 = data.qpos[2]
-    heights = []
+    feet0 = np.array([data.site(f).xpos[:2].copy() for f in ("left_foot", "right_foot")])
+    heights, slide, sway = [], 0.0, 0.0
     for _ in range(int(10.0 / model.opt.timestep)):
         mujoco.mj_step(model, data)
         heights.append(data.qpos[2])
+        feet = np.array([data.site(f).xpos[:2] for f in ("left_foot", "right_foot")])
+        slide = max(slide, np.linalg.norm(feet - feet0, axis=1).max())
+        sway = max(sway, np.linalg.norm(data.qpos[:2]))
     drift = np.abs(np.array(heights) - z0).max()
     assert drift < 0.02, f"pelvis height drifted {drift:.4f} m"
-    assert np.linalg.norm(data.qpos[:2]) < 0.02  # did not walk or slide away
+    assert slide < 0.005, f"feet slid {slide:.4f} m"  # did not walk or slide away
+    assert sway < 0.05  # the pelvis sways a few cm over planted feet (PD alone)
     upright = 1 - 2 * (data.qpos[4] ** 2 + data.qpos[5] ** 2)  # z-axis alignment of pelvis
     assert upright > 0.99
