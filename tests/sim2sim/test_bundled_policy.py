@@ -31,12 +31,15 @@ def test_bundled_policy_loads_and_steps(name, motion, base, survives):
 
 
 @pytest.mark.slow
-def test_bundled_lift_expert_succeeds_in_sim2sim():
-    """The bundled lift expert in sim2sim's default settings, 16 episodes
-    (``run_mujoco.py --episodes 16``, seed 0): it lifts the box and puts it back in 12
-    (75 %); this guards that level (the target for a retrained expert is 90 %)."""
-    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), retarget(synthetic_motion(
-        LIFT_IN_PLACE)).clip)  # fmt: skip
+def test_bundled_lift_expert_succeeds_in_sim2sim(tmp_path):
+    """The acceptance of the bundled lift expert in sim2sim's default settings: 16
+    episodes (``run_mujoco.py --episodes 16``, seed 0), at least 90 % lift the box and
+    put it back."""
+    from robots.clip import load_clip
+
+    # The clip as the main job writes and reads it (the file stores float32).
+    path = retarget(synthetic_motion(LIFT_IN_PLACE)).clip.save(tmp_path / "lift.npz")
+    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), load_clip(path))
     results = [sim.episode() for _ in range(16)]
     rate = np.mean([r["success"] for r in results])
-    assert rate >= 0.75, [r["ended_by"] for r in results]
+    assert rate >= 0.9, [r["ended_by"] for r in results]
