@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -89,9 +90,13 @@ def _check(motion: HumanMotion) -> None:
 
 
 def retarget(
-    motion: HumanMotion, config: RetargetConfig | None = None, ik_class: type[G1Ik] = G1Ik
+    motion: HumanMotion,
+    config: RetargetConfig | None = None,
+    ik_class: type[G1Ik] = G1Ik,
+    progress: Callable[[int], None] | None = None,
 ) -> RetargetResult:
-    """Retarget one motion. ``ik_class`` swaps the IK solver (benchmarks compare solvers)."""
+    """Retarget one motion. ``ik_class`` swaps the IK solver (benchmarks compare solvers);
+    ``progress(frames)`` is called as frames are solved."""
     config = config or load_config()
     _check(motion)
     start = time.perf_counter()
@@ -225,6 +230,8 @@ def retarget(
             )
             ik.configuration.update(q)
         qs[i] = q
+        if progress is not None:
+            progress(1)
 
     root_pos = qs[:, :3].copy()
     root_quat = quat.normalize(quat.xyzw_to_wxyz(qs[:, 3:7]))

@@ -57,3 +57,21 @@ def test_synthetic_with_video(tmp_path):
 def test_no_inputs_is_an_error(tmp_path):
     proc = run("--out", str(tmp_path), ok=False)
     assert proc.returncode == 2 and "no inputs" in proc.stdout
+
+
+def test_a_stopped_run_resumes_and_the_summary_lists_targets(tmp_path):
+    first = run("--synthetic-lift", "--out", str(tmp_path))
+    clip = tmp_path / "synthetic_lift.npz"
+    frames = json.loads((tmp_path / "synthetic_lift.json").read_text())["frames"]
+    assert f"{frames}/{frames}" in first.stderr  # one bar over all frames
+    stamp = clip.stat().st_mtime_ns
+    again = run("--synthetic-lift", "--out", str(tmp_path))
+    assert "1 clips already done" in again.stdout and clip.stat().st_mtime_ns == stamp
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["quality"]["frames"] == frames and summary["quality"]["clips"] == 1
+    metrics = summary["clips"]["synthetic_lift"]
+    missed = [k for k, bound in summary["targets"].items() if metrics[k] > bound]
+    assert "stance_foot_height_max_cm" in summary["targets"]
+    assert summary["missed_targets"] == ({"synthetic_lift": missed} if missed else {})
+    run("--synthetic-lift", "--out", str(tmp_path), "--overwrite")
+    assert clip.stat().st_mtime_ns != stamp

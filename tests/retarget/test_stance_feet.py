@@ -1,0 +1,63 @@
+"""Stance feet on the floor: the stance foot height metric and the retargeted feet."""
+
+import numpy as np
+import pytest
+
+from retarget.metrics import compute_metrics, misses
+from robots import g1, quat
+from robots.clip import MotionClip
+from robots.objects import ObjectSpec
+
+
+def standing(lift: float, stance: tuple[int, int] = (1, 1)) -> MotionClip:
+    """The default pose, root raised by ``lift`` m, feet labelled as ``stance``."""
+    t = 3
+    contact = np.zeros((t, 5), np.uint8)
+    contact[:, 2:4] = stance
+    return MotionClip(
+        fps=30.0, root_pos=np.tile([0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT + lift], (t, 1)),
+        root_quat=np.tile([1.0, 0, 0, 0], (t, 1)), joint_pos=np.tile(g1.DEFAULT_POS, (t, 1)),
+        object_pos=np.tile([3.0, 0.0, 0.1], (t, 1)), object_quat=np.tile([1.0, 0, 0, 0], (t, 1)),
+        object=ObjectSpec("b", "box", (0.2, 0.2, 0.2), mass=1.0), contact=contact, source={},
+    )  # fmt: skip
+
+
+def metrics(clip: MotionClip) -> dict:
+    kp = np.zeros((clip.num_frames, 1, 3))
+    return compute_metrics(clip, kp, kp, np.zeros((clip.num_frames, 2), bool))
+
+
+def sole_height(clip: MotionClip) -> float:
+    """Lowest foot point at frame 0 from the parameter table's capsule ends."""
+    pos, rot = clip.body_pos()[0], clip.body_quat()[0]
+    lowest = np.inf
+    for side in ("left", "right"):
+        k = g1.BODY_NAMES.index(f"{side}_ankle_roll_link")
+        for geom in g1.link(f"{side}_ankle_roll_link").geoms:
+            for end in np.asarray(geom.fromto).reshape(2, 3):
+                lowest = min(lowest, pos[k, 2] + quat.rotate(rot[k], end)[2] - geom.radius)
+    return lowest
+
+
+def test_stance_foot_height_is_the_lowest_capsule_point():
+    base = metrics(standing(0.0))
+    raised = metrics(standing(0.03))
+    assert base["stance_foot_height_median_cm"] == pytest.approx(
+        100 * sole_height(standing(0.0)), abs=1e-4
+    )
+    assert raised["stance_foot_height_max_cm"] - base["stance_foot_height_max_cm"] == (
+        pytest.approx(3.0, abs=1e-4)
+    )
+
+
+def test_feet_outside_stance_do_not_count():
+    assert metrics(standing(0.05, stance=(0, 0)))["stance_foot_height_max_cm"] == 0.0
+    assert metrics(standing(0.05, stance=(1, 0)))["stance_foot_height_max_cm"] == pytest.approx(
+        100 * sole_height(standing(0.05)), abs=1e-4
+    )
+
+
+def test_misses_names_the_targets_a_clip_exceeds():
+    m = metrics(standing(0.03))
+    assert "stance_foot_height_max_cm" in misses(m)
+    assert "stance_foot_height_max_cm" not in misses(metrics(standing(0.0)))
