@@ -71,18 +71,23 @@ def collect(inputs: list[str]) -> list[str]:
     return files
 
 
+def _name(item: str) -> str:
+    """The output name of an input: the built-in clip's name or the file's stem."""
+    return item if item in (SYNTHETIC, SYNTHETIC_LIFT) else Path(item).stem
+
+
 def load(item: str, args: Args):
     """(name, motion) of one input, resampled as asked."""
     from retarget.readers import read_motion
     from retarget.synthetic import LIFT_IN_PLACE, synthetic_motion
 
     if item == SYNTHETIC:
-        name, motion = SYNTHETIC, synthetic_motion()
+        motion = synthetic_motion()
     elif item == SYNTHETIC_LIFT:
-        name, motion = SYNTHETIC_LIFT, synthetic_motion(LIFT_IN_PLACE)
+        motion = synthetic_motion(LIFT_IN_PLACE)
     else:
-        name, motion = Path(item).stem, read_motion(item, args.objects_root)
-    return name, motion.resample(args.fps) if args.fps else motion
+        motion = read_motion(item, args.objects_root)
+    return _name(item), motion.resample(args.fps) if args.fps else motion
 
 
 def process(item: str, args: Args, progress=None) -> tuple[str, dict]:
@@ -137,7 +142,7 @@ def _scan(items: list[str], args: Args, done: dict[str, dict], failures: dict[st
 
     todo, frames, objects = [], {}, {}
     for item in tqdm(items, desc="scan", unit="clip", disable=len(items) < 2):
-        name = item if item in (SYNTHETIC, SYNTHETIC_LIFT) else Path(item).stem
+        name = _name(item)
         if not args.overwrite and (args.out / f"{name}.json").is_file():
             try:
                 done[name] = json.loads((args.out / f"{name}.json").read_text())

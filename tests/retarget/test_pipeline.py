@@ -3,12 +3,18 @@ import json
 import numpy as np
 import pytest
 
+from retarget.metrics import TARGETS
 from retarget.motion import HumanMotion, MotionError
 from retarget.pipeline import retarget
 from retarget.readers import read_motion
 from robots.clip import load_clip
 
-ACCEPT = dict(hand=2.0, penetration=0.05, sliding=0.05, ground_cm=1.0)
+ACCEPT = dict(
+    hand=TARGETS["hand_object_distance_mean_cm"],
+    penetration=TARGETS["object_penetration_frames_frac"],
+    sliding=TARGETS["foot_sliding_frac"],
+    ground_cm=TARGETS["ground_penetration_max_cm"],
+)
 
 
 def check_quality(metrics: dict) -> None:

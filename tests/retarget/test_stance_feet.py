@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from retarget.metrics import compute_metrics, misses
-from robots import g1, quat
+from retarget.pipeline import _sole_points
+from robots import g1
 from robots.clip import MotionClip
 from robots.objects import ObjectSpec
 
@@ -28,15 +29,9 @@ def metrics(clip: MotionClip) -> dict:
 
 
 def sole_height(clip: MotionClip) -> float:
-    """Lowest foot point at frame 0 from the parameter table's capsule ends."""
-    pos, rot = clip.body_pos()[0], clip.body_quat()[0]
-    lowest = np.inf
-    for side in ("left", "right"):
-        k = g1.BODY_NAMES.index(f"{side}_ankle_roll_link")
-        for geom in g1.link(f"{side}_ankle_roll_link").geoms:
-            for end in np.asarray(geom.fromto).reshape(2, 3):
-                lowest = min(lowest, pos[k, 2] + quat.rotate(rot[k], end)[2] - geom.radius)
-    return lowest
+    """Lowest foot point at frame 0 from the parameter table's capsules (the pipeline's
+    floor check, independent of the metric's MuJoCo geometry)."""
+    return float(_sole_points(clip)[0])
 
 
 def test_stance_foot_height_is_the_lowest_capsule_point():
