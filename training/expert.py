@@ -111,11 +111,11 @@ def _load(path: Path, source, env) -> Expert:
         return policy
     import torch
 
-    from training.stage1 import PpoConfig, Runner, TorchVecEnv, rsl_config
+    from training.stage1 import PpoConfig, Runner, TorchVecEnv
 
     ppo = PpoConfig(**{**source["ppo"], "hidden_dims": tuple(source["ppo"]["hidden_dims"])})
     vec = TorchVecEnv(env)
-    runner = Runner(vec, rsl_config(ppo), path, total=0, quiet=True)
+    runner = Runner(vec, ppo, path, total=0, quiet=True)
     if not runner.resume():
         raise FileNotFoundError(f"{path} has no checkpoint yet")
     act = runner.get_inference_policy()

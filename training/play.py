@@ -27,7 +27,7 @@ from training.env import EnvConfig, HoiEnv
 from training.evaluate import attempts
 from training.randomization import RandomizationConfig
 from training.rewards import RewardConfig
-from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips, rsl_config
+from training.stage1 import CONFIG, PpoConfig, Runner, TorchVecEnv, load_clips
 
 
 def load_run(run_dir: Path) -> dict:
@@ -73,7 +73,7 @@ def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = No
     )  # fmt: skip
     ppo = PpoConfig(**{**saved["ppo"], "hidden_dims": tuple(saved["ppo"]["hidden_dims"])})
     vec = TorchVecEnv(env)
-    runner = Runner(vec, rsl_config(ppo), Path(run_dir), total=0, quiet=True)
+    runner = Runner(vec, ppo, Path(run_dir), total=0, quiet=True)
     if not runner.resume():
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
     return env, vec, runner.get_inference_policy()

@@ -43,7 +43,21 @@ class PpoConfig:
     gamma: float = 0.99
     lam: float = 0.95
     init_noise_std: float = 1.0
+    late_from: int = 0
+    """Fixed schedule: from this iteration on (0: never) the rate is ``late_learning_rate``
+    (at a fixed rate the checkpoints keep swinging late in a run)."""
+    late_learning_rate: float = 1e-4
     save_interval: int = 10
+    keep_every: int = 0
+    """Also keep ``checkpoint_<iteration>.pt`` every this many iterations (0: only the
+    latest), to choose among checkpoints afterwards."""
+
+    def learning_rate_at(self, iteration: int) -> float | None:
+        """The fixed schedule's rate at ``iteration`` (None for the adaptive one)."""
+        if self.schedule != "fixed":
+            return None
+        late = self.late_from and iteration >= self.late_from
+        return self.late_learning_rate if late else self.learning_rate
 
 
 @dataclass(frozen=True)
@@ -123,10 +137,12 @@ def rsl_config(cfg: PpoConfig) -> dict:
 class Runner(OnPolicyRunner):
     """OnPolicyRunner with atomic checkpoints, weights-only loading and a progress bar."""
 
-    def __init__(self, env: TorchVecEnv, cfg: dict, run_dir: Path, total: int, quiet: bool = False):
+    def __init__(
+        self, env: TorchVecEnv, ppo: PpoConfig, run_dir: Path, total: int, quiet: bool = False
+    ):
         with contextlib.redirect_stdout(io.StringIO()):
-            super().__init__(env, cfg, log_dir=str(run_dir), device="cpu")
-        self.run_dir = run_dir
+            super().__init__(env, rsl_config(ppo), log_dir=str(run_dir), device="cpu")
+        self.ppo, self.run_dir = ppo, run_dir
         self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
         log = self.logger.log
 
@@ -141,14 +157,26 @@ class Runner(OnPolicyRunner):
                 ep_len=f"{np.mean(lens):.0f}" if lens else "-",
             )
             self.bar.refresh()
+            self._set_learning_rate(kwargs["it"] + 1)
 
         self.logger.log = log_quietly
+
+    def _set_learning_rate(self, iteration: int) -> None:
+        lr = self.ppo.learning_rate_at(iteration)
+        if lr is not None:
+            self.alg.learning_rate = lr
+            for group in self.alg.optimizer.param_groups:
+                group["lr"] = lr
 
     def save(self, path: str, infos: dict | None = None) -> None:
         state = self.alg.save()
         state["iter"] = self.current_learning_iteration
         with atomic_path(self.run_dir / CHECKPOINT) as tmp:
             torch.save(state, tmp)
+        keep = self.ppo.keep_every
+        if keep and state["iter"] % keep == 0:
+            with atomic_path(self.run_dir / f"checkpoint_{state['iter']}.pt") as tmp:
+                torch.save(state, tmp)
 
     def resume(self) -> bool:
         path = self.run_dir / CHECKPOINT
@@ -157,6 +185,8 @@ class Runner(OnPolicyRunner):
         state = torch.load(path, weights_only=True, map_location="cpu")
         self.alg.load(state, None, strict=True)
         self.current_learning_iteration = int(state["iter"]) + 1
+        # The optimizer state carries the rate it was saved with; the config decides it.
+        self._set_learning_rate(self.current_learning_iteration)
         return True
 
 
@@ -182,7 +212,7 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     torch.manual_seed(cfg.env.seed)
     env = TorchVecEnv(HoiEnv(clips, cfg.env))
-    runner = Runner(env, rsl_config(cfg.ppo), run_dir, cfg.iterations, quiet)
+    runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)
     runner.resume()
     remaining = cfg.iterations - runner.current_learning_iteration
     if remaining > 0:

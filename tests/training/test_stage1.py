@@ -49,6 +49,33 @@ def test_train_resume_and_play(tmp_path, clip):
         plot_curves(tmp_path, tmp_path / "none.png")
 
 
+def test_late_learning_rate_and_kept_checkpoints(tmp_path, clip):
+    ppo = PpoConfig(
+        **{**TINY, "save_interval": 2},
+        schedule="fixed",
+        learning_rate=3e-4,
+        late_from=2,
+        late_learning_rate=1e-4,
+        keep_every=2,
+    )
+    run = tmp_path / "run"
+    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1), ppo=ppo, iterations=2)
+    runner = train(cfg, run, [clip], quiet=True)
+    # Iterations 0 and 1 ran at the early rate; the next one (2) is late.
+    assert runner.alg.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    assert sorted(p.name for p in run.glob("checkpoint_*.pt")) == ["checkpoint_0.pt"]
+    # The saved optimizer state holds the early rate; resuming applies the config's rate.
+    saved = torch.load(run / "checkpoint_0.pt", weights_only=True)
+    assert saved["optimizer_state_dict"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
+    runner = train(Stage1Config(**{**cfg.__dict__, "iterations": 3}), run, [clip], quiet=True)
+    assert runner.alg.learning_rate == pytest.approx(1e-4)
+    assert sorted(p.name for p in run.glob("checkpoint_*.pt")) == [
+        "checkpoint_0.pt",
+        "checkpoint_2.pt",
+    ]
+    assert PpoConfig(schedule="adaptive", late_from=1).learning_rate_at(5) is None
+
+
 def test_resume_refuses_another_environment(tmp_path, clip):
     run = tmp_path / "run"
     train(config(1), run, [clip], quiet=True)
