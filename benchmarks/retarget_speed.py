@@ -36,13 +36,13 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "interact_omo
 class PlainPinkIk(G1Ik):
     """One pink FrameTask per target frame."""
 
-    def __init__(self, damping: float, posture_weight: float):
-        super().__init__(damping, posture_weight)
+    def __init__(self, damping: float, posture_weight: float, velocity_weight: float):
+        super().__init__(damping, posture_weight, velocity_weight)
         self.frame_tasks: dict[str, FrameTask] = {}
 
     def solve(self, targets: dict[str, FrameTarget], iterations, orientation_iterations, dt):
         for it in range(iterations):
-            tasks = [self.posture]
+            tasks = [self.posture, self.smoothness]
             for name, t in targets.items():
                 task = self.frame_tasks.setdefault(name, FrameTask(name, 1.0, 0.0))
                 pos_w = 0.0 if it < orientation_iterations else t.position_weight

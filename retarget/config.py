@@ -29,6 +29,7 @@ class IkSettings:
     orientation_iterations: int
     damping: float
     posture_weight: float
+    velocity_weight: float
     target_smoothing: float
 
 
@@ -39,6 +40,7 @@ class FeetSettings:
     min_frames: int
     blend_frames: int
     position_weight: float
+    stance_position_weight: float
     orientation_weight: float
 
 

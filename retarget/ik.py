@@ -115,11 +115,62 @@ class StackedFrameTask(Task):
         return np.concatenate([np.sqrt(w) * j for w, j, _ in rows])
 
 
+class SmoothnessTask(Task):
+    """Joint speed from the previous frame as a fraction of each motor's velocity limit:
+    minimizes ``weight * sum_j ((q_j + dq_j - q_prev_j) * fps / v_max_j)^2``. A cost in
+    the solve rather than a clamp afterwards: a fast target is followed smoothly and
+    more slowly, and slow-limited joints (the wrists) are smoothed the most."""
+
+    def __init__(self, model: pin.Model, joint_q: np.ndarray, weight: float):
+        super().__init__(cost=None)
+        self.nv, self.weight = model.nv, weight
+        self.joint_q = joint_q
+        self.joint_v = np.array([model.joints[model.getJointId(n)].idx_v for n in g1.JOINT_NAMES])
+        self.previous: np.ndarray | None = None
+        self.scale = np.zeros(len(joint_q))
+
+    def set_previous(self, q: np.ndarray | None, fps: float = 0.0) -> None:
+        """The previous frame's configuration (None: no smoothing, as for a first frame)."""
+        self.previous = None if q is None else q[self.joint_q].copy()
+        self.scale = self.weight * (fps / g1.VELOCITY_LIMIT) ** 2
+
+    def _error(self, configuration: pink.Configuration) -> np.ndarray:
+        return configuration.q[self.joint_q] - self.previous
+
+    def compute_qp_objective(self, configuration: pink.Configuration):
+        hessian, c = np.zeros((self.nv, self.nv)), np.zeros(self.nv)
+        if self.previous is not None and self.weight > 0:
+            hessian[self.joint_v, self.joint_v] = self.scale
+            c[self.joint_v] = self.scale * self._error(configuration)
+        return hessian, c
+
+    def compute_error(self, configuration: pink.Configuration) -> np.ndarray:
+        if self.previous is None:
+            return np.zeros(0)
+        return np.sqrt(self.scale) * self._error(configuration)
+
+    def compute_jacobian(self, configuration: pink.Configuration) -> np.ndarray:
+        if self.previous is None:
+            return np.zeros((0, self.nv))
+        jac = np.zeros((len(self.joint_v), self.nv))
+        jac[np.arange(len(self.joint_v)), self.joint_v] = np.sqrt(self.scale)
+        return jac
+
+    def __repr__(self) -> str:
+        return f"SmoothnessTask(weight={self.weight})"
+
+
 CONVERGED = 2e-4  # rad (or m for the root): a step this small changes nothing visible
 
 
 class G1Ik:
-    def __init__(self, damping: float, posture_weight: float, solver: str = "daqp"):
+    def __init__(
+        self,
+        damping: float,
+        posture_weight: float,
+        velocity_weight: float = 0.0,
+        solver: str = "daqp",
+    ):
         self.model = pin.buildModelFromXML(g1_urdf(), pin.JointModelFreeFlyer())
         self.data = self.model.createData()
         self.solver = solver
@@ -134,6 +185,7 @@ class G1Ik:
         q0[self.joint_q] = g1.DEFAULT_POS
         q0[2] = g1.DEFAULT_ROOT_HEIGHT
         self.posture.set_target(q0)
+        self.smoothness = SmoothnessTask(self.model, self.joint_q, velocity_weight)
         self.configuration = pink.Configuration(self.model, self.data, q0)
         self.limits = [ConfigurationLimit(self.model), VelocityLimit(self.model)]
         self._ids: dict[str, int] = {}
@@ -172,7 +224,7 @@ class G1Ik:
             self.stack.set_entries([(fid, t, ori_only) for fid, t in ids])
             v = pink.solve_ik(
                 self.configuration,
-                [self.stack, self.posture],
+                [self.stack, self.posture, self.smoothness],
                 dt,
                 solver=self.solver,
                 damping=self.damping,

@@ -27,21 +27,23 @@ class PenetrationCheck:
         self.tolerance, self.margin = tolerance, margin
 
     def pushes(
-        self, root_pos, root_quat, joint_pos, obj_pos, obj_quat, weight: float
+        self, root_pos, root_quat, joint_pos, obj_pos, obj_quat, weight: float, self_weight: float
     ) -> dict[str, FrameTarget]:
-        """Position targets for the robot bodies that penetrate the object or another
-        robot body deeper than ``tolerance``, from each body's deepest contact."""
+        """Position targets for the robot bodies that penetrate the object (``weight``) or
+        another robot body (``self_weight``) deeper than ``tolerance``, from each body's
+        deepest contact."""
         d = self.data
         d.qpos[:3], d.qpos[3:7], d.qpos[7:36] = root_pos, root_quat, joint_pos
         d.qpos[36:39], d.qpos[39:43] = obj_pos, obj_quat
         mujoco.mj_fwdPosition(self.model, d)
-        deepest: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
+        deepest: dict[int, tuple[float, np.ndarray, np.ndarray, float]] = {}
         for c in d.contact[: d.ncon]:
             depth = -c.dist
             if depth <= self.tolerance:
                 continue
             bodies = self.model.geom_bodyid[c.geom]
             normal = c.frame[:3]  # from geom[0] to geom[1]
+            w = weight if self.obj_body in bodies else self_weight
             for body, out in ((bodies[0], -normal), (bodies[1], normal)):
                 if body == self.obj_body:
                     continue
@@ -49,11 +51,11 @@ class PenetrationCheck:
                 # the depth further in.
                 point = c.pos - out * depth / 2
                 if depth > deepest.get(int(body), (0.0,))[0]:
-                    deepest[int(body)] = (depth, out, point)
+                    deepest[int(body)] = (depth, out, point, w)
         out = {}
-        for b, (depth, n, point) in deepest.items():
+        for b, (depth, n, point, w) in deepest.items():
             rot = d.xmat[b].reshape(3, 3)
             out[g1.BODY_NAMES[b - 1]] = FrameTarget(
-                point + n * (depth + self.margin), None, weight, point=rot.T @ (point - d.xpos[b])
+                point + n * (depth + self.margin), None, w, point=rot.T @ (point - d.xpos[b])
             )
         return out

@@ -83,6 +83,19 @@ def _interaction_shift(motion: HumanMotion, s: float, config: RetargetConfig) ->
     return w[:, None] * (1.0 - s) * offset
 
 
+def _ground_offset(pos: np.ndarray, names: list[str], masks: dict[str, np.ndarray]) -> float:
+    """Vertical shift that puts the human's median stance ankle height at ``FOOT_Z``
+    (without stance frames: its lowest ankle height)."""
+    heights = [
+        pos[masks[robot_side], names.index(f"{side}_Ankle"), 2] for side, robot_side in SIDES
+    ]
+    stance = np.concatenate(heights)
+    if not len(stance):
+        ankles = [names.index(f"{side}_Ankle") for side, _ in SIDES]
+        return float(FOOT_Z - pos[:, ankles, 2].min())
+    return float(FOOT_Z - np.median(stance))
+
+
 def _check(motion: HumanMotion) -> None:
     missing = [n for n in NEEDED if not motion.has(n)]
     if missing:
@@ -109,6 +122,19 @@ def retarget(
         if config.ik.target_smoothing > 0
         else raw
     )
+    fs = config.feet
+    foot_masks = {
+        robot_side: foot_contact(
+            pos[:, [names.index(f"{side}_Ankle"), names.index(f"{side}_Toe")]],
+            fps, fs.contact_speed, fs.contact_height, fs.min_frames,
+        )
+        for side, robot_side in SIDES
+    }  # fmt: skip
+    # The scaled human stands on its own ankle height, not the G1's: lower the whole body
+    # so that its stance ankles are at the G1's flat-foot height.
+    ground = _ground_offset(pos, names, foot_masks)
+    raw[..., 2] += ground
+    pos = pos + np.array([0.0, 0.0, ground])
     joint = {name: pos[:, i] for i, name in enumerate(names)}
     obj_pos = scale_object_trajectory(motion.object_pos, s)
 
@@ -132,15 +158,10 @@ def retarget(
             keypoints_robot.append(t.robot)
             keypoints_human.append(raw[:, names.index(t.human)])
 
-    # Feet: stance detected on the scaled human, then locked flat at the mean position.
-    fs = config.feet
-    foot_masks = {}
+    # Feet: locked flat at the mean position during stance (detected above).
     for side, robot_side in SIDES:
         ankle, toe = joint[f"{side}_Ankle"], joint[f"{side}_Toe"]
-        mask = foot_contact(
-            np.stack([ankle, toe], 1), fps, fs.contact_speed, fs.contact_height, fs.min_frames
-        )
-        foot_masks[robot_side] = mask
+        mask = foot_masks[robot_side]
         rest_z = np.median(ankle[mask, 2]) if mask.any() else ankle[:, 2].min()
         free = ankle.copy()
         free[:, 2] = FOOT_Z + np.maximum(ankle[:, 2] - rest_z, 0.0)
@@ -164,7 +185,7 @@ def retarget(
             FrameTarget(
                 target[i],
                 rot[i],
-                fs.position_weight,
+                fs.position_weight + (fs.stance_position_weight - fs.position_weight) * w[i, 0],
                 fs.orientation_weight * (0.25 + 0.75 * w[i, 0]),
             )
             for i in range(n)
@@ -201,7 +222,7 @@ def retarget(
         keypoints_human.append(palm_points(raw, names, side))
 
     # IK, frame by frame, with non-penetration passes against the object.
-    ik = ik_class(config.ik.damping, config.ik.posture_weight)
+    ik = ik_class(config.ik.damping, config.ik.posture_weight, config.ik.velocity_weight)
     ik.reset(joint["Pelvis"][0], pelvis_rot[0])
     check = PenetrationCheck(motion.object)
     inter = config.interaction
@@ -212,12 +233,16 @@ def retarget(
         frame_targets = {name: seq[i] for name, seq in targets.items()}
         iters = config.ik.first_frame_iterations if i == 0 else config.ik.iterations
         dt = 1.0 if i == 0 else step_dt  # the first frame starts far from its solution
+        ik.smoothness.set_previous(qs[i - 1] if i > 0 else None, fps)
         q = ik.solve(frame_targets, iters, config.ik.orientation_iterations, dt)
         pushes: dict[str, FrameTarget] = {}
-        for _ in range(inter.penetration_rounds):
+        for round_ in range(inter.penetration_rounds):
+            # A body still inside another after a round is pushed twice as hard: a push
+            # that only balances the target pulling it in (a palm reaching past the hip)
+            # never gets it out.
             new = check.pushes(
                 q[:3], quat.xyzw_to_wxyz(q[3:7]), q[ik.joint_q], obj_pos[i], motion.object_quat[i],
-                inter.penetration_weight,
+                inter.penetration_weight, inter.penetration_weight * 2**round_,
             )  # fmt: skip
             if not new:
                 break

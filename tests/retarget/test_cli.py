@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from retarget.readers.generic import write_generic
@@ -75,3 +76,19 @@ def test_a_stopped_run_resumes_and_the_summary_lists_targets(tmp_path):
     assert summary["missed_targets"] == ({"synthetic_lift": missed} if missed else {})
     run("--synthetic-lift", "--out", str(tmp_path), "--overwrite")
     assert clip.stat().st_mtime_ns != stamp
+
+
+def test_dataset_files_in_worker_processes(tmp_path, shared):
+    """InterAct files read in the parent (the scan) and again in a worker: a forked
+    worker deadlocked in torch's thread pool; spawned ones finish."""
+    data = shared / "data" / "interact_omomo" / "motions"
+    if not data.is_dir():
+        pytest.skip("no shared OMOMO clips")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("sub8_smallbox_000.pt", "sub8_plasticbox_001.pt"):
+        (inputs / name).symlink_to(data / name)
+    out = tmp_path / "out"
+    run(str(inputs), "--out", str(out), "--objects-root", str(data.parent / "objects"))
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(summary["clips"]) == ["sub8_plasticbox_001", "sub8_smallbox_000"]

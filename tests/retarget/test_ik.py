@@ -57,3 +57,35 @@ def test_ik_reaches_reachable_targets():
     pin.framesForwardKinematics(ik.model, data, q)
     for n, t in targets.items():
         assert np.linalg.norm(data.oMf[ik.frame_id(n)].translation - t.position) < 2e-3, n
+
+
+def test_smoothness_slows_a_jump_in_the_solve():
+    """A palm target 36 cm away in one frame: the speed cost (per motor limit) slows the
+    arm's fastest joint more the larger its weight."""
+    from robots import g1
+
+    fps = 30.0
+    steps = {}
+    for weight in (0.0, 1.0, 10.0):
+        ik = G1Ik(damping=1e-3, posture_weight=0.0, velocity_weight=weight)
+        q0 = ik.configuration.q.copy()
+        ik.smoothness.set_previous(q0, fps)
+        palm = ik.configuration.get_transform_frame_to_world("left_palm").translation
+        pelvis = ik.configuration.get_transform_frame_to_world("pelvis")
+        target = {
+            "left_palm": FrameTarget(palm + np.array([0.3, 0.0, 0.2]), None, 20.0),
+            "pelvis": FrameTarget(pelvis.translation, pelvis.rotation, 1e3, 1e3),
+        }
+        q = ik.solve(target, iterations=3, orientation_iterations=0, dt=1 / fps / 3)
+        steps[weight] = np.abs(q[ik.joint_q] - q0[ik.joint_q]) * fps / g1.VELOCITY_LIMIT
+    assert steps[0.0].max() > 0.4  # a fast move: half the motor limit in one frame
+    assert steps[0.0].max() > steps[1.0].max() > steps[10.0].max() > 0.0
+    assert steps[10.0].max() < 0.5 * steps[0.0].max()
+
+
+def test_smoothness_is_off_without_a_previous_frame():
+    ik = G1Ik(damping=1e-3, posture_weight=0.0, velocity_weight=1.0)
+    ik.smoothness.set_previous(None)
+    h, c = ik.smoothness.compute_qp_objective(ik.configuration)
+    assert not h.any() and not c.any()
+    assert ik.smoothness.compute_jacobian(ik.configuration).shape == (0, ik.model.nv)

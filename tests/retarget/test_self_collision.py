@@ -68,8 +68,10 @@ def test_both_bodies_of_a_self_contact_are_pushed_apart():
     clip = arm_in_torso()
     check = PenetrationCheck(BOX)
     pushes = check.pushes(clip.root_pos[0], clip.root_quat[0], clip.joint_pos[0],
-                          clip.object_pos[0], clip.object_quat[0], weight=100.0)  # fmt: skip
+                          clip.object_pos[0], clip.object_quat[0], 100.0, 800.0)  # fmt: skip
     assert {"torso_link", *ARM} <= set(pushes)
+    # Robot-robot pushes carry the self weight (escalated per round by the pipeline).
+    assert {t.position_weight for t in pushes.values()} == {800.0}
     torso = clip.body_pos()[0, g1.BODY_NAMES.index("torso_link")]
     elbow = pushes["left_elbow_link"]
     # The elbow's target moves it away from the torso's axis (+y, the robot's left).

@@ -56,3 +56,21 @@ def test_misses_names_the_targets_a_clip_exceeds():
     m = metrics(standing(0.03))
     assert "stance_foot_height_max_cm" in misses(m)
     assert "stance_foot_height_max_cm" not in misses(metrics(standing(0.0)))
+
+
+def test_a_human_on_higher_ankles_retargets_with_stance_feet_on_the_floor(short_synthetic):
+    """The human's ankles sit 6 cm higher than the G1's in stance (a taller foot, or a
+    capture floor offset): the body is lowered to the G1's floor, not left hovering."""
+    from dataclasses import replace
+
+    from retarget.pipeline import retarget
+
+    raised = replace(short_synthetic, positions=short_synthetic.positions + [0.0, 0.0, 0.06])
+    m = retarget(raised).metrics
+    level = retarget(short_synthetic).metrics
+    assert m["foot_contact_frames"] > 0
+    assert m["stance_foot_height_median_cm"] <= 0.5
+    # The synthetic crouch lifts a heel the G1's ankle cannot follow flat; raised or
+    # not, the same frames.
+    assert m["stance_foot_height_max_cm"] <= level["stance_foot_height_max_cm"] + 0.2
+    assert m["keypoint_error_mean_cm"] <= level["keypoint_error_mean_cm"] + 1.0
