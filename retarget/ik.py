@@ -11,8 +11,10 @@ over Pinocchio's frame Jacobians, which is what makes per-frame QP IK fast in Py
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import daqp
 import numpy as np
 import pink
 import pinocchio as pin
@@ -68,51 +70,52 @@ class StackedFrameTask(Task):
         self.entries = entries
 
     def _rows(self, configuration: pink.Configuration):
+        """(weights, jacobian, error) of all rows, each row block 3 long."""
         data = configuration.data
+        weights, jacs, errs = [], [], []
         for fid, t, ori_only in self.entries:
             jac = pin.getFrameJacobian(self.model, data, fid, pin.LOCAL_WORLD_ALIGNED)
             placement = data.oMf[fid]
             if t.position_weight > 0 and not ori_only:
+                weights.append(t.position_weight)
                 if t.point is None:
-                    yield t.position_weight, jac[:3], placement.translation - t.position
+                    jacs.append(jac[:3])
+                    errs.append(placement.translation - t.position)
                 else:
                     r = placement.rotation @ t.point
-                    pos = placement.translation + r
-                    yield t.position_weight, jac[:3] - _skew(r) @ jac[3:], pos - t.position
+                    jacs.append(jac[:3] - _skew(r) @ jac[3:])
+                    errs.append(placement.translation + r - t.position)
             if t.orientation_weight <= 0:
                 continue
             if t.align is not None:
                 axis, direction = t.align
                 a = placement.rotation[:, axis]
-                b = direction / np.linalg.norm(direction)
-                yield t.orientation_weight, -_skew(a) @ jac[3:], a - b
+                weights.append(t.orientation_weight)
+                jacs.append(-_skew(a) @ jac[3:])
+                errs.append(a - direction / np.linalg.norm(direction))
             elif t.rotation is not None:
-                err = pin.log3(placement.rotation @ t.rotation.T)
-                yield t.orientation_weight, jac[3:], err
+                weights.append(t.orientation_weight)
+                jacs.append(jac[3:])
+                errs.append(pin.log3(placement.rotation @ t.rotation.T))
+        if not weights:
+            return np.zeros(0), np.zeros((0, self.model.nv)), np.zeros(0)
+        return np.repeat(weights, 3), np.concatenate(jacs), np.concatenate(errs)
 
     def __repr__(self) -> str:
         return f"StackedFrameTask({len(self.entries)} frames)"
 
     def compute_qp_objective(self, configuration: pink.Configuration):
-        rows = list(self._rows(configuration))
-        if not rows:
-            nv = self.model.nv
-            return np.zeros((nv, nv)), np.zeros(nv)
-        weights, jacs, errs = zip(*rows, strict=True)
-        jac = np.concatenate(jacs)
-        err = np.concatenate(errs)
-        wj = jac * np.repeat(weights, 3)[:, None]  # every row block is 3 long
+        weights, jac, err = self._rows(configuration)
+        wj = jac * weights[:, None]
         return jac.T @ wj, wj.T @ err
 
     def compute_error(self, configuration: pink.Configuration) -> np.ndarray:
-        rows = list(self._rows(configuration))
-        return np.concatenate([np.sqrt(w) * e for w, _, e in rows]) if rows else np.zeros(0)
+        weights, _, err = self._rows(configuration)
+        return np.sqrt(weights) * err
 
     def compute_jacobian(self, configuration: pink.Configuration) -> np.ndarray:
-        rows = list(self._rows(configuration))
-        if not rows:
-            return np.zeros((0, self.model.nv))
-        return np.concatenate([np.sqrt(w) * j for w, j, _ in rows])
+        weights, jac, _ = self._rows(configuration)
+        return np.sqrt(weights)[:, None] * jac
 
 
 class SmoothnessTask(Task):
@@ -163,7 +166,18 @@ class SmoothnessTask(Task):
 CONVERGED = 2e-4  # rad (or m for the root): a step this small changes nothing visible
 
 
+@functools.cache
+def _g1_model() -> pin.Model:
+    """The G1 with a free flyer, built once per process (the URDF takes a while)."""
+    return pin.buildModelFromXML(g1_urdf(), pin.JointModelFreeFlyer())
+
+
 class G1Ik:
+    """Whole-body IK on the G1: the frame targets, a posture pull towards the default pose
+    and the joint speed cost as one QP per iteration, with the joints' position and
+    velocity limits as bounds (pink's formulation; the QP is assembled and handed to
+    DAQP directly, which is what makes per-frame IK fast in Python)."""
+
     def __init__(
         self,
         damping: float,
@@ -171,7 +185,7 @@ class G1Ik:
         velocity_weight: float = 0.0,
         solver: str = "daqp",
     ):
-        self.model = pin.buildModelFromXML(g1_urdf(), pin.JointModelFreeFlyer())
+        self.model = pin.Model(_g1_model())
         self.data = self.model.createData()
         self.solver = solver
         self.damping = damping
@@ -189,6 +203,19 @@ class G1Ik:
         self.configuration = pink.Configuration(self.model, self.data, q0)
         self.limits = [ConfigurationLimit(self.model), VelocityLimit(self.model)]
         self._ids: dict[str, int] = {}
+        # The QP's fixed parts: every actuated joint is a revolute joint (nq = nv = 1)
+        # after the free flyer (q 0-6, v 0-5).
+        nv = self.model.nv
+        self._joints_v = np.arange(6, nv)
+        self._joints_q = self._joints_v + 1
+        self._q_lower = self.model.lowerPositionLimit[self._joints_q]
+        self._q_upper = self.model.upperPositionLimit[self._joints_q]
+        self._v_max = self.model.velocityLimit[self._joints_v]
+        self._posture_weight = posture_weight**2
+        self._hessian = damping * np.eye(nv)
+        self._hessian[self._joints_v, self._joints_v] += self._posture_weight
+        self._lower, self._upper = np.full(nv, -1e30), np.full(nv, 1e30)  # DAQP's infinity
+        self._no_rows = np.zeros((0, nv))
 
     def frame_id(self, name: str) -> int:
         if name not in self._ids:
@@ -205,6 +232,23 @@ class G1Ik:
         q[self.joint_q] = g1.DEFAULT_POS
         self.configuration.update(q)
 
+    def qp(self, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(H, c, lower, upper) of one iteration at the current configuration: minimize
+        ``dq' H dq / 2 + c' dq`` with ``lower <= dq <= upper`` (the joints' position
+        limits approached at gain 0.5, and ``v_max * dt``), as pink builds it."""
+        q = self.configuration.q
+        hessian, c = self.stack.compute_qp_objective(self.configuration)
+        hessian += self._hessian
+        posture = q[self._joints_q] - self.posture.target_q[self._joints_q]
+        c[self._joints_v] += self._posture_weight * posture
+        h_smooth, c_smooth = self.smoothness.compute_qp_objective(self.configuration)
+        hessian += h_smooth
+        c += c_smooth
+        joints = q[self._joints_q]
+        self._lower[6:] = np.maximum(0.5 * (self._q_lower - joints), -self._v_max * dt)
+        self._upper[6:] = np.minimum(0.5 * (self._q_upper - joints), self._v_max * dt)
+        return hessian, c, self._lower, self._upper
+
     def solve(
         self,
         targets: dict[str, FrameTarget],
@@ -214,22 +258,19 @@ class G1Ik:
     ) -> np.ndarray:
         """Run the QP ``iterations`` times from the current configuration; returns q.
 
-        Each iteration integrates its velocity over ``dt``: the velocity limits bound
-        the motion of one iteration to ``v_max * dt``. Stops early once a full iteration
+        Each iteration moves by its solution: the velocity limits bound the motion of
+        one iteration to ``v_max * dt``. Stops early once an iteration of the full stage
         moves no joint more than ``CONVERGED`` rad.
         """
         ids = [(self.frame_id(name), t) for name, t in targets.items()]
         for it in range(iterations):
             ori_only = it < orientation_iterations
             self.stack.set_entries([(fid, t, ori_only) for fid, t in ids])
-            v = pink.solve_ik(
-                self.configuration,
-                [self.stack, self.posture, self.smoothness],
-                dt,
-                solver=self.solver,
-                damping=self.damping,
-                limits=self.limits,
-                safety_break=False,
-            )
-            self.configuration.integrate_inplace(v, dt)
+            hessian, c, lower, upper = self.qp(dt)
+            dq, _, exitflag, _ = daqp.solve(hessian, c, self._no_rows, upper, lower)
+            if exitflag < 1:
+                raise RuntimeError(f"IK QP not solved (DAQP exit flag {exitflag})")
+            self.configuration.update(pin.integrate(self.model, self.configuration.q, dq))
+            if not ori_only and np.abs(dq).max() < CONVERGED:
+                break
         return self.configuration.q.copy()

@@ -37,19 +37,18 @@ class PenetrationCheck:
         d.qpos[36:39], d.qpos[39:43] = obj_pos, obj_quat
         mujoco.mj_fwdPosition(self.model, d)
         deepest: dict[int, tuple[float, np.ndarray, np.ndarray, float]] = {}
-        for c in d.contact[: d.ncon]:
-            depth = -c.dist
-            if depth <= self.tolerance:
-                continue
-            bodies = self.model.geom_bodyid[c.geom]
-            normal = c.frame[:3]  # from geom[0] to geom[1]
+        contact = d.contact  # arrays over the ncon contacts
+        for k in np.flatnonzero(-contact.dist > self.tolerance):
+            depth = -contact.dist[k]
+            bodies = self.model.geom_bodyid[contact.geom[k]]
+            normal = contact.frame[k, :3]  # from geom[0] to geom[1]
             w = weight if self.obj_body in bodies else self_weight
             for body, out in ((bodies[0], -normal), (bodies[1], normal)):
                 if body == self.obj_body:
                     continue
-                # c.pos is midway between the surfaces; this body's deepest point is half
-                # the depth further in.
-                point = c.pos - out * depth / 2
+                # The contact point is midway between the surfaces; this body's deepest
+                # point is half the depth further in.
+                point = contact.pos[k] - out * depth / 2
                 if depth > deepest.get(int(body), (0.0,))[0]:
                     deepest[int(body)] = (depth, out, point, w)
         out = {}
