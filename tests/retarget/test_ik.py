@@ -89,3 +89,29 @@ def test_smoothness_is_off_without_a_previous_frame():
     h, c = ik.smoothness.compute_qp_objective(ik.configuration)
     assert not h.any() and not c.any()
     assert ik.smoothness.compute_jacobian(ik.configuration).shape == (0, ik.model.nv)
+
+
+def test_direct_qp_step_equals_pink_solve_ik():
+    """The QP handed to DAQP is pink's: same step as ``pink.solve_ik`` with the same tasks
+    and limits, from a configuration with a joint beyond its limit."""
+    import daqp
+
+    ik = G1Ik(damping=1e-3, posture_weight=0.02, velocity_weight=0.1)
+    rng = np.random.default_rng(1)
+    q = ik.configuration.q.copy()
+    q[ik.joint_q] += rng.uniform(-0.3, 0.3, len(ik.joint_q))
+    ik.configuration.update(q)
+    ik.smoothness.set_previous(q + 0.01, 30.0)
+    names = ["pelvis", "left_palm", "right_knee_link", "left_ankle_roll_link"]
+    where = {n: ik.configuration.get_transform_frame_to_world(n).translation for n in names}
+    targets = {n: FrameTarget(p + rng.normal(size=3) * 0.05, np.eye(3), 10.0, 1.0)
+               for n, p in where.items()}  # fmt: skip
+    ik.stack.set_entries([(ik.frame_id(n), t, False) for n, t in targets.items()])
+    dt = 0.01
+    v = pink.solve_ik(ik.configuration, [ik.stack, ik.posture, ik.smoothness], dt,
+                      solver="daqp", damping=ik.damping, limits=ik.limits,
+                      safety_break=False)  # fmt: skip
+    hessian, c, lower, upper = ik.qp(dt)
+    dq, *_ = daqp.solve(hessian, c, np.zeros((0, ik.model.nv)), upper, lower)
+    np.testing.assert_allclose(dq, v * dt, atol=1e-10)
+    assert np.abs(dq).max() > 0.05  # a real step, not a trivial one
