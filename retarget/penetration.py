@@ -10,6 +10,8 @@ This is a soft, linearized version of OmniRetarget's non-penetration constraint.
 
 from __future__ import annotations
 
+import functools
+
 import mujoco
 import numpy as np
 
@@ -19,9 +21,16 @@ from robots.objects import ObjectSpec
 from robots.scene import build_scene
 
 
+@functools.lru_cache(maxsize=16)
+def _scene(obj: ObjectSpec) -> mujoco.MjModel:
+    """The G1 + object collision model, compiled once per object and process (read only
+    here: every check has its own MjData)."""
+    return build_scene([obj], actuators=False, floor=False).compile()
+
+
 class PenetrationCheck:
     def __init__(self, obj: ObjectSpec, tolerance: float = 0.003, margin: float = 0.01):
-        self.model = build_scene([obj], actuators=False, floor=False).compile()
+        self.model = _scene(obj)
         self.data = mujoco.MjData(self.model)
         self.obj_body = self.model.body(obj.name).id
         self.tolerance, self.margin = tolerance, margin
