@@ -8,9 +8,10 @@ State machine: PASSIVE (motors enabled, zero torque) -> MOVE (to the default pos
 at its control rate, its gains) -> DAMPING on stop or on any fault (zero stiffness,
 joint damping; only a restart leaves it). A command answers each LowState (500 Hz), one
 goes out anyway after 1.5 periods without; every one passes ``deploy.safety``. Faults:
-LowState older than 3 policy periods, NaN/inf anywhere, pelvis tilt beyond
-``--max-tilt``, policy exception, non-finite or exploded (> 10 action clips) output, any
-other error in the loop, e-stop.
+LowState older than 3 policy periods, NaN/inf anywhere, a robot type other than
+``--mode-machine``, and in the stiff states (move, hold, policy) an IMU quaternion that
+is not a rotation or a pelvis tilt beyond ``--max-tilt``; policy exception, non-finite
+or exploded (> 10 action clips) output, any other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
 
 Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
@@ -49,12 +50,14 @@ from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, sea
 from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from deploy.timing import LoopTiming
-from robots import g1, quat
+from robots import g1
 from robots.clip import load_clip
 
 COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
+# The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
+QUAT_NORM_TOLERANCE = 0.05
 KEYS_HELP = (
     "keys: s start | p policy | h hold | space/e e-stop | q quit\n      " + playback.KEYS_HELP
 )
@@ -80,7 +83,12 @@ class Args:
     log: Path = Path("session.jsonl")
     move_seconds: float = 3.0
     max_tilt: float = 0.8
-    """rad between the pelvis z axis and vertical before damping."""
+    """rad between the pelvis z axis and vertical before damping (checked in move, hold
+    and policy)."""
+    mode_machine: int = 5
+    """The robot type every LowState must report (Unitree's ``mode_machine``: 5 is the
+    G1 29-DoF rev 1.0; other types have other joints and limits). Another value is a
+    fault."""
     auto: bool = False
     """No keyboard: start at once, policy after --hold-seconds, stop after --seconds."""
     hold_seconds: float = 1.0
@@ -243,16 +251,34 @@ class G1Node:
     def command(self, msg: np.ndarray, age: float) -> tuple[Command, tuple]:
         """This cycle's safe command for the LowState ``msg`` received ``age`` s ago, and
         the sensor values it read."""
-        q, dq, imu, gyro = sensed = self.sensors(msg)
+        sensed = self.sensors(msg)
+        reason = self.check(msg, sensed, age)
+        if reason:
+            self.fault(reason)
+        return self._mode_command(*sensed[:2]), sensed
+
+    def check(self, msg: np.ndarray, sensed: tuple, age: float) -> str | None:
+        """Why this LowState must end in damping, or None. The robot type, freshness and
+        finite values in every state; in the states that send stiff commands (move,
+        hold, policy) also a unit IMU quaternion and the pelvis tilt."""
+        q, dq, imu, gyro = sensed
+        machine = int(msg["mode_machine"])
+        if machine != self.args.mode_machine:
+            return f"mode_machine {machine}, expected {self.args.mode_machine} (--mode-machine)"
         if age > self.stale_after:
-            self.fault(f"stale lowstate ({age * 1000:.0f} ms)")
-        elif not all(np.all(np.isfinite(x)) for x in (q, dq, imu, gyro)):
-            self.fault("non-finite lowstate")
-        elif self.mode in (Mode.HOLD, Mode.POLICY):
-            up = -projected_gravity_of(quat.normalize(imu)[None])[0, 2]
-            if np.arccos(np.clip(up, -1, 1)) > self.args.max_tilt:
-                self.fault(f"pelvis tilt {np.degrees(np.arccos(np.clip(up, -1, 1))):.0f} deg")
-        return self._mode_command(q, dq), sensed
+            return f"stale lowstate ({age * 1000:.0f} ms)"
+        if not all(np.all(np.isfinite(x)) for x in (q, dq, imu, gyro)):
+            return "non-finite lowstate"
+        if self.mode not in (Mode.MOVE, Mode.HOLD, Mode.POLICY):
+            return None
+        norm = float(np.linalg.norm(imu))
+        if abs(norm - 1.0) > QUAT_NORM_TOLERANCE:
+            return f"imu quaternion not a rotation (norm {norm:.3g})"
+        up = -projected_gravity_of((imu / norm)[None])[0, 2]
+        tilt = float(np.arccos(np.clip(up, -1, 1)))
+        if tilt > self.args.max_tilt:
+            return f"pelvis tilt {np.degrees(tilt):.0f} deg"
+        return None
 
     def _mode_command(self, q: np.ndarray, dq: np.ndarray) -> Command:
         if self.mode == Mode.DAMPING:

@@ -9,8 +9,10 @@ valid CRC) at 500 Hz. Run it as its own process:
     python deploy/virtual_g1.py --net lo [--gantry] [--seconds 60]
 
 Fault switches for tests: ``--silent-after`` stops publishing, ``--bad-crc-after``
-publishes corrupt CRCs, ``--nan-after`` publishes NaN joint angles, ``--push-after``
-shoves the pelvis to make the robot fall.
+publishes corrupt CRCs, ``--nan-after`` publishes NaN joint angles, ``--zero-quat-after``
+publishes an all-zero IMU quaternion, ``--mode-machine-after`` reports another robot type
+(``--mode-machine`` sets the type), ``--push-after`` shoves the pelvis to make the robot
+fall.
 """
 
 from __future__ import annotations
@@ -58,6 +60,11 @@ class Args:
     silent_after: float | None = None
     bad_crc_after: float | None = None
     nan_after: float | None = None
+    zero_quat_after: float | None = None
+    mode_machine: int = MODE_MACHINE
+    """The robot type this G1 reports (``mode_machine``) and accepts in LowCmds."""
+    mode_machine_after: float | None = None
+    """After this many s report type 4 (a 23-DoF G1) instead."""
     push_after: float | None = None
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
@@ -94,7 +101,7 @@ class VirtualG1:
         self.writer = self.channel.writer(LOWSTATE, LOWSTATE_LAYOUT)
 
     def _on_cmd(self, msg: np.ndarray) -> None:
-        if not crc_ok(msg) or msg["mode_machine"] != MODE_MACHINE:
+        if not crc_ok(msg) or msg["mode_machine"] != self.args.mode_machine:
             self.rejected += 1
             return
         with self.lock:
@@ -117,9 +124,11 @@ class VirtualG1:
     def state_message(self, tick: int, elapsed: float) -> np.ndarray:
         a, d = self.args, self.data
         msg = LOWSTATE_LAYOUT.new()
-        msg["mode_machine"], msg["tick"] = MODE_MACHINE, tick
+        other = a.mode_machine_after is not None and elapsed > a.mode_machine_after
+        msg["mode_machine"], msg["tick"] = (4 if other else a.mode_machine), tick
         imu = msg["imu_state"]
-        imu["quaternion"], imu["gyroscope"] = d.qpos[3:7], self.gyro
+        zero = a.zero_quat_after is not None and elapsed > a.zero_quat_after
+        imu["quaternion"], imu["gyroscope"] = (0.0 if zero else d.qpos[3:7]), self.gyro
         imu["accelerometer"] = self.accelerometer
         nan = a.nan_after is not None and elapsed > a.nan_after
         motors = msg["motor_state"][: g1.NUM_JOINTS]

@@ -196,6 +196,8 @@ def test_trained_policy_runs_its_clip_on_the_node(lift_files, monitor, tmp_path)
         (("--bad-crc-after", "3"), "stale lowstate"),  # bad CRCs are dropped, state goes stale
         (("--nan-after", "3"), "non-finite lowstate"),
         (("--release-after", "2.5", "--push-after", "3.5"), "pelvis tilt"),
+        (("--zero-quat-after", "3"), "imu quaternion not a rotation"),
+        (("--mode-machine-after", "3"), "mode_machine 4, expected 5"),
     ],
 )
 def test_robot_side_faults_end_in_damping(files, monitor, tmp_path, vg1, reason):

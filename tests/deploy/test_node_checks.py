@@ -1,0 +1,96 @@
+"""The node's per-LowState checks, state by state, without DDS or real time: which
+LowStates end in damping and in which states."""
+
+import numpy as np
+import pytest
+
+from deploy.g1_node import Args, G1Node, Mode
+from deploy.hold_policy import write_hold_policy
+from deploy.protocol.messages import LOWSTATE_LAYOUT
+from robots import g1
+from robots.clip import MotionClip
+from robots.objects import ObjectSpec
+
+STIFF = (Mode.MOVE, Mode.HOLD, Mode.POLICY)
+TILTED = [np.cos(0.5), np.sin(0.5), 0.0, 0.0]  # 57 degrees about x
+
+
+@pytest.fixture(scope="module")
+def node_args(tmp_path_factory):
+    root = tmp_path_factory.mktemp("checks")
+    box = ObjectSpec("box", "box", (0.3, 0.3, 0.3), mass=1.0)
+    t = 10
+    clip = MotionClip(
+        fps=50.0, root_pos=np.tile([0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT], (t, 1)),
+        root_quat=np.tile([1.0, 0, 0, 0], (t, 1)), joint_pos=np.tile(g1.DEFAULT_POS, (t, 1)),
+        object_pos=np.tile([0.6, 0.0, 0.15], (t, 1)), object_quat=np.tile([1.0, 0, 0, 0], (t, 1)),
+        object=box, contact=np.zeros((t, 5), np.uint8), source={},
+    )  # fmt: skip
+    clip_path = clip.save(root / "clip.npz")
+    policy = write_hold_policy(root / "hold.onnx", box)
+    return root, policy, clip_path
+
+
+def node_in(mode: Mode, node_args, tmp_path) -> G1Node:
+    _, policy, clip = node_args
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "session.jsonl"))
+    node.mode = mode
+    return node
+
+
+def lowstate(quaternion=(1.0, 0.0, 0.0, 0.0), mode_machine=5) -> np.ndarray:
+    msg = LOWSTATE_LAYOUT.new()
+    msg["mode_machine"] = mode_machine
+    msg["imu_state"]["quaternion"] = quaternion
+    msg["motor_state"]["q"][: g1.NUM_JOINTS] = g1.DEFAULT_POS
+    return msg
+
+
+def reaction(mode: Mode, msg, node_args, tmp_path) -> tuple[str | None, bool]:
+    """(fault reason, whether the command sent for ``msg`` is damping)."""
+    node = node_in(mode, node_args, tmp_path)
+    reason = node.check(msg, node.sensors(msg), age=0.0)
+    cmd, _ = node.command(msg, age=0.0)
+    assert (node.mode == Mode.DAMPING) == (reason is not None)
+    return reason, cmd.damping
+
+
+@pytest.mark.parametrize("mode", STIFF)
+def test_an_upright_robot_of_the_right_type_passes(mode, node_args, tmp_path):
+    assert reaction(mode, lowstate(), node_args, tmp_path) == (None, False)
+
+
+@pytest.mark.parametrize("mode", STIFF)
+def test_tilt_is_a_fault_in_every_stiff_state(mode, node_args, tmp_path):
+    reason, damping = reaction(mode, lowstate(TILTED), node_args, tmp_path)
+    assert reason == "pelvis tilt 57 deg" and damping
+
+
+@pytest.mark.parametrize("mode", STIFF)
+@pytest.mark.parametrize("quaternion", [(0, 0, 0, 0), (2, 0, 0, 0), (0.5, 0, 0, 0)])
+def test_a_quaternion_that_is_no_rotation_is_a_fault(mode, quaternion, node_args, tmp_path):
+    reason, damping = reaction(mode, lowstate(quaternion), node_args, tmp_path)
+    assert reason.startswith("imu quaternion not a rotation") and damping
+
+
+def test_passive_sends_no_torque_whatever_the_imu(node_args, tmp_path):
+    node = node_in(Mode.PASSIVE, node_args, tmp_path)
+    msg = lowstate((0, 0, 0, 0))
+    cmd, _ = node.command(msg, age=0.0)
+    assert node.mode == Mode.PASSIVE  # zero gains: nothing stiff to stop
+    assert not cmd.kp.any() and not cmd.kd.any()
+
+
+@pytest.mark.parametrize("mode", [Mode.PASSIVE, *STIFF])
+def test_another_robot_type_is_a_fault_in_every_state(mode, node_args, tmp_path):
+    reason, damping = reaction(mode, lowstate(mode_machine=4), node_args, tmp_path)
+    assert reason == "mode_machine 4, expected 5 (--mode-machine)" and damping
+
+
+def test_the_expected_robot_type_is_an_option(node_args, tmp_path):
+    _, policy, clip = node_args
+    args = Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl", mode_machine=4)
+    node = G1Node(args)
+    node.mode = Mode.HOLD
+    msg = lowstate(mode_machine=4)
+    assert node.check(msg, node.sensors(msg), age=0.0) is None
