@@ -149,7 +149,9 @@ class G1Node:
         self.pending: Iterator[None] | None = None  # the policy step under way
 
     def connect(self) -> None:
-        """Join the robot's DDS domain: LowState in, LowCmd out."""
+        """Join the robot's DDS domain: LowState in, LowCmd out (once)."""
+        if hasattr(self, "channel"):
+            return
         self.channel = Channel(self.args.domain, self.args.net)
         self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
         self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
@@ -384,6 +386,7 @@ def main() -> None:
     try:
         use_realtime(args.rt_priority)  # before DDS starts its threads: they inherit it
         node = G1Node(args)
+        node.connect()  # an unknown interface is refused here, before the loop
     except (PolicyError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -187,7 +187,12 @@ class VirtualG1:
 def main() -> None:
     args = tyro.cli(Args, prog="python deploy/virtual_g1.py", description=__doc__)
     use_realtime(args.rt_priority)
-    VirtualG1(args).run()
+    try:
+        robot = VirtualG1(args)
+    except ValueError as e:  # an unknown interface, a DDS domain that cannot be joined
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    robot.run()
     import os
 
     os._exit(0)  # cyclonedds threads can delay interpreter exit

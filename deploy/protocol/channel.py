@@ -13,6 +13,7 @@ cyclonedds' C layer (pinned cyclonedds 11.0.1), skipping its per-field Python
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import numpy as np
@@ -65,7 +66,17 @@ class Channel:
                 "name the network interface (e.g. 'lo' for the virtual G1, or the NIC wired "
                 f"to the robot); got {interface!r}. Binding all interfaces is refused."
             )
-        self.domain = Domain(domain_id, domain_xml(interface))
+        names = [name for _, name in socket.if_nameindex()]
+        if interface not in names:
+            raise ValueError(
+                f"no network interface {interface!r} on this machine (there are: "
+                f"{', '.join(names)}); name the NIC wired to the robot, or 'lo' for the "
+                "virtual G1"
+            )
+        try:
+            self.domain = Domain(domain_id, domain_xml(interface))
+        except DDSException as e:
+            raise ValueError(f"cannot join DDS domain {domain_id} on {interface!r}: {e}") from None
         self.participant = DomainParticipant(domain_id)
         self._topics: dict[str, Topic] = {}
         # Readers and writers live as long as the channel (a dropped reader stops listening).

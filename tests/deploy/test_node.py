@@ -332,6 +332,16 @@ def test_bad_policy_file_is_refused_before_any_traffic(files, tmp_path):
     assert out.returncode == 2 and "not a loadable ONNX" in out.stderr
 
 
+@pytest.mark.parametrize("program", ["g1_node.py", "virtual_g1.py"])
+def test_unknown_interface_is_a_clear_error(files, program):
+    _, hold, clip = files
+    args = ["--policy", str(hold), "--motion", str(clip)] if program == "g1_node.py" else []
+    cmd = [sys.executable, str(REPO / "deploy" / program), *args, "--net", "nosuch0"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "no network interface 'nosuch0'" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_node_imports_no_torch():
     code = (
         "import sys\n"
