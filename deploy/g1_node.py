@@ -11,7 +11,9 @@ goes out anyway after 1.5 periods without; every one passes ``deploy.safety``. F
 LowState older than 3 policy periods, NaN/inf anywhere, a robot type other than
 ``--mode-machine``, and in the stiff states (move, hold, policy) an IMU quaternion that
 is not a rotation or a pelvis tilt beyond ``--max-tilt``; policy exception, non-finite
-or exploded (> 10 action clips) output, any other error in the loop, e-stop.
+or exploded (> 10 action clips) output, a policy step (on its own thread) longer than
+``--max-policy-step``, the node's own commands further apart than ``--max-command-gap``,
+any other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
 
 Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
@@ -29,7 +31,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -45,6 +46,7 @@ from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.runner import PolicyRunner
 from deploy.estimator import estimate_state
+from deploy.inference import InferenceWorker
 from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.realtime import use_realtime
@@ -100,6 +102,12 @@ class Args:
     rt_priority: int = 0
     """SCHED_FIFO priority 1-99 for the control loop and its DDS threads (needs root or
     CAP_SYS_NICE; recommended on the robot's computer); 0: normal scheduling."""
+    max_policy_step: float = 0.0
+    """s a policy step (state to actions, on its own thread) may take before it is a
+    fault (0: one policy period)."""
+    max_command_gap: float = 0.05
+    """s between two of the node's own commands before it is a fault (a starved or
+    stalled loop: the motors hold stale targets meanwhile)."""
     trace: Path | None = None
     """Write the loop's recent periods and latencies (.npz) here at exit (debugging)."""
 
@@ -146,7 +154,9 @@ class G1Node:
         self.quit = False  # leave once damping has been sent for a moment
         self.command_msg = LOWCMD_LAYOUT.new()
         self.timing = LoopTiming(1.0 / COMMAND_HZ)
-        self.pending: Iterator[None] | None = None  # the policy step under way
+        budget = args.max_policy_step or 1.0 / self.policy.control_hz
+        self.worker = InferenceWorker(self.infer, budget)
+        self.last_publish: float | None = None
 
     def connect(self) -> None:
         """Join the robot's DDS domain: LowState in, LowCmd out (once)."""
@@ -205,7 +215,7 @@ class G1Node:
             self.runner.reset(0.0)  # goals start from the first policy step's state
             self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
-            self.pending = None
+        self.worker.discard()  # a step under way was for the state before
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
@@ -217,38 +227,29 @@ class G1Node:
         as64 = (motors["q"], motors["dq"], imu["quaternion"], imu["gyroscope"])
         return tuple(x.astype(np.float64) for x in as64)
 
-    def policy_step(self, q, dq, imu, gyro) -> Iterator[None]:
-        """One policy step from one cycle's sensors, in parts that each fit in the slack
-        after a command is on the wire (state estimate, observation and goal tokens,
-        inference), so the step never delays the next LowState's command. The new targets
-        apply from the command after the last part: 6 ms (three commands) after the state
-        they came from."""
+    def infer(self, q, dq, imu, gyro) -> np.ndarray:
+        """One policy step's raw actions from one cycle's sensors (on the inference
+        thread): state estimate, observation and goal tokens, inference, output checks."""
         runner = self.runner
         state = estimate_state(q, dq, imu, gyro, runner.reference()[0])
-        yield
-        inputs = runner.inputs(state)
-        yield
-        raw = runner.infer(inputs)
+        raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")
         if np.abs(raw).max() > EXPLODED * self.policy.action_clip:
             raise ValueError(f"policy output exploded (|action| up to {np.abs(raw).max():.3g})")
-        self.targets = runner.advance(raw, self.speed)
+        return raw
 
     def advance_policy(self, cycle: int, sensed: tuple) -> None:
-        """Start a policy step from this cycle's ``sensed`` values every ``decimation``
-        commands; run one part per command."""
-        if cycle % self.decimation == 0:
-            self.pending = self.policy_step(*sensed)
-        if self.pending is None:
+        """Apply a finished step's actions, fault on a failed or late one, and start a
+        step from this cycle's ``sensed`` values every ``decimation`` commands."""
+        raw, reason = self.worker.poll()
+        if reason:
+            self.fault(reason)
             return
-        try:
-            next(self.pending)
-        except StopIteration:
-            self.pending = None
-        except Exception as e:  # any policy failure must end in damping
-            self.pending = None
-            self.fault(f"policy error: {type(e).__name__}: {e}")
+        if raw is not None:
+            self.targets = self.runner.advance(raw, self.speed)
+        if cycle % self.decimation == 0:
+            self.worker.submit(*sensed)
 
     def command(self, msg: np.ndarray, age: float) -> tuple[Command, tuple]:
         """This cycle's safe command for the LowState ``msg`` received ``age`` s ago, and
@@ -334,6 +335,9 @@ class G1Node:
         # a full collection over it takes tens of ms, longer than the watchdog allows.
         gc.collect()
         gc.freeze()
+        # The inference thread holds the GIL for its Python parts; a short switch interval
+        # hands it back to the command loop within half a millisecond of its wake-up.
+        sys.setswitchinterval(0.0005)
         timing = self.timing
         last = None
         while self.running:
@@ -362,6 +366,9 @@ class G1Node:
             if msg is None:  # nothing to answer before the first LowState
                 cycle += 1
                 continue
+            if self.last_publish is not None and now - self.last_publish > a.max_command_gap:
+                gap = (now - self.last_publish) * 1000
+                self.fault(f"command gap {gap:.0f} ms > {a.max_command_gap * 1000:.0f} ms")
             sensed = None
             try:
                 cmd, sensed = self.command(msg, age)
@@ -369,6 +376,7 @@ class G1Node:
                 self.fault(f"node error: {type(e).__name__}: {e}")
                 cmd = damping_command(None, None, self.limits)  # state-free: kp 0, fixed kd
             self.publish(cmd, int(msg["mode_machine"]))
+            self.last_publish = time.perf_counter()
             timing.add_latency(time.perf_counter() - self.state_time)
             if cycle % int(COMMAND_HZ / 2) == 0:
                 self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),

@@ -250,6 +250,26 @@ def test_policy_failure_ends_in_damping(files, monitor, tmp_path, how, reason):
 
 
 @REALTIME
+@pytest.mark.parametrize(
+    ("node", "reason"),
+    [
+        (("--max-policy-step", "0.0001"), "policy step over budget"),
+        (("--max-command-gap", "0.0021"), "command gap"),
+    ],
+)
+def test_the_node_watches_its_own_timing(files, monitor, tmp_path, node, reason):
+    """Budgets no real loop meets stand in for a slow or hung inference (0.1 ms per
+    step) and a stalled command loop (2.1 ms between commands at 500 Hz): the loop,
+    apart from inference, damps on time."""
+    entries, _, commands, _ = run(files, monitor, tmp_path, seconds=5.0, node=node)
+    fault, delay = damping_after(commands, entries)
+    print(f"reaction to {reason!r}: {delay * 1000:.1f} ms")
+    assert fault["reason"].startswith(reason)
+    assert delay < 0.03
+    check_commands(commands)
+
+
+@REALTIME
 def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
     keys = [(0.2, "s"), (2.2, "p"), (2.6, "]"), (2.8, "+"), (3.5, " "), (4.0, "q")]
     entries, _, commands, output = run(files, monitor, tmp_path, seconds=8.0, keys=keys)
