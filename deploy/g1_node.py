@@ -47,7 +47,8 @@ from contract.policy import Policy, PolicyError
 from contract.runner import PolicyRunner
 from deploy.estimator import estimate_state
 from deploy.inference import InferenceWorker
-from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel
+from deploy.motion_service import MotionServiceError, check_released
+from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel, require_interface
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
@@ -108,6 +109,9 @@ class Args:
     max_command_gap: float = 0.05
     """s between two of the node's own commands before it is a fault (a starved or
     stalled loop: the motors hold stale targets meanwhile)."""
+    motion_service_released: bool = False
+    """Declare that Unitree's motion service has released the motors, where the node
+    cannot ask it (unitree_sdk2py not installed); see deploy/motion_service.py."""
     trace: Path | None = None
     """Write the loop's recent periods and latencies (.npz) here at exit (debugging)."""
 
@@ -394,8 +398,11 @@ def main() -> None:
     try:
         use_realtime(args.rt_priority)  # before DDS starts its threads: they inherit it
         node = G1Node(args)
+        require_interface(args.net)
+        released = check_released(args.net, args.domain, args.motion_service_released)
+        node.log.write("motion_service", status=released)
         node.connect()  # an unknown interface is refused here, before the loop
-    except (PolicyError, ValueError, FileNotFoundError) as e:
+    except (PolicyError, ValueError, FileNotFoundError, MotionServiceError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 

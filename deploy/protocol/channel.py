@@ -59,6 +59,17 @@ class MessageWriter:
             raise DDSException(ret, f"writing a {self.layout.name}")
 
 
+def require_interface(interface: str) -> None:
+    """Refuse a network interface this machine does not have, naming those it has."""
+    names = [name for _, name in socket.if_nameindex()]
+    if interface not in names:
+        raise ValueError(
+            f"no network interface {interface!r} on this machine (there are: "
+            f"{', '.join(names)}); name the NIC wired to the robot, or 'lo' for the "
+            "virtual G1"
+        )
+
+
 class Channel:
     def __init__(self, domain_id: int, interface: str):
         if not interface or not interface.replace("-", "").replace(".", "").isalnum():
@@ -66,13 +77,7 @@ class Channel:
                 "name the network interface (e.g. 'lo' for the virtual G1, or the NIC wired "
                 f"to the robot); got {interface!r}. Binding all interfaces is refused."
             )
-        names = [name for _, name in socket.if_nameindex()]
-        if interface not in names:
-            raise ValueError(
-                f"no network interface {interface!r} on this machine (there are: "
-                f"{', '.join(names)}); name the NIC wired to the robot, or 'lo' for the "
-                "virtual G1"
-            )
+        require_interface(interface)
         try:
             self.domain = Domain(domain_id, domain_xml(interface))
         except DDSException as e:

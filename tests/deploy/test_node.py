@@ -362,6 +362,23 @@ def test_unknown_interface_is_a_clear_error(files, program):
     assert "no network interface 'nosuch0'" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_node_refuses_an_unchecked_motion_service(files):
+    """On a robot's interface without unitree_sdk2py the release must be declared."""
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("unitree_sdk2py") is not None:
+        pytest.skip("with unitree_sdk2py the node asks the robot instead")
+    nic = next((n for _, n in socket.if_nameindex() if n != "lo"), None)
+    if nic is None:
+        pytest.skip("no network interface besides loopback")
+    _, hold, clip = files
+    cmd = [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(hold),
+           "--motion", str(clip), "--net", nic, "--domain", "119"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--motion-service-released" in out.stderr
+
+
 def test_node_imports_no_torch():
     code = (
         "import sys\n"
