@@ -70,36 +70,42 @@ class StackedFrameTask(Task):
         self.entries = entries
 
     def _rows(self, configuration: pink.Configuration):
-        """(weights, jacobian, error) of all rows, each row block 3 long."""
-        data = configuration.data
-        weights, jacs, errs = [], [], []
+        """(weights, jacobian, error) of all rows, each row block 3 long, written into
+        arrays sized for the most rows the entries can have (this runs several times per
+        frame: no lists, no concatenation)."""
+        model, data = self.model, configuration.data
+        most = 6 * len(self.entries)  # a position and an orientation block per entry
+        weights, jacs, errs = np.empty(most), np.empty((most, model.nv)), np.empty(most)
+        get_jacobian, frame, placements = pin.getFrameJacobian, pin.LOCAL_WORLD_ALIGNED, data.oMf
+        k = 0
         for fid, t, ori_only in self.entries:
-            jac = pin.getFrameJacobian(self.model, data, fid, pin.LOCAL_WORLD_ALIGNED)
-            placement = data.oMf[fid]
+            jac = get_jacobian(model, data, fid, frame)
+            placement = placements[fid]
             if t.position_weight > 0 and not ori_only:
-                weights.append(t.position_weight)
                 if t.point is None:
-                    jacs.append(jac[:3])
-                    errs.append(placement.translation - t.position)
+                    jacs[k : k + 3] = jac[:3]
+                    errs[k : k + 3] = placement.translation - t.position
                 else:
                     r = placement.rotation @ t.point
-                    jacs.append(jac[:3] - _skew(r) @ jac[3:])
-                    errs.append(placement.translation + r - t.position)
+                    jacs[k : k + 3] = jac[:3] - _skew(r) @ jac[3:]
+                    errs[k : k + 3] = placement.translation + r - t.position
+                weights[k : k + 3] = t.position_weight
+                k += 3
             if t.orientation_weight <= 0:
                 continue
             if t.align is not None:
                 axis, direction = t.align
                 a = placement.rotation[:, axis]
-                weights.append(t.orientation_weight)
-                jacs.append(-_skew(a) @ jac[3:])
-                errs.append(a - direction / np.linalg.norm(direction))
+                jacs[k : k + 3] = -_skew(a) @ jac[3:]
+                errs[k : k + 3] = a - direction / np.sqrt(direction @ direction)
             elif t.rotation is not None:
-                weights.append(t.orientation_weight)
-                jacs.append(jac[3:])
-                errs.append(pin.log3(placement.rotation @ t.rotation.T))
-        if not weights:
-            return np.zeros(0), np.zeros((0, self.model.nv)), np.zeros(0)
-        return np.repeat(weights, 3), np.concatenate(jacs), np.concatenate(errs)
+                jacs[k : k + 3] = jac[3:]
+                errs[k : k + 3] = pin.log3(placement.rotation @ t.rotation.T)
+            else:
+                continue
+            weights[k : k + 3] = t.orientation_weight
+            k += 3
+        return weights[:k], jacs[:k], errs[:k]
 
     def __repr__(self) -> str:
         return f"StackedFrameTask({len(self.entries)} frames)"
@@ -263,9 +269,10 @@ class G1Ik:
         moves no joint more than ``CONVERGED`` rad.
         """
         ids = [(self.frame_id(name), t) for name, t in targets.items()]
+        stages = {flag: [(fid, t, flag) for fid, t in ids] for flag in (True, False)}
         for it in range(iterations):
             ori_only = it < orientation_iterations
-            self.stack.set_entries([(fid, t, ori_only) for fid, t in ids])
+            self.stack.set_entries(stages[ori_only])
             hessian, c, lower, upper = self.qp(dt)
             dq, _, exitflag, _ = daqp.solve(hessian, c, self._no_rows, upper, lower)
             if exitflag < 1:

@@ -129,15 +129,36 @@ def _load_mesh(path: Path) -> trimesh.Trimesh:
 def _convex_parts(
     path: str, kind: str, collision: str
 ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Convex pieces of a mesh or point file, cached on disk by file content: reading an
+    OBJ alone takes a few tenths of a second, a decomposition seconds to minutes, and
+    every process of a batch would otherwise redo them."""
     p = Path(path)
     if kind == "points":
+        method = "points-hull"
+    else:
+        method = "hull" if collision == "hull" else f"coacd{DECOMPOSITION_THRESHOLD}"
+    key = hashlib.sha256(p.read_bytes() + method.encode()).hexdigest()
+    cached = cache_dir() / "convex" / f"{key[:32]}.npz"
+    if cached.is_file():
+        with np.load(cached, allow_pickle=False) as data:
+            n = int(data["count"])
+            return tuple((data[f"v{i}"], data[f"f{i}"]) for i in range(n))
+    if kind == "points":
         hull = trimesh.convex.convex_hull(_load_points(p))
-        return ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
-    mesh = _load_mesh(p)
-    if collision == "hull":
-        hull = mesh.convex_hull
-        return ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
-    return _decompose(p, mesh)
+        out = ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
+    elif collision == "hull":
+        hull = _load_mesh(p).convex_hull
+        out = ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
+    else:
+        out = _decompose(_load_mesh(p))
+    arrays = {"count": np.array(len(out))}
+    for i, (v, f) in enumerate(out):
+        arrays[f"v{i}"], arrays[f"f{i}"] = v, f
+    from robots.atomic import atomic_path
+
+    with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return out
 
 
 DECOMPOSITION_THRESHOLD = 0.05  # CoACD concavity threshold
@@ -147,30 +168,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("G1HOI_CACHE", Path.home() / ".cache" / "g1hoi"))
 
 
-def _decompose(path: Path, mesh: trimesh.Trimesh) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """CoACD convex decomposition, cached on disk by mesh content: it takes seconds to
-    minutes per mesh and every process of a batch would otherwise redo it."""
-    key = hashlib.sha256(path.read_bytes() + f"coacd{DECOMPOSITION_THRESHOLD}".encode()).hexdigest()
-    cached = cache_dir() / "convex" / f"{key[:32]}.npz"
-    if cached.is_file():
-        with np.load(cached, allow_pickle=False) as data:
-            n = int(data["count"])
-            return tuple((data[f"v{i}"], data[f"f{i}"]) for i in range(n))
+def _decompose(mesh: trimesh.Trimesh) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """CoACD convex decomposition."""
     import coacd  # imported lazily: only decomposition needs it
 
     coacd.set_log_level("error")
     parts = coacd.run_coacd(
         coacd.Mesh(mesh.vertices, mesh.faces), threshold=DECOMPOSITION_THRESHOLD, seed=0
     )
-    out = tuple((np.asarray(v, np.float64), np.asarray(f, np.int64)) for v, f in parts)
-    arrays = {"count": np.array(len(out))}
-    for i, (v, f) in enumerate(out):
-        arrays[f"v{i}"], arrays[f"f{i}"] = v, f
-    from robots.atomic import atomic_path
-
-    with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-    return out
+    return tuple((np.asarray(v, np.float64), np.asarray(f, np.int64)) for v, f in parts)
 
 
 def convex_parts(obj: ObjectSpec) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
