@@ -44,7 +44,9 @@ class PenetrationCheck:
         d = self.data
         d.qpos[:3], d.qpos[3:7], d.qpos[7:36] = root_pos, root_quat, joint_pos
         d.qpos[36:39], d.qpos[39:43] = obj_pos, obj_quat
-        mujoco.mj_fwdPosition(self.model, d)
+        # Contacts need only the geometry placed: kinematics, then collision detection.
+        mujoco.mj_kinematics(self.model, d)
+        mujoco.mj_collision(self.model, d)
         deepest: dict[int, tuple[float, np.ndarray, np.ndarray, float]] = {}
         contact = d.contact  # arrays over the ncon contacts
         for k in np.flatnonzero(-contact.dist > self.tolerance):
