@@ -24,6 +24,7 @@ from tqdm import tqdm
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
+from training.resume import check_resumable
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -143,6 +144,7 @@ class Runner(OnPolicyRunner):
         with contextlib.redirect_stdout(io.StringIO()):
             super().__init__(env, rsl_config(ppo), log_dir=str(run_dir), device="cpu")
         self.ppo, self.run_dir = ppo, run_dir
+        self._record_code_state()
         self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
         log = self.logger.log
 
@@ -160,6 +162,19 @@ class Runner(OnPolicyRunner):
             self._set_learning_rate(kwargs["it"] + 1)
 
         self.logger.log = log_quietly
+
+    def _record_code_state(self) -> None:
+        """rsl-rl writes the git state of rsl-rl itself (an installed package: it prints
+        that it finds no repository and leaves an empty ``git/`` folder). Record this
+        project's commit and diff instead, and nothing outside a git checkout."""
+        import git
+
+        try:
+            git.Repo(Path(__file__).resolve().parent, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            self.logger._store_code_state = list  # no repository: no record, no folder
+            return
+        self.logger.git_status_repos = [str(Path(__file__).resolve())]
 
     def _set_learning_rate(self, iteration: int) -> None:
         lr = self.ppo.learning_rate_at(iteration)
@@ -207,8 +222,8 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     saved = run_dir / CONFIG
     if saved.is_file():
         previous = json.loads(saved.read_text())
-        if previous["env"] != json.loads(json.dumps(asdict(cfg.env))):
-            raise ValueError(f"{run_dir} holds a run with another environment config")
+        now = json.loads(json.dumps(asdict(cfg.env)))  # tuples -> lists, as saved
+        check_resumable(run_dir, "environment config", {"env": previous["env"]}, {"env": now})
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     torch.manual_seed(cfg.env.seed)
     env = TorchVecEnv(HoiEnv(clips, cfg.env))

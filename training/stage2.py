@@ -31,6 +31,7 @@ from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
 from training.models.losses import LossWeights, stage2_loss
 from training.models.policy import ModelConfig, Sizes, VariationalPolicy
+from training.resume import check_resumable
 
 CHECKPOINT = "checkpoint.pt"
 CONFIG = "config.json"
@@ -187,8 +188,9 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     if saved.is_file():
         previous = json.loads(saved.read_text())
         model = json.loads(json.dumps(asdict(cfg.model)))  # tuples -> lists, as saved
-        if previous["expert"] != cfg.expert or previous["model"] != model:
-            raise ValueError(f"{run_dir} holds a run with another expert or model")
+        check_resumable(run_dir, "expert or model",
+                        {"expert": previous["expert"], "model": previous["model"]},
+                        {"expert": cfg.expert, "model": model})  # fmt: skip
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     run = Stage2(cfg, clips)
     if (run_dir / CHECKPOINT).is_file():

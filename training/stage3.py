@@ -46,6 +46,7 @@ from training.expert import expert_env_config
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.losses import stage2_loss
 from training.ppo import gae, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
+from training.resume import check_resumable
 from training.stage1 import load_clips
 from training.stage2 import CHECKPOINT, Stage2, build_policy
 
@@ -350,8 +351,10 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
         run_dir.mkdir(parents=True, exist_ok=True)
         saved = run_dir / CONFIG
         previous = json.loads(saved.read_text()) if saved.is_file() else None
-        if previous and (previous["init"], previous.get("expert", "")) != (cfg.init, cfg.expert):
-            raise ValueError(f"{run_dir} holds a fine-tuning of another Stage 2 run or expert")
+        if previous:
+            check_resumable(run_dir, "Stage 2 run or expert",
+                            {"init": previous["init"], "expert": previous.get("expert", "")},
+                            {"init": cfg.init, "expert": cfg.expert})  # fmt: skip
         write_text(saved, json.dumps(stage3_config_dict(cfg), indent=2))
     run = Stage3(cfg, rank)
     if (run_dir / CHECKPOINT).is_file():

@@ -82,7 +82,9 @@ def test_resume_refuses_another_environment(tmp_path, clip):
     other = Stage1Config(
         env=EnvConfig(num_envs=8, num_threads=1), ppo=PpoConfig(**TINY), iterations=1
     )
-    with pytest.raises(ValueError, match="another environment"):
+    with pytest.raises(
+        ValueError, match=r"another environment config \(env.num_envs: 4 -> 8\).*another --out"
+    ):
         train(other, run, [clip], quiet=True)
 
 
@@ -128,3 +130,23 @@ def test_cli_help():
             [sys.executable, "-m", "training", cmd, "--help"], capture_output=True, text=True
         )
         assert out.returncode == 0 and "usage" in out.stdout
+
+
+def test_run_folder_records_this_projects_code_state(tmp_path, clip, monkeypatch, capsys):
+    """The run folder records this repository's commit and diff (not rsl-rl's, which is
+    an installed package), and outside a git checkout nothing and no empty folder."""
+    run = tmp_path / "run"
+    train(config(1), run, [clip], quiet=True)
+    diffs = list((run / "git").glob("*.diff"))
+    assert len(diffs) == 1 and diffs[0].read_text().startswith("--- git commit ---")
+
+    import git
+
+    def no_repository(*args, **kwargs):
+        raise git.InvalidGitRepositoryError("not a checkout")
+
+    monkeypatch.setattr(git, "Repo", no_repository)
+    elsewhere = tmp_path / "elsewhere"
+    train(config(1), elsewhere, [clip], quiet=True)
+    assert not (elsewhere / "git").exists()
+    assert "Could not find git repository" not in capsys.readouterr().out
