@@ -177,18 +177,20 @@ class Export:
     task)."""
 
     run: Annotated[Path, tyro.conf.Positional]
-    out: Path = Path("policy.onnx")
+    out: Path | None = None
+    """Where to write the policy (default: policy.onnx in the run folder)."""
 
     def run_(self) -> None:
         import json
 
         from training.export import export_latent, export_run
 
+        out = self.out or self.run / "policy.onnx"
         saved = json.loads((self.run / "config.json").read_text())
         latent = "expert" in saved or "stage2" in saved
-        report = (export_latent if latent else export_run)(self.run, self.out)
+        report = (export_latent if latent else export_run)(self.run, out)
         print(json.dumps({k: v for k, v in report.items() if k != "metadata"}, indent=2))
-        print(f"wrote {self.out}")
+        print(f"wrote {out}")
 
 
 COMMANDS = {"stage1": Stage1, "stage2": Stage2, "stage3": Stage3, "eval": Eval, "play": Play,

@@ -150,3 +150,16 @@ def test_run_folder_records_this_projects_code_state(tmp_path, clip, monkeypatch
     train(config(1), elsewhere, [clip], quiet=True)
     assert not (elsewhere / "git").exists()
     assert "Could not find git repository" not in capsys.readouterr().out
+
+
+def test_export_writes_into_the_run_folder_by_default(tmp_path, clip, monkeypatch):
+    from training.__main__ import parse
+
+    clip_path = clip.save(tmp_path / "clip.npz")
+    run = tmp_path / "run"
+    train(Stage1Config(**{**config(1).__dict__, "motions": (str(clip_path),)}), run, [clip],
+          quiet=True)  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    parse(["export", str(run)]).run_()
+    assert (run / "policy.onnx").stat().st_size > 0
+    assert not (tmp_path / "policy.onnx").exists()
