@@ -27,8 +27,19 @@ class Policy(PolicyInterface):
         import onnxruntime as ort
 
         path = Path(path)
+        if path.is_dir():
+            raise PolicyError(
+                f"{path} is a folder: give the exported policy file (a training run is "
+                f"exported with `python -m training export {path}`)"
+            )
         if not path.is_file():
             raise FileNotFoundError(f"policy file not found: {path}")
+        with open(path, "rb") as f:
+            if f.read(2) == b"PK":  # a zip archive: what torch.save writes
+                raise PolicyError(
+                    f"{path} is a PyTorch checkpoint, not an exported policy: export its run "
+                    "first (`python -m training export RUN_DIR`, writes RUN_DIR/policy.onnx)"
+                )
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1

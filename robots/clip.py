@@ -293,10 +293,18 @@ def load_clip(path: str | Path) -> MotionClip:
     except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise ClipError(f"{path}: not a readable .npz clip ({e})") from None
     with data:
+        if any(k.endswith("data.pkl") for k in keys):  # torch.save's zip layout
+            raise ClipError(
+                f"{path} is a PyTorch file (an InterAct human motion or a checkpoint), not "
+                "a G1 motion clip: retarget human motion first (`python -m retarget FILE "
+                "--out DIR` writes DIR/<name>.npz)"
+            )
         missing = [k for k in REQUIRED if k not in keys]
         if missing:
             raise ClipError(
-                f"{path}: clip field {missing[0]!r} is missing (all missing: {missing})"
+                f"{path}: clip field {missing[0]!r} is missing (all missing: {missing}); "
+                "human motion files are retargeted to G1 clips first (`python -m retarget "
+                "FILE --out DIR`)"
             )
         try:
             if _text(data, "schema") != SCHEMA:

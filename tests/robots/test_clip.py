@@ -168,3 +168,14 @@ def test_slice_and_contact_lookup():
     assert not part.contact_of("left_hand").any()
     with pytest.raises(KeyError, match="unknown contact"):
         clip.contact_of("nose")
+
+
+def test_a_human_motion_or_checkpoint_is_refused_with_what_to_do(tmp_path):
+    import torch
+
+    torch.save(torch.zeros(3, 591), tmp_path / "sub1_largebox_000.pt")
+    with pytest.raises(ClipError, match=r"PyTorch file .* retarget human motion first"):
+        load_clip(tmp_path / "sub1_largebox_000.pt")
+    np.savez(tmp_path / "human.npz", fps=30.0, positions=np.zeros((3, 22, 3)))
+    with pytest.raises(ClipError, match=r"retargeted to G1 clips first \(`python -m retarget"):
+        load_clip(tmp_path / "human.npz")

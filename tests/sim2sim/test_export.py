@@ -34,6 +34,13 @@ def test_bad_policy_files_fail_before_physics(exported, tmp_path):
     corrupt.write_bytes(path.read_bytes()[:1000])
     with pytest.raises(PolicyError, match="not a loadable ONNX"):
         Policy.load(corrupt)
+    import torch
+
+    torch.save({"actor_state_dict": {}}, tmp_path / "checkpoint.pt")
+    with pytest.raises(PolicyError, match=r"PyTorch checkpoint.*python -m training export"):
+        Policy.load(tmp_path / "checkpoint.pt")
+    with pytest.raises(PolicyError, match=r"is a folder.*python -m training export"):
+        Policy.load(tmp_path)
 
     def strip(model):
         del model.metadata_props[:]
