@@ -33,7 +33,11 @@ SYNTHETIC_LIFT = "synthetic_lift"
 
 @dataclass
 class Args:
-    inputs: Annotated[tuple[str, ...], tyro.conf.Positional] = ()
+    inputs: Annotated[
+        tuple[str, ...],
+        tyro.conf.Positional,
+        tyro.conf.arg(metavar="[INPUT ...]", help_behavior_hint=""),
+    ] = ()
     """Motion files (InterAct .pt, generic or OMOMO .npz) or folders of them."""
     out: Path = Path("retargeted")
     """Output folder."""
@@ -47,9 +51,11 @@ class Args:
     """Write an MP4 per clip."""
     config: Path = DEFAULT_CONFIG
     """Retargeting configuration (TOML)."""
-    objects_root: Path | None = None
+    objects_root: Annotated[Path | None, tyro.conf.arg(metavar="PATH", help_behavior_hint="")] = (
+        None
+    )
     """Object folder for InterAct files (default: $G1HOI_OMOMO_OBJECTS, else ../shared)."""
-    fps: float | None = None
+    fps: Annotated[float | None, tyro.conf.arg(metavar="FLOAT", help_behavior_hint="")] = None
     """Resample the input to this frame rate first (default: keep the input's)."""
     overwrite: bool = False
     """Retarget clips whose outputs exist (default: skip them, so a stopped run resumes)."""

@@ -19,7 +19,19 @@ def run(*args, ok=True):
 
 
 def test_help():
-    assert "--jobs" in run("--help").stdout
+    text = run("--help").stdout
+    assert "--jobs" in text and "[INPUT ...]" in text
+    assert "STR" not in text and "(default: None)" not in text and "(default: )" not in text
+
+
+def test_every_input_failing_prints_no_table(tmp_path):
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a motion")
+    proc = run(str(bad), "--out", str(tmp_path / "out"), ok=False)
+    assert proc.returncode == 1
+    assert "FAILED" in proc.stdout + proc.stderr and "retargeted 0" not in proc.stdout
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["clips"] == {} and list(summary["failed"]) == [str(bad)]
 
 
 def test_batch_skips_bad_inputs(tmp_path, short_synthetic):
