@@ -109,7 +109,7 @@ def process(item: str, args: Args, progress=None) -> tuple[str, dict]:
     if args.render:
         from robots.render import render_video
 
-        render_video(result.clip, args.out / f"{name}.mp4")
+        render_video(result.clip, args.out / f"{name}.mp4", progress=progress)
     write_text(args.out / f"{name}.json", json.dumps(result.metrics, indent=2) + "\n")
     return name, result.metrics
 
@@ -162,7 +162,11 @@ def _scan(items: list[str], args: Args, done: dict[str, dict], failures: dict[st
             tqdm.write(f"FAILED {item}: {failures[item]}")
             continue
         todo.append(item)
-        frames[item] = motion.num_frames
+        frames[item] = motion.num_frames  # the bar counts solved and rendered frames
+        if args.render:
+            from robots.render import video_frames
+
+            frames[item] += len(video_frames(motion.num_frames, motion.fps))
         if motion.object.shape in ("mesh", "points"):  # primitives need no hull
             objects[motion.object.to_json()] = motion.object
     for obj in tqdm(list(objects.values()), desc="objects", unit="object", disable=not objects):

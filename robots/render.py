@@ -74,10 +74,19 @@ class ClipRenderer:
         self.renderer.close()
 
 
-def render_video(clip: MotionClip, out: str | Path, width=640, height=480, fps=None, mesh_dir=None):
-    """Write an H.264 MP4 of the clip at ``fps`` (default: the clip's rate, at most 30)."""
+def video_frames(num_frames: int, clip_fps: float, fps: float | None = None) -> np.ndarray:
+    """The clip frames a video at ``fps`` (default: the clip's rate, at most 30) shows."""
+    fps = fps or min(clip_fps, 30.0)
+    duration = (num_frames - 1) / clip_fps
+    return np.round(np.arange(0, duration + 1e-9, 1.0 / fps) * clip_fps).astype(int)
+
+
+def render_video(clip: MotionClip, out: str | Path, width=640, height=480, fps=None, mesh_dir=None,
+                 progress=None):  # fmt: skip
+    """Write an H.264 MP4 of the clip at ``fps`` (default: the clip's rate, at most 30);
+    ``progress(1)`` is called per rendered frame."""
+    idx = video_frames(clip.num_frames, clip.fps, fps)
     fps = fps or min(clip.fps, 30.0)
-    idx = np.round(np.arange(0, clip.duration + 1e-9, 1.0 / fps) * clip.fps).astype(int)
     r = ClipRenderer(clip, width, height, mesh_dir)
     try:
         with (
@@ -86,6 +95,8 @@ def render_video(clip: MotionClip, out: str | Path, width=640, height=480, fps=N
         ):
             for i in idx:
                 w.append_data(r.frame(int(i)))
+                if progress is not None:
+                    progress(1)
     finally:
         r.close()
     return Path(out)

@@ -59,12 +59,20 @@ def test_batch_skips_bad_inputs(tmp_path, short_synthetic):
 
 
 def test_synthetic_with_video(tmp_path):
-    run("--synthetic", "--render", "--out", str(tmp_path))
+    import re
+
+    from robots.render import video_frames
+
+    proc = run("--synthetic", "--render", "--out", str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "summary.json", "synthetic.json", "synthetic.mp4", "synthetic.npz",
     ]  # fmt: skip
     metrics = json.loads((tmp_path / "synthetic.json").read_text())
     assert metrics["joint_limit_violations"] == 0
+    # One bar over solved and rendered frames, and it ends full.
+    total = metrics["frames"] + len(video_frames(metrics["frames"], 30.0))
+    ends = re.findall(r"retarget: 100%\|[^|]*\| (\d+)/(\d+)", proc.stderr)
+    assert ends and ends[-1] == (str(total), str(total)), proc.stderr[-500:]
 
 
 def test_no_inputs_is_an_error(tmp_path):
