@@ -6,6 +6,7 @@ file format (``contract.policy_file``) that sim2sim and the robot node read.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,11 +34,16 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
     model = model.eval()
     names = list(inputs)
     tensors = tuple(torch.from_numpy(v) for v in inputs.values())
-    with atomic_path(out) as tmp:
+    batch = torch.export.Dim("batch")
+    with atomic_path(out) as tmp, warnings.catch_warnings():
+        # torch's own exporter internals warn about their pytree use; nothing to act on here.
+        warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
+        # The dynamo-based exporter (the TorchScript one is deprecated). Traced at batch 2:
+        # torch.export specializes a size-1 dimension instead of keeping it dynamic.
         torch.onnx.export(
-            model, tuple(t[:1] for t in tensors), str(tmp), opset_version=OPSET, dynamo=False,
+            model, tuple(t[:2] for t in tensors), str(tmp), opset_version=OPSET, dynamo=True,
             input_names=names, output_names=["actions"],
-            dynamic_axes={name: {0: "batch"} for name in [*names, "actions"]},
+            dynamic_shapes=tuple({0: batch} for _ in tensors), verbose=False,
         )  # fmt: skip
         proto = onnx.load(str(tmp))
         for key, value in metadata.items():
