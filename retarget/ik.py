@@ -79,9 +79,12 @@ class StackedFrameTask(Task):
         get_jacobian, frame, placements = pin.getFrameJacobian, pin.LOCAL_WORLD_ALIGNED, data.oMf
         k = 0
         for fid, t, ori_only in self.entries:
+            position = t.position_weight > 0 and not ori_only
+            if not position and t.orientation_weight <= 0:
+                continue
             jac = get_jacobian(model, data, fid, frame)
             placement = placements[fid]
-            if t.position_weight > 0 and not ori_only:
+            if position:
                 if t.point is None:
                     jacs[k : k + 3] = jac[:3]
                     errs[k : k + 3] = placement.translation - t.position
@@ -247,9 +250,10 @@ class G1Ik:
         hessian += self._hessian
         posture = q[self._joints_q] - self.posture.target_q[self._joints_q]
         c[self._joints_v] += self._posture_weight * posture
-        h_smooth, c_smooth = self.smoothness.compute_qp_objective(self.configuration)
-        hessian += h_smooth
-        c += c_smooth
+        smooth = self.smoothness
+        if smooth.previous is not None and smooth.weight > 0:  # its diagonal, in place
+            hessian[smooth.joint_v, smooth.joint_v] += smooth.scale
+            c[smooth.joint_v] += smooth.scale * (q[smooth.joint_q] - smooth.previous)
         joints = q[self._joints_q]
         self._lower[6:] = np.maximum(0.5 * (self._q_lower - joints), -self._v_max * dt)
         self._upper[6:] = np.minimum(0.5 * (self._q_upper - joints), self._v_max * dt)
