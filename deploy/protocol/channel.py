@@ -25,6 +25,7 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, Layout, MessageError
+from deploy.protocol.tracking import TRACKED_LAYOUT, FlatLayout, TrackedPose_
 
 try:  # the SDK's classes when present: the same type names and wire format as ours
     from unitree_sdk2py.idl.unitree_hg.msg.dds_ import LowCmd_, LowState_
@@ -35,7 +36,11 @@ LOWCMD = "rt/lowcmd"
 LOWSTATE = "rt/lowstate"
 ROBOT_DOMAIN = 0
 SIM_DOMAIN = 1
-_IDL_TYPES = {LOWCMD_LAYOUT.name: LowCmd_, LOWSTATE_LAYOUT.name: LowState_}
+_IDL_TYPES = {
+    LOWCMD_LAYOUT.name: LowCmd_,
+    LOWSTATE_LAYOUT.name: LowState_,
+    TRACKED_LAYOUT.name: TrackedPose_,
+}
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 
 
@@ -87,12 +92,12 @@ class Channel:
         # Readers and writers live as long as the channel (a dropped reader stops listening).
         self._entities: list = []
 
-    def _topic(self, name: str, layout: Layout) -> Topic:
+    def _topic(self, name: str, layout: Layout | FlatLayout) -> Topic:
         if name not in self._topics:
             self._topics[name] = Topic(self.participant, name, _IDL_TYPES[layout.name])
         return self._topics[name]
 
-    def writer(self, name: str, layout: Layout) -> MessageWriter:
+    def writer(self, name: str, layout: Layout | FlatLayout) -> MessageWriter:
         writer = DataWriter(self.participant, self._topic(name, layout))
         self._entities.append(writer)
         return MessageWriter(writer, layout)
@@ -100,7 +105,7 @@ class Channel:
     def reader(
         self,
         name: str,
-        layout: Layout,
+        layout: Layout | FlatLayout,
         on_sample: Callable[[np.ndarray], None],
         on_malformed: Callable[[MessageError], None] | None = None,
     ) -> DataReader:
