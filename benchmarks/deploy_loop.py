@@ -59,7 +59,7 @@ def main() -> None:
             [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(policy),
              "--motion", str(clip_path), "--net", "lo", "--domain", str(args.domain), "--auto",
              "--move-seconds", "1", "--hold-seconds", "0.5", "--seconds", str(args.seconds),
-             "--log", str(log), "--rt-priority", str(node_priority)],
+             "--log", str(log), "--rt-priority", str(node_priority), "--object-from-reference"],
             check=True, stdout=subprocess.DEVNULL, timeout=args.seconds + 60,
         )  # fmt: skip
         robot.wait(timeout=30)

@@ -50,9 +50,11 @@ from deploy.inference import InferenceWorker
 from deploy.motion_service import MotionServiceError, check_released
 from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel, require_interface
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
+from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT
 from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from deploy.timing import LoopTiming
+from deploy.tracker import TrackedBody
 from robots import g1
 from robots.clip import load_clip
 
@@ -109,6 +111,16 @@ class Args:
     max_command_gap: float = 0.05
     """s between two of the node's own commands before it is a fault (a starved or
     stalled loop: the motors hold stale targets meanwhile)."""
+    tracker: bool = False
+    """Take the object's pose (and the pelvis position and velocity, where tracked) from
+    the tracker topic (``deploy/protocol/tracking.py``)."""
+    tracker_latency: float = 0.03
+    """s from a capture to its arrival; poses are extrapolated over it."""
+    tracker_stale: float = 0.1
+    """s without a valid object capture before the policy is left for hold."""
+    object_from_reference: bool = False
+    """Without a tracker: give the policy the reference clip's object (open loop; bench
+    tests without an object only)."""
     motion_service_released: bool = False
     """Declare that Unitree's motion service has released the motors, where the node
     cannot ask it (unitree_sdk2py not installed); see deploy/motion_service.py."""
@@ -138,6 +150,19 @@ class G1Node:
         self.clip = load_clip(args.motion)
         rng = np.random.default_rng(0)
         self.runner = PolicyRunner(self.policy, self.clip, rng, pattern=args.goals)
+        observed = self.policy.metadata.get("observation_names", "").split(",")
+        if {"object_state", "interaction"} & set(observed) and not (
+            args.tracker or args.object_from_reference
+        ):
+            raise ValueError(
+                f"{args.policy} observes the object, and no object source is given: run a "
+                "tracker and pass --tracker, or for bench tests without an object "
+                "--object-from-reference (the reference clip's object, open loop)"
+            )
+        if args.tracker and args.object_from_reference:
+            raise ValueError("--tracker and --object-from-reference exclude each other")
+        bodies = (OBJECT, PELVIS) if args.tracker else ()
+        self.tracked = {body: TrackedBody(args.tracker_latency) for body in bodies}
         self.log = SessionLog(args.log)
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
@@ -168,6 +193,8 @@ class G1Node:
             return
         self.channel = Channel(self.args.domain, self.args.net)
         self.channel.reader(LOWSTATE, LOWSTATE_LAYOUT, self._on_state, self._on_malformed)
+        if self.tracked:
+            self.channel.reader(TRACKED, TRACKED_LAYOUT, self._on_tracked)
         self.writer = self.channel.writer(LOWCMD, LOWCMD_LAYOUT)
 
     # Inputs -----------------------------------------------------------------------------
@@ -179,6 +206,22 @@ class G1Node:
         with self.lock:
             self.state, self.state_time = msg, time.perf_counter()
         self.fresh.set()
+
+    def _on_tracked(self, msg: np.ndarray) -> None:
+        body = self.tracked.get(int(msg["body"]))
+        if body is not None and msg["valid"]:
+            body.add(float(msg["stamp"]), msg["position"], msg["quaternion"], time.perf_counter())
+
+    def tracked_poses(self, now: float) -> tuple[tuple | None, tuple | None]:
+        """(object, pelvis) poses from the tracker, None where not tracked or stale."""
+        if not self.tracked:
+            return None, None
+        limit = self.args.tracker_stale
+        obj, pelvis = self.tracked[OBJECT], self.tracked[PELVIS]
+        return (
+            obj.pose(now) if obj.age(now) <= limit else None,
+            pelvis.pose(now) if pelvis.age(now) <= limit else None,
+        )
 
     def _on_malformed(self, _) -> None:
         self.bad_crc += 1  # undecodable counts as corrupt: the state goes stale the same way
@@ -235,7 +278,9 @@ class G1Node:
         """One policy step's raw actions from one cycle's sensors (on the inference
         thread): state estimate, observation and goal tokens, inference, output checks."""
         runner = self.runner
-        state = estimate_state(q, dq, imu, gyro, runner.reference()[0])
+        tracked_object, tracked_pelvis = self.tracked_poses(time.perf_counter())
+        state = estimate_state(q, dq, imu, gyro, runner.reference()[0], tracked_object,
+                               tracked_pelvis)  # fmt: skip
         raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")
@@ -385,6 +430,12 @@ class G1Node:
             if cycle % int(COMMAND_HZ / 2) == 0:
                 self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
                                kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+            if self.mode == Mode.POLICY and self.tracked:
+                age = self.tracked[OBJECT].age(now)
+                if age > a.tracker_stale:
+                    stale = "none yet" if np.isinf(age) else f"{age * 1000:.0f} ms"
+                    self.log.write("tracker", stale=stale)
+                    self.transition(Mode.HOLD, f"tracker stale (object pose: {stale})")
             if self.mode == Mode.POLICY and sensed is not None:
                 self.advance_policy(cycle, sensed)
             cycle += 1

@@ -79,6 +79,8 @@ def run(
            "--motion", str(clip), "--net", "lo", "--domain", str(domain),
            "--move-seconds", "1.0", "--hold-seconds", "0.5", "--seconds", str(seconds),
            "--log", str(log), *node]  # fmt: skip
+    if "--tracker" not in node:
+        cmd.append("--object-from-reference")
     terminal, stdin = os.openpty() if keys else (None, None)
     n = subprocess.Popen(
         cmd if keys else [*cmd, "--auto"], stdin=stdin,
@@ -355,7 +357,8 @@ def test_bad_policy_file_is_refused_before_any_traffic(files, tmp_path):
 @pytest.mark.parametrize("program", ["g1_node.py", "virtual_g1.py"])
 def test_unknown_interface_is_a_clear_error(files, program):
     _, hold, clip = files
-    args = ["--policy", str(hold), "--motion", str(clip)] if program == "g1_node.py" else []
+    args = ["--policy", str(hold), "--motion", str(clip), "--object-from-reference"]
+    args = args if program == "g1_node.py" else []
     cmd = [sys.executable, str(REPO / "deploy" / program), *args, "--net", "nosuch0"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
@@ -374,7 +377,8 @@ def test_node_refuses_an_unchecked_motion_service(files):
         pytest.skip("no network interface besides loopback")
     _, hold, clip = files
     cmd = [sys.executable, str(REPO / "deploy/g1_node.py"), "--policy", str(hold),
-           "--motion", str(clip), "--net", nic, "--domain", "119"]  # fmt: skip
+           "--motion", str(clip), "--net", nic, "--domain", "119",
+           "--object-from-reference"]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--motion-service-released" in out.stderr
 

@@ -33,7 +33,8 @@ def node_args(tmp_path_factory):
 
 def node_in(mode: Mode, node_args, tmp_path) -> G1Node:
     _, policy, clip = node_args
-    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "session.jsonl"))
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "session.jsonl",
+                       object_from_reference=True))  # fmt: skip
     node.mode = mode
     return node
 
@@ -89,8 +90,38 @@ def test_another_robot_type_is_a_fault_in_every_state(mode, node_args, tmp_path)
 
 def test_the_expected_robot_type_is_an_option(node_args, tmp_path):
     _, policy, clip = node_args
-    args = Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl", mode_machine=4)
+    args = Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl", mode_machine=4,
+                object_from_reference=True)  # fmt: skip
     node = G1Node(args)
     node.mode = Mode.HOLD
     msg = lowstate(mode_machine=4)
     assert node.check(msg, node.sensors(msg), age=0.0) is None
+
+
+def test_a_policy_observing_the_object_needs_an_object_source(node_args, tmp_path):
+    _, policy, clip = node_args
+    with pytest.raises(ValueError, match=r"observes the object.*--tracker.*--object-from-"):
+        G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl"))
+    with pytest.raises(ValueError, match="exclude each other"):
+        G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl",
+                    tracker=True, object_from_reference=True))  # fmt: skip
+
+
+def test_tracked_object_reaches_the_state_until_it_goes_stale(node_args, tmp_path):
+    import time
+
+    from deploy.estimator import estimate_state
+    from deploy.protocol.tracking import OBJECT, tracked_pose
+
+    _, policy, clip = node_args
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl",
+                       tracker=True, tracker_latency=0.0, tracker_stale=0.1))  # fmt: skip
+    node._on_tracked(tracked_pose(1.0, OBJECT, [0.7, 0.1, 0.2], [1.0, 0, 0, 0]))
+    now = time.perf_counter()
+    tracked_object, tracked_pelvis = node.tracked_poses(now)
+    assert tracked_pelvis is None  # never tracked: the reference's
+    msg = lowstate()
+    q, dq, imu, gyro = node.sensors(msg)
+    state = estimate_state(q, dq, imu, gyro, node.runner.reference()[0], tracked_object)
+    np.testing.assert_allclose(state.object_pos[0], [0.7, 0.1, 0.2])
+    assert node.tracked_poses(now + 0.2) == (None, None)  # stale

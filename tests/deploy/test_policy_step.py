@@ -37,7 +37,8 @@ def test_node_and_harness_step_alike(lift_clip, tmp_path, frame):
     sim = Sim2Sim(Policy.load(POLICY), load_clip(lift_clip), QUIET)
     sim.reset(frame)  # the simulated state is the reference's at this frame
     state = sim.index.from_mjdata(sim.data)
-    node = G1Node(Args(policy=POLICY, motion=lift_clip, net="lo", log=tmp_path / "s.jsonl"))
+    node = G1Node(Args(policy=POLICY, motion=lift_clip, net="lo", log=tmp_path / "s.jsonl",
+                       object_from_reference=True))  # fmt: skip
     node.runner.reset(float(frame))
 
     estimated = estimate_state(*sensors(state), node.runner.reference()[0])
