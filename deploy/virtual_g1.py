@@ -21,6 +21,7 @@ import gc
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +34,12 @@ import tyro
 
 from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
+from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT, tracked_pose
 from deploy.realtime import use_realtime
 from robots import g1
+from robots.clip import load_clip
 from robots.g1.mjcf import STRICT, SimOptions
-from robots.scene import build_scene
+from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
 
@@ -66,6 +69,16 @@ class Args:
     mode_machine_after: float | None = None
     """After this many s report type 4 (a 23-DoF G1) instead."""
     push_after: float | None = None
+    object_clip: Path | None = None
+    """Place this clip's object at its first-frame pose and publish the tracker topic:
+    the object's and the pelvis's true poses at ``--tracker-hz``, ``--tracker-latency``
+    s late, with ``--tracker-noise`` m of position noise and ``--tracker-dropout`` lost
+    captures (sent as invalid), silent after ``--tracker-silent-after`` s."""
+    tracker_hz: float = 100.0
+    tracker_latency: float = 0.03
+    tracker_noise: float = 0.0
+    tracker_dropout: float = 0.0
+    tracker_silent_after: float | None = None
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
     LowState-written to LowCmd-received round trip)."""
@@ -74,7 +87,12 @@ class Args:
 class VirtualG1:
     def __init__(self, args: Args):
         self.args = args
-        spec = build_scene(actuators=False, options=args.physics)
+        objects, placements = [], []
+        if args.object_clip is not None:
+            clip = load_clip(args.object_clip)
+            objects.append(clip.object)
+            placements.append(Placement(tuple(clip.object_pos[0]), tuple(clip.object_quat[0])))
+        spec = build_scene(objects, placements, actuators=False, options=args.physics)
         # The gantry (a weld to the world at qpos0) holds the pelvis at standing height,
         # feet just touching the floor, so that releasing it does not drop the robot.
         spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
@@ -99,6 +117,11 @@ class VirtualG1:
         self.channel = Channel(args.domain, args.net)
         self.channel.reader(LOWCMD, LOWCMD_LAYOUT, self._on_cmd, self._on_malformed)
         self.writer = self.channel.writer(LOWSTATE, LOWSTATE_LAYOUT)
+        self.tracker = None
+        if objects:
+            self.tracker = self.channel.writer(TRACKED, TRACKED_LAYOUT)
+            self.captures: deque[tuple[float, np.ndarray]] = deque()  # (due, sample)
+            self.rng = np.random.default_rng(0)
 
     def _on_cmd(self, msg: np.ndarray) -> None:
         if not crc_ok(msg) or msg["mode_machine"] != self.args.mode_machine:
@@ -140,6 +163,22 @@ class VirtualG1:
             msg["crc"] ^= 0xFFFF
         return msg
 
+    def track(self, elapsed: float, step: int, dt: float) -> None:
+        """Capture the object and pelvis at the tracker's rate; send captures once their
+        latency has passed."""
+        a = self.args
+        if step % max(1, round(1.0 / (dt * a.tracker_hz))) == 0:
+            silent = a.tracker_silent_after is not None and elapsed > a.tracker_silent_after
+            for body, adr in ((OBJECT, 36), (PELVIS, 0)):
+                if silent:
+                    break
+                pos = self.data.qpos[adr : adr + 3] + self.rng.normal(0.0, a.tracker_noise, 3)
+                valid = self.rng.uniform() >= a.tracker_dropout
+                sample = tracked_pose(elapsed, body, pos, self.data.qpos[adr + 3 : adr + 7], valid)
+                self.captures.append((elapsed + a.tracker_latency, sample))
+        while self.captures and self.captures[0][0] <= elapsed:
+            self.tracker.write(self.captures.popleft()[1])
+
     def run(self) -> None:
         a = self.args
         dt = a.physics.timestep
@@ -162,6 +201,8 @@ class VirtualG1:
                 self.data.xfrc_applied[1, 0] = 0.0
             mujoco.mj_step(self.model, self.data)
             step += 1
+            if self.tracker is not None:
+                self.track(elapsed, step, dt)
             if step % max(1, round(0.1 / dt)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):

@@ -272,6 +272,29 @@ def test_the_node_watches_its_own_timing(files, monitor, tmp_path, node, reason)
 
 
 @REALTIME
+def test_tracked_object_feeds_the_policy_and_a_silent_tracker_leaves_it(files, monitor,
+                                                                        tmp_path):  # fmt: skip
+    """The virtual G1 publishes the object's and pelvis's poses (30 ms late, 5 mm noise,
+    5 % lost captures); the policy runs on them, and when the tracker falls silent the
+    node leaves the policy for hold."""
+    _, _, clip = files
+    tracker = ("--object-clip", str(clip), "--tracker-latency", "0.03", "--tracker-noise",
+               "0.005", "--tracker-dropout", "0.05")  # fmt: skip
+    entries, _, commands, _ = run(files, monitor, tmp_path / "ok", vg1=tracker,
+                                  node=("--tracker",), seconds=5.0)  # fmt: skip
+    assert not [e for e in entries if e["kind"] in ("fault", "tracker")]
+    assert ("hold", "policy") in transitions(entries)
+    entries, _, commands, _ = run(
+        files, monitor, tmp_path / "silent", vg1=(*tracker, "--tracker-silent-after", "3.5"),
+        node=("--tracker",), seconds=6.0,
+    )  # fmt: skip
+    reasons = [e["reason"] for e in entries if e["kind"] == "transition"]
+    assert any(r.startswith("tracker stale") for r in reasons), reasons
+    assert transitions(entries)[-2:] == [("policy", "hold"), ("hold", "damping")]
+    check_commands(commands)
+
+
+@REALTIME
 def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
     keys = [(0.2, "s"), (2.2, "p"), (2.6, "]"), (2.8, "+"), (3.5, " "), (4.0, "q")]
     entries, _, commands, output = run(files, monitor, tmp_path, seconds=8.0, keys=keys)
