@@ -2,7 +2,7 @@
 
 Measured: joint angles and speeds, pelvis orientation and angular velocity (IMU); the
 object's pose and velocity, and the pelvis position and linear velocity, where a
-tracker gives them (``deploy.tracker``). What no source gives is taken from the
+tracker gives them (``contract.tracker``). What no source gives is taken from the
 reference motion (open loop). Key-body positions come from forward kinematics of the
 measured joints placed at the pelvis position. numpy + mujoco only.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from contract.state import KEY_BODIES, HoiState
+from contract.tracker import with_tracked
 from robots import g1, quat
 from robots.clip import forward_kinematics
 
@@ -31,25 +32,21 @@ def estimate_state(
     pelvis (``TrackedBody.pose``: position, quaternion, linear and angular velocity; the
     pelvis orientation stays the IMU's) where given, and the reference frame."""
     root_quat = quat.normalize(np.asarray(imu_quat, dtype=np.float64)[None])
-    root_pos, root_lin_vel = ref.root_pos.copy(), ref.root_lin_vel.copy()
-    if tracked_pelvis is not None:
-        root_pos, root_lin_vel = tracked_pelvis[0][None], tracked_pelvis[2][None]
-    obj = (ref.object_pos, ref.object_quat, ref.object_lin_vel, ref.object_ang_vel)
-    if tracked_object is not None:
-        obj = tuple(np.asarray(x, dtype=np.float64)[None] for x in tracked_object)
+    root_pos = ref.root_pos if tracked_pelvis is None else np.asarray(tracked_pelvis[0])[None]
     body_pos, body_quat = forward_kinematics(root_pos, root_quat, joint_pos[None])
-    return HoiState(
-        root_pos=root_pos,
+    state = HoiState(
+        root_pos=ref.root_pos.copy(),
         root_quat=root_quat,
-        root_lin_vel=root_lin_vel,
+        root_lin_vel=ref.root_lin_vel.copy(),
         root_ang_vel=np.asarray(gyro, dtype=np.float64)[None],
         joint_pos=np.asarray(joint_pos, dtype=np.float64)[None],
         joint_vel=np.asarray(joint_vel, dtype=np.float64)[None],
         body_pos=body_pos[:, _KEYS],
         body_quat=body_quat[:, _KEYS],
         body_lin_vel=ref.body_lin_vel.copy(),
-        object_pos=obj[0].copy(),
-        object_quat=obj[1].copy(),
-        object_lin_vel=obj[2].copy(),
-        object_ang_vel=obj[3].copy(),
+        object_pos=ref.object_pos.copy(),
+        object_quat=ref.object_quat.copy(),
+        object_lin_vel=ref.object_lin_vel.copy(),
+        object_ang_vel=ref.object_ang_vel.copy(),
     )
+    return with_tracked(state, tracked_object, tracked_pelvis)

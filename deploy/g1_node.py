@@ -45,6 +45,7 @@ from contract import playback
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.runner import PolicyRunner
+from contract.tracker import TrackedBody
 from deploy.estimator import estimate_state
 from deploy.inference import InferenceWorker
 from deploy.motion_service import MotionServiceError, check_released
@@ -54,7 +55,6 @@ from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT
 from deploy.realtime import use_realtime
 from deploy.safety import Command, SafetyLimits, damping_command, filter_command
 from deploy.timing import LoopTiming
-from deploy.tracker import TrackedBody
 from robots import g1
 from robots.clip import load_clip
 

@@ -21,8 +21,7 @@ import gc
 import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -32,6 +31,7 @@ import mujoco
 import numpy as np
 import tyro
 
+from contract.tracker import SimulatedTracker, TrackerSettings
 from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT, tracked_pose
@@ -71,14 +71,11 @@ class Args:
     push_after: float | None = None
     object_clip: Path | None = None
     """Place this clip's object at its first-frame pose and publish the tracker topic:
-    the object's and the pelvis's true poses at ``--tracker-hz``, ``--tracker-latency``
-    s late, with ``--tracker-noise`` m of position noise and ``--tracker-dropout`` lost
-    captures (sent as invalid), silent after ``--tracker-silent-after`` s."""
-    tracker_hz: float = 100.0
-    tracker_latency: float = 0.03
-    tracker_noise: float = 0.0
-    tracker_dropout: float = 0.0
+    the object's and the pelvis's true poses as ``--tracker.*`` sets the tracker (rate,
+    latency, position noise, lost captures sent as invalid; ``contract.tracker``)."""
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
     tracker_silent_after: float | None = None
+    """The tracker stops publishing after this many s."""
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
     LowState-written to LowCmd-received round trip)."""
@@ -120,8 +117,7 @@ class VirtualG1:
         self.tracker = None
         if objects:
             self.tracker = self.channel.writer(TRACKED, TRACKED_LAYOUT)
-            self.captures: deque[tuple[float, np.ndarray]] = deque()  # (due, sample)
-            self.rng = np.random.default_rng(0)
+            self.tracked = SimulatedTracker(args.tracker, np.random.default_rng(0))
 
     def _on_cmd(self, msg: np.ndarray) -> None:
         if not crc_ok(msg) or msg["mode_machine"] != self.args.mode_machine:
@@ -163,21 +159,14 @@ class VirtualG1:
             msg["crc"] ^= 0xFFFF
         return msg
 
-    def track(self, elapsed: float, step: int, dt: float) -> None:
-        """Capture the object and pelvis at the tracker's rate; send captures once their
+    def track(self, elapsed: float) -> None:
+        """Capture the object and pelvis when a capture is due; send the captures whose
         latency has passed."""
-        a = self.args
-        if step % max(1, round(1.0 / (dt * a.tracker_hz))) == 0:
-            silent = a.tracker_silent_after is not None and elapsed > a.tracker_silent_after
-            for body, adr in ((OBJECT, 36), (PELVIS, 0)):
-                if silent:
-                    break
-                pos = self.data.qpos[adr : adr + 3] + self.rng.normal(0.0, a.tracker_noise, 3)
-                valid = self.rng.uniform() >= a.tracker_dropout
-                sample = tracked_pose(elapsed, body, pos, self.data.qpos[adr + 3 : adr + 7], valid)
-                self.captures.append((elapsed + a.tracker_latency, sample))
-        while self.captures and self.captures[0][0] <= elapsed:
-            self.tracker.write(self.captures.popleft()[1])
+        a, q = self.args, self.data.qpos
+        if a.tracker_silent_after is None or elapsed <= a.tracker_silent_after:
+            self.tracked.capture(elapsed, {OBJECT: (q[36:39], q[39:43]), PELVIS: (q[0:3], q[3:7])})
+        for stamp, body, pos, quat, valid in self.tracked.due(elapsed):
+            self.tracker.write(tracked_pose(stamp, body, pos, quat, valid))
 
     def run(self) -> None:
         a = self.args
@@ -202,7 +191,7 @@ class VirtualG1:
             mujoco.mj_step(self.model, self.data)
             step += 1
             if self.tracker is not None:
-                self.track(elapsed, step, dt)
+                self.track(elapsed)
             if step % max(1, round(0.1 / dt)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):

@@ -278,8 +278,8 @@ def test_tracked_object_feeds_the_policy_and_a_silent_tracker_leaves_it(files, m
     5 % lost captures); the policy runs on them, and when the tracker falls silent the
     node leaves the policy for hold."""
     _, _, clip = files
-    tracker = ("--object-clip", str(clip), "--tracker-latency", "0.03", "--tracker-noise",
-               "0.005", "--tracker-dropout", "0.05")  # fmt: skip
+    tracker = ("--object-clip", str(clip), "--tracker.latency", "0.03", "--tracker.noise",
+               "0.005", "--tracker.dropout", "0.05")  # fmt: skip
     entries, _, commands, _ = run(files, monitor, tmp_path / "ok", vg1=tracker,
                                   node=("--tracker",), seconds=5.0)  # fmt: skip
     assert not [e for e in entries if e["kind"] in ("fault", "tracker")]

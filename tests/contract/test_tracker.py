@@ -4,9 +4,9 @@ captures, the pose extrapolated over latency and age, stale and invalid samples.
 import numpy as np
 import pytest
 
+from contract.tracker import TrackedBody
 from deploy.protocol.messages import MessageError
 from deploy.protocol.tracking import TRACKED_LAYOUT, TrackedPose_, tracked_pose
-from deploy.tracker import TrackedBody
 from robots import quat
 
 

@@ -1,0 +1,118 @@
+"""A tracked body as the node uses it: the latest valid capture, its velocity from
+consecutive captures, and its pose extrapolated over the tracker's latency and the
+sample's age, so the policy sees where the body is now rather than where it was.
+
+Velocities come from the capture stamps (the tracker's clock), ages from the node's
+own clock at reception, so the two machines' clocks never need to agree. The same
+model runs in sim2sim (``SimulatedTracker`` feeding a ``TrackedBody``), and the node's
+estimator and sim2sim apply a tracked pose to the state through ``with_tracked``.
+numpy only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from contract.state import HoiState
+from robots import quat
+
+
+class TrackedBody:
+    def __init__(self, latency: float):
+        self.latency = latency  # s from capture to reception, as the tracker documents it
+        self._lock = threading.Lock()
+        self._stamp = -np.inf
+        self._received = -np.inf
+        self._pos = np.zeros(3)
+        self._quat = np.array([1.0, 0.0, 0.0, 0.0])
+        self._lin_vel = np.zeros(3)
+        self._ang_vel = np.zeros(3)
+
+    def add(self, stamp: float, position, quaternion, received: float) -> None:
+        """A valid capture (older or repeated captures are ignored)."""
+        pos = np.asarray(position, dtype=np.float64)
+        q = quat.normalize(np.asarray(quaternion, dtype=np.float64))
+        with self._lock:
+            dt = stamp - self._stamp
+            if dt <= 0:
+                return
+            if np.isfinite(self._stamp) and dt < 0.5:  # a gap: no velocity across it
+                self._lin_vel = (pos - self._pos) / dt
+                self._ang_vel = quat.log(quat.multiply(q, quat.conjugate(self._quat))) / dt
+            else:
+                self._lin_vel, self._ang_vel = np.zeros(3), np.zeros(3)
+            self._stamp, self._received, self._pos, self._quat = stamp, received, pos, q
+
+    def age(self, now: float) -> float:
+        """s since the latest valid capture arrived (inf before the first)."""
+        with self._lock:
+            return now - self._received
+
+    def pose(self, now: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(position, quaternion wxyz, linear velocity, angular velocity) now: the latest
+        capture moved on at its velocity for the latency plus the sample's age."""
+        with self._lock:
+            ahead = self.latency + max(now - self._received, 0.0)
+            pos = self._pos + self._lin_vel * ahead
+            turn = self._ang_vel * ahead
+            angle = float(np.linalg.norm(turn))
+            q = self._quat
+            if angle > 1e-12:
+                q = quat.multiply(quat.from_axis_angle(turn, angle), q)
+            return pos, quat.normalize(q), self._lin_vel.copy(), self._ang_vel.copy()
+
+
+def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):
+    """``state`` (N = 1) with the tracked object's pose and velocities, and the tracked
+    pelvis position and linear velocity, where given (``TrackedBody.pose``); the node's
+    estimator and sim2sim's tracker model both go through here."""
+    changes = {}
+    if tracked_object is not None:
+        pos, q, lin, ang = (np.asarray(x, dtype=np.float64)[None] for x in tracked_object)
+        changes.update(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
+    if tracked_pelvis is not None:
+        pos, _, lin, _ = (np.asarray(x, dtype=np.float64)[None] for x in tracked_pelvis)
+        changes.update(root_pos=pos, root_lin_vel=lin)
+    return replace(state, **changes) if changes else state
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """A simulated tracker (sim2sim, the virtual G1): captures at ``hz``, delivered
+    ``latency`` s later, ``noise`` m of position noise, ``dropout`` of captures lost."""
+
+    hz: float = 100.0
+    latency: float = 0.03
+    noise: float = 0.005
+    dropout: float = 0.0
+
+
+class SimulatedTracker:
+    """Captures true poses and hands them out once their latency has passed."""
+
+    def __init__(self, settings: TrackerSettings, rng: np.random.Generator):
+        self.s, self.rng = settings, rng
+        self.queue: deque[tuple[float, tuple]] = deque()
+        self.next_capture = 0.0
+
+    def capture(self, t: float, poses: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+        """At simulation time ``t``: capture ``{body: (position, quaternion)}`` when a
+        capture is due."""
+        if t + 1e-9 < self.next_capture:
+            return
+        self.next_capture = t + 1.0 / self.s.hz
+        for body, (pos, q) in poses.items():
+            noisy = np.asarray(pos, dtype=np.float64) + self.rng.normal(0.0, self.s.noise, 3)
+            valid = self.rng.uniform() >= self.s.dropout
+            self.queue.append((t + self.s.latency, (t, body, noisy, np.array(q, float), valid)))
+
+    def due(self, t: float) -> list[tuple]:
+        """The captures (stamp, body, position, quaternion, valid) delivered by ``t``."""
+        out = []
+        while self.queue and self.queue[0][0] <= t + 1e-9:
+            out.append(self.queue.popleft()[1])
+        return out
