@@ -10,7 +10,7 @@ onnxruntime only, no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mujoco
 import numpy as np
@@ -30,6 +30,13 @@ from contract.terminations import (
     hands_touching,
     tracking_causes,
     with_getup,
+)
+from contract.tracker import (
+    OBJECT,
+    SimulatedTracker,
+    TrackedBody,
+    TrackerSettings,
+    with_tracked,
 )
 from robots import g1
 from robots.clip import MotionClip
@@ -58,6 +65,11 @@ class Sim2SimSettings:
     """Stage 2/3: a seeded latent draw per episode instead of the mean."""
     getup: bool = True
     """Stage 3 policies with a get-up token: turn it on after falls."""
+    track_object: bool = False
+    """The policy sees the object as the robot node does with ``--tracker``: through the
+    tracker model (``--tracker.*``: rate, latency, position noise, lost captures) and
+    the node's extrapolation, instead of the true pose."""
+    tracker: TrackerSettings = field(default_factory=TrackerSettings)
 
 
 class Sim2Sim:
@@ -114,14 +126,30 @@ class Sim2Sim:
         self.current: ChainGoal | None = None
         self.hold_left = 0.0
         self.reached: list[dict] = []  # per chained goal: where, error at its time
+        self.tracker = SimulatedTracker(self.s.tracker, self.rng)
+        self.tracked = TrackedBody(self.s.tracker.latency)
+        if self.s.track_object:  # the first capture has arrived before the start
+            self.tracked.add(-1.0, self.data.qpos[36:39], self.data.qpos[39:43], self.data.time)
         self.runner.reset(frame, self.index.from_mjdata(self.data))
 
     def _push_delay(self) -> float:
         return self.rng.uniform(1.0, 3.0) * self.policy.control_hz
 
     def measured_state(self):
-        """The state as the robot's sensors report it: encoder and gyro noise added."""
-        return self.s.noise.measure(self.index.from_mjdata(self.data), self.rng)
+        """The state as the robot's sensors report it: encoder and gyro noise added; with
+        ``track_object`` the object as the tracker reports it."""
+        state = self.s.noise.measure(self.index.from_mjdata(self.data), self.rng)
+        if self.s.track_object:
+            state = with_tracked(state, self.tracked.pose(self.data.time), None)
+        return state
+
+    def _track(self) -> None:
+        """The tracker watching the simulation: capture when due, deliver when arrived."""
+        q, t = self.data.qpos, self.data.time
+        self.tracker.capture(t, {OBJECT: (q[36:39].copy(), q[39:43].copy())})
+        for stamp, _, pos, quat_, valid in self.tracker.due(t):
+            if valid:
+                self.tracked.add(stamp, pos, quat_, t)
 
     def observation(self) -> np.ndarray:
         """The policy's observation of the measured state now."""
@@ -175,6 +203,8 @@ class Sim2Sim:
             self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
             mujoco.mj_step(self.model, self.data)
             max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
+            if self.s.track_object:
+                self._track()
         # mj_step leaves positions and velocities one substep ahead of the kinematics it
         # computed: bring them up to date before anything reads the state.
         mujoco.mj_fwdPosition(self.model, self.data)

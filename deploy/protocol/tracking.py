@@ -27,10 +27,12 @@ from cyclonedds.idl import IdlStruct
 from cyclonedds.idl import annotations as annotate
 from cyclonedds.idl.types import array, float64, uint32
 
+from contract.tracker import OBJECT, PELVIS
 from deploy.protocol.messages import _READABLE_HEADERS, CDR_HEADER, MessageError
 
+__all__ = ["OBJECT", "PELVIS", "TRACKED", "TRACKED_LAYOUT", "TrackedPose_", "tracked_pose"]
+
 TRACKED = "rt/g1hoi/tracked_pose"
-OBJECT, PELVIS = 0, 1
 
 TRACKED_POSE = np.dtype(
     [("stamp", "<f8"), ("position", "<f8", (3,)), ("quaternion", "<f8", (4,)),

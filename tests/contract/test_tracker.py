@@ -54,3 +54,34 @@ def test_old_repeated_and_first_samples():
     assert body.age(1.3) == pytest.approx(0.3)
     body.add(3.0, *turning(3.0), received=3.0)  # after a gap: no velocity across it
     np.testing.assert_allclose(body.pose(3.0)[2], 0.0)
+
+
+def test_the_simulated_tracker_captures_at_its_rate_and_delivers_late():
+    from contract.tracker import OBJECT, SimulatedTracker, TrackerSettings
+
+    tracker = SimulatedTracker(TrackerSettings(hz=100.0, latency=0.03, noise=0.0, dropout=0.0),
+                               np.random.default_rng(0))  # fmt: skip
+    delivered = []
+    for k in range(1000):  # 1 s at 1 kHz, the object moving at 1 m/s
+        t = k / 1000
+        tracker.capture(t, {OBJECT: (np.array([t, 0.0, 0.0]), np.array([1.0, 0, 0, 0]))})
+        delivered += [(t, *sample) for sample in tracker.due(t)]
+    assert len(delivered) == 97  # captures at 0, 0.01, ... arrived by 0.999
+    for arrival, stamp, body, pos, _, valid in delivered:
+        assert arrival == pytest.approx(stamp + 0.03, abs=1e-9) and valid and body == OBJECT
+        assert pos[0] == pytest.approx(stamp)
+
+
+def test_lost_captures_and_noise():
+    from contract.tracker import PELVIS, SimulatedTracker, TrackerSettings
+
+    tracker = SimulatedTracker(TrackerSettings(hz=1000.0, latency=0.0, noise=0.005,
+                                               dropout=0.2), np.random.default_rng(1))  # fmt: skip
+    samples = []
+    for k in range(4000):
+        tracker.capture(k / 1000, {PELVIS: (np.zeros(3), np.array([1.0, 0, 0, 0]))})
+        samples += tracker.due(k / 1000)
+    valid = np.array([s[4] for s in samples])
+    errors = np.array([s[2] for s in samples])
+    assert abs(1 - valid.mean() - 0.2) < 0.03
+    assert abs(errors.std() - 0.005) < 0.0005

@@ -141,3 +141,26 @@ def test_state_after_a_step_is_current(exported):
     for name in ("body_pos", "body_quat", "body_lin_vel", "object_pos", "root_ang_vel"):
         np.testing.assert_allclose(getattr(after, name), getattr(expected, name), atol=1e-12,
                                    err_msg=name)  # fmt: skip
+
+
+def test_tracked_object_is_the_true_one_seen_late_and_noisy(exported):
+    """With --track-object the policy's object comes from the tracker model: exact with
+    a perfect tracker, off by about the noise with a noisy one."""
+    from contract.tracker import TrackerSettings
+
+    path, clip_path, _ = exported
+    errors = {}
+    for noise in (0.0, 0.01):
+        tracker = TrackerSettings(hz=100.0, latency=0.02, noise=noise)
+        settings = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0), track_object=True,
+                                   tracker=tracker)  # fmt: skip
+        sim = Sim2Sim(Policy.load(path), load_clip(clip_path), settings)
+        sim.reset(0)
+        err = []
+        for _ in range(25):
+            sim.step()
+            true = sim.index.from_mjdata(sim.data).object_pos[0]
+            err.append(np.linalg.norm(sim.measured_state().object_pos[0] - true))
+        errors[noise] = np.mean(err[5:])
+    assert errors[0.0] < 2e-3  # a box at rest or moving slowly: extrapolation is exact
+    assert 0.005 < errors[0.01] < 0.05
