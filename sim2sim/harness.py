@@ -10,13 +10,14 @@ onnxruntime only, no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mujoco
 import numpy as np
 
 from contract.goals.features import GOAL_TOLERANCE, goal_distance
 from contract.goals.masks import pattern_mask
+from contract.leg_odometry import LegOdometry
 from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
@@ -70,6 +71,9 @@ class Sim2SimSettings:
     tracker model (``--tracker.*``: rate, latency, position noise, lost captures) and
     the node's extrapolation, instead of the true pose."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    estimate_pelvis_velocity: bool = False
+    """The policy sees the pelvis velocity as the robot node measures it without a pelvis
+    tracker (leg odometry, ``contract.leg_odometry``) instead of the true one."""
 
 
 class Sim2Sim:
@@ -126,6 +130,7 @@ class Sim2Sim:
         self.current: ChainGoal | None = None
         self.hold_left = 0.0
         self.reached: list[dict] = []  # per chained goal: where, error at its time
+        self.odometry = LegOdometry(1.0 / self.policy.control_hz)
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         self.tracked = TrackedBody(self.s.tracker.latency)
         if self.s.track_object:  # the first capture has arrived before the start
@@ -196,7 +201,11 @@ class Sim2Sim:
         """One control period: observe, infer, actuate with latency; the reference
         advances by ``speed`` frames (teleop playback control)."""
         runner = self.runner
-        raw = runner.infer(runner.inputs(self.measured_state()))
+        measured = self.measured_state()
+        if self.s.estimate_pelvis_velocity:  # as the node measures it, from these sensors
+            velocity = self.odometry.update(measured.root_quat, measured.joint_pos)
+            measured = replace(measured, root_lin_vel=velocity)
+        raw = runner.infer(runner.inputs(measured))
         new_targets = runner.advance(raw, speed)
         max_torque = 0.0
         for k in range(self.decimation):
