@@ -69,6 +69,10 @@ class Args:
     mode_machine_after: float | None = None
     """After this many s report type 4 (a 23-DoF G1) instead."""
     push_after: float | None = None
+    clock_from_command: bool = False
+    """Count the fault switches' times (``--*-after``) from the first LowCmd received
+    instead of from the start: faults at a chosen moment of the node's run (the move to
+    the default pose starts with its first command)."""
     object_clip: Path | None = None
     """Place this clip's object at its first-frame pose and publish the tracker topic:
     the object's and the pelvis's true poses as ``--tracker.*`` sets the tracker (rate,
@@ -109,6 +113,7 @@ class VirtualG1:
         self.accelerometer = self.data.sensor("imu_acc").data
         self.motors: np.ndarray | None = None  # the latest valid LowCmd's motor_cmd[:29]
         self.rejected = 0
+        self.first_command: float | None = None
         self.published = -np.inf  # when the last LowState went out
         self.round_trips: list[float] = []  # LowState written -> next LowCmd received, s
         self.channel = Channel(args.domain, args.net)
@@ -125,6 +130,8 @@ class VirtualG1:
             return
         with self.lock:
             self.motors = msg["motor_cmd"][: g1.NUM_JOINTS]
+            if self.first_command is None:
+                self.first_command = time.perf_counter()
         self.round_trips.append(time.perf_counter() - self.published)
 
     def _on_malformed(self, _) -> None:
@@ -140,30 +147,31 @@ class VirtualG1:
         tau = np.where(m["mode"] == 1, tau, 0.0)  # mode 0: motor disabled
         return np.clip(np.nan_to_num(tau), -g1.EFFORT_LIMIT, g1.EFFORT_LIMIT)
 
-    def state_message(self, tick: int, elapsed: float) -> np.ndarray:
+    def state_message(self, tick: int, since: float) -> np.ndarray:
+        """The LowState now; ``since``: the fault switches' clock."""
         a, d = self.args, self.data
         msg = LOWSTATE_LAYOUT.new()
-        other = a.mode_machine_after is not None and elapsed > a.mode_machine_after
+        other = a.mode_machine_after is not None and since > a.mode_machine_after
         msg["mode_machine"], msg["tick"] = (4 if other else a.mode_machine), tick
         imu = msg["imu_state"]
-        zero = a.zero_quat_after is not None and elapsed > a.zero_quat_after
+        zero = a.zero_quat_after is not None and since > a.zero_quat_after
         imu["quaternion"], imu["gyroscope"] = (0.0 if zero else d.qpos[3:7]), self.gyro
         imu["accelerometer"] = self.accelerometer
-        nan = a.nan_after is not None and elapsed > a.nan_after
+        nan = a.nan_after is not None and since > a.nan_after
         motors = msg["motor_state"][: g1.NUM_JOINTS]
         motors["mode"] = 1
         motors["q"] = np.nan if nan else d.qpos[self.qadr]
         motors["dq"], motors["tau_est"] = d.qvel[self.vadr], d.qfrc_applied[self.vadr]
         seal(msg)
-        if a.bad_crc_after is not None and elapsed > a.bad_crc_after:
+        if a.bad_crc_after is not None and since > a.bad_crc_after:
             msg["crc"] ^= 0xFFFF
         return msg
 
-    def track(self, elapsed: float) -> None:
+    def track(self, elapsed: float, since: float) -> None:
         """Capture the object and pelvis when a capture is due; send the captures whose
         latency has passed."""
         a, q = self.args, self.data.qpos
-        if a.tracker_silent_after is None or elapsed <= a.tracker_silent_after:
+        if a.tracker_silent_after is None or since <= a.tracker_silent_after:
             self.tracked.capture(elapsed, {OBJECT: (q[36:39], q[39:43]), PELVIS: (q[0:3], q[3:7])})
         for stamp, body, pos, quat, valid in self.tracked.due(elapsed):
             self.tracker.write(tracked_pose(stamp, body, pos, quat, valid))
@@ -178,24 +186,29 @@ class VirtualG1:
         step = 0
         heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
         while True:
-            elapsed = time.perf_counter() - start
+            now = time.perf_counter()
+            elapsed = now - start
             if elapsed > a.seconds:
                 break
+            # Fault switches' clock: from the start, or from the first command (-inf before).
+            since = elapsed
+            if a.clock_from_command:
+                since = -np.inf if self.first_command is None else now - self.first_command
             self.data.qfrc_applied[self.vadr] = self.torques()
-            if a.gantry and a.release_after is not None and elapsed > a.release_after:
+            if a.gantry and a.release_after is not None and since > a.release_after:
                 self.data.eq_active[0] = 0
-            if a.push_after is not None and a.push_after < elapsed < a.push_after + 0.2:
+            if a.push_after is not None and a.push_after < since < a.push_after + 0.2:
                 self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
             else:
                 self.data.xfrc_applied[1, 0] = 0.0
             mujoco.mj_step(self.model, self.data)
             step += 1
             if self.tracker is not None:
-                self.track(elapsed)
+                self.track(elapsed, since)
             if step % max(1, round(0.1 / dt)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
-            if step % every == 0 and not (a.silent_after is not None and elapsed > a.silent_after):
-                self.writer.write(self.state_message(round(step * dt * 1000), elapsed))
+            if step % every == 0 and not (a.silent_after is not None and since > a.silent_after):
+                self.writer.write(self.state_message(round(step * dt * 1000), since))
                 self.published = time.perf_counter()
             wait = start + step * dt - time.perf_counter()
             if wait > 0:

@@ -420,3 +420,17 @@ def test_node_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+@REALTIME
+def test_tilt_during_the_move_to_the_default_pose_ends_in_damping(files, monitor, tmp_path):
+    """The robot is shoved over while the node still moves it to the default pose (the
+    audit found 1.8 s more stiff commands there): damping, from the move state."""
+    vg1 = ("--clock-from-command", "--release-after", "0.1", "--push-after", "0.2")
+    entries, _, commands, _ = run(files, monitor, tmp_path, vg1=vg1, node=("--move-seconds", "4"),
+                                  seconds=6.0)  # fmt: skip
+    fault, delay = damping_after(commands, entries)
+    print(f"reaction to a tilt during the move: {delay * 1000:.1f} ms")
+    assert "pelvis tilt" in fault["reason"] and fault["mode"] == "move_to_default"
+    assert delay < 0.03, delay
+    check_commands(commands)
