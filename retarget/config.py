@@ -42,6 +42,7 @@ class FeetSettings:
     position_weight: float
     stance_position_weight: float
     orientation_weight: float
+    ground_align: bool
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class InteractionSettings:
     far_distance: float
     clearance: float
     penetration_weight: float
+    self_push_growth: float
     penetration_rounds: int
     penetration_iterations: int
 

@@ -132,7 +132,7 @@ def retarget(
     }  # fmt: skip
     # The scaled human stands on its own ankle height, not the G1's: lower the whole body
     # so that its stance ankles are at the G1's flat-foot height.
-    ground = _ground_offset(pos, names, foot_masks)
+    ground = _ground_offset(pos, names, foot_masks) if fs.ground_align else 0.0
     raw[..., 2] += ground
     pos = pos + np.array([0.0, 0.0, ground])
     joint = {name: pos[:, i] for i, name in enumerate(names)}
@@ -237,12 +237,12 @@ def retarget(
         q = ik.solve(frame_targets, iters, config.ik.orientation_iterations, dt)
         pushes: dict[str, FrameTarget] = {}
         for round_ in range(inter.penetration_rounds):
-            # A body still inside another after a round is pushed twice as hard: a push
-            # that only balances the target pulling it in (a palm reaching past the hip)
-            # never gets it out.
+            # A body still inside another after a round is pushed harder: a push that
+            # only balances the target pulling it in (a palm reaching past the hip) never
+            # gets it out.
             new = check.pushes(
                 q[:3], quat.xyzw_to_wxyz(q[3:7]), q[ik.joint_q], obj_pos[i], motion.object_quat[i],
-                inter.penetration_weight, inter.penetration_weight * 2**round_,
+                inter.penetration_weight, inter.penetration_weight * inter.self_push_growth**round_,
             )  # fmt: skip
             if not new:
                 break
