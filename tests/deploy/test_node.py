@@ -165,13 +165,13 @@ def test_end_to_end_policy_holds_standing_for_10s(files, monitor, tmp_path):
 
 @pytest.fixture(scope="module")
 def lift_files(tmp_path_factory):
-    """The bundled lift expert and the clip it was trained on."""
-    from retarget.pipeline import retarget
-    from retarget.synthetic import LIFT_IN_PLACE, synthetic_motion
-
+    """The bundled lift expert and the clip it was trained on (bundled beside it)."""
     root = tmp_path_factory.mktemp("lift")
-    clip = retarget(synthetic_motion(LIFT_IN_PLACE)).clip.save(root / "lift.npz")
-    return root, REPO / "sim2sim/policies/stage1_lift.onnx", clip
+    return (
+        root,
+        REPO / "sim2sim/policies/stage1_lift.onnx",
+        REPO / "sim2sim/policies/stage1_lift_clip.npz",
+    )
 
 
 @REALTIME

@@ -1,5 +1,6 @@
 """The bundled Stage 1 policies still match the code's contract: the lift expert (the
-README's main job) and the walk-clip policy (the tests' default-pose expert)."""
+README's main job) on the clip bundled with it (the reference it was trained on), and
+the walk-clip policy (the tests' default-pose expert)."""
 
 from pathlib import Path
 
@@ -8,21 +9,28 @@ import pytest
 
 from contract.policy import Policy
 from retarget.pipeline import retarget
-from retarget.synthetic import LIFT_IN_PLACE, SyntheticConfig, synthetic_motion
+from retarget.synthetic import SyntheticConfig, synthetic_motion
 from sim2sim.harness import Sim2Sim
 
 POLICIES = Path(__file__).resolve().parents[2] / "sim2sim" / "policies"
 
 
+def lift_clip():
+    from robots.clip import load_clip
+
+    return load_clip(POLICIES / "stage1_lift_clip.npz")
+
+
 @pytest.mark.parametrize(
-    "name, motion, base, survives",
-    [("stage1_lift.onnx", LIFT_IN_PLACE, "reference", 1.2),
-     ("stage1_synthetic.onnx", SyntheticConfig(), "default", 0.2)],
+    "name, clip, base, survives",
+    [("stage1_lift.onnx", lift_clip, "reference", 1.2),
+     ("stage1_synthetic.onnx", lambda: retarget(synthetic_motion(SyntheticConfig())).clip,
+      "default", 0.2)],
 )  # fmt: skip
-def test_bundled_policy_loads_and_steps(name, motion, base, survives):
+def test_bundled_policy_loads_and_steps(name, clip, base, survives):
     policy = Policy.load(POLICIES / name)  # refuses a stale observation contract
     assert policy.action_base == base
-    sim = Sim2Sim(policy, retarget(synthetic_motion(motion)).clip)
+    sim = Sim2Sim(policy, clip())
     sim.reset(0)
     info = sim.step()
     assert np.isfinite(info["max_torque"])
@@ -31,15 +39,11 @@ def test_bundled_policy_loads_and_steps(name, motion, base, survives):
 
 
 @pytest.mark.slow
-def test_bundled_lift_expert_succeeds_in_sim2sim(tmp_path):
+def test_bundled_lift_expert_succeeds_in_sim2sim():
     """The acceptance of the bundled lift expert in sim2sim's default settings: 16
     episodes (``run_mujoco.py --episodes 16``, seed 0), at least 90 % lift the box and
     put it back."""
-    from robots.clip import load_clip
-
-    # The clip as the main job writes and reads it (the file stores float32).
-    path = retarget(synthetic_motion(LIFT_IN_PLACE)).clip.save(tmp_path / "lift.npz")
-    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), load_clip(path))
+    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), lift_clip())
     results = [sim.episode() for _ in range(16)]
     rate = np.mean([r["success"] for r in results])
     assert rate >= 0.9, [r["ended_by"] for r in results]
