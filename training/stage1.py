@@ -198,7 +198,11 @@ class Runner(OnPolicyRunner):
         if not path.is_file():
             return False
         state = torch.load(path, weights_only=True, map_location="cpu")
-        self.alg.load(state, None, strict=True)
+        # A checkpoint kept without its optimizer state (to commit it small) resumes
+        # from its weights with a fresh optimizer.
+        weights_only = "optimizer_state_dict" not in state
+        parts = {"actor": True, "critic": True, "iteration": True} if weights_only else None
+        self.alg.load(state, parts, strict=True)
         self.current_learning_iteration = int(state["iter"]) + 1
         # The optimizer state carries the rate it was saved with; the config decides it.
         self._set_learning_rate(self.current_learning_iteration)

@@ -163,3 +163,15 @@ def test_export_writes_into_the_run_folder_by_default(tmp_path, clip, monkeypatc
     parse(["export", str(run)]).run_()
     assert (run / "policy.onnx").stat().st_size > 0
     assert not (tmp_path / "policy.onnx").exists()
+
+
+def test_resume_from_weights_without_optimizer_state(tmp_path, clip):
+    run = tmp_path / "run"
+    train(config(1), run, [clip], quiet=True)
+    state = torch.load(run / CHECKPOINT, weights_only=True)
+    del state["optimizer_state_dict"]
+    torch.save(state, run / CHECKPOINT)
+    runner = train(config(2), run, [clip], quiet=True)
+    assert runner.current_learning_iteration == 2
+    after = torch.load(run / CHECKPOINT, weights_only=True)
+    assert after["iter"] == 2 and "optimizer_state_dict" in after
