@@ -38,6 +38,8 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
     with atomic_path(out) as tmp, warnings.catch_warnings():
         # torch's own exporter internals warn about their pytree use; nothing to act on here.
         warnings.filterwarnings("ignore", category=FutureWarning, module="copyreg")
+        # Every input shares the one batch axis on purpose; torch notes it keeps one name.
+        warnings.filterwarnings("ignore", message="# The axis name: batch will not be used")
         # The dynamo-based exporter (the TorchScript one is deprecated). Traced at batch 2:
         # torch.export specializes a size-1 dimension instead of keeping it dynamic.
         torch.onnx.export(
