@@ -172,7 +172,10 @@ class VirtualG1:
         latency has passed."""
         a, q = self.args, self.data.qpos
         if a.tracker_silent_after is None or since <= a.tracker_silent_after:
-            self.tracked.capture(elapsed, {OBJECT: (q[36:39], q[39:43]), PELVIS: (q[0:3], q[3:7])})
+            poses = {PELVIS: (q[0:3], q[3:7])}
+            o = self.model.jnt_qposadr[self.model.body_jntadr[self.model.nbody - 1]]
+            poses[OBJECT] = (q[o : o + 3], q[o + 3 : o + 7])  # the scene's one object
+            self.tracked.capture(elapsed, poses)
         for stamp, body, pos, quat, valid in self.tracked.due(elapsed):
             self.tracker.write(tracked_pose(stamp, body, pos, quat, valid))
 

@@ -134,7 +134,9 @@ class Sim2Sim:
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         self.tracked = TrackedBody(self.s.tracker.latency)
         if self.s.track_object:  # the first capture has arrived before the start
-            self.tracked.add(-1.0, self.data.qpos[36:39], self.data.qpos[39:43], self.data.time)
+            o = self.index.obj_q
+            self.tracked.add(-1.0, self.data.qpos[o : o + 3], self.data.qpos[o + 3 : o + 7],
+                             self.data.time)  # fmt: skip
         self.runner.reset(frame, self.index.from_mjdata(self.data))
 
     def _push_delay(self) -> float:
@@ -150,8 +152,8 @@ class Sim2Sim:
 
     def _track(self) -> None:
         """The tracker watching the simulation: capture when due, deliver when arrived."""
-        q, t = self.data.qpos, self.data.time
-        self.tracker.capture(t, {OBJECT: (q[36:39].copy(), q[39:43].copy())})
+        q, t, o = self.data.qpos, self.data.time, self.index.obj_q
+        self.tracker.capture(t, {OBJECT: (q[o : o + 3].copy(), q[o + 3 : o + 7].copy())})
         for stamp, _, pos, quat_, valid in self.tracker.due(t):
             if valid:
                 self.tracked.add(stamp, pos, quat_, t)
