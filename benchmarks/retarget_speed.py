@@ -2,8 +2,8 @@
 
 Both variants run the same pipeline (targets, non-penetration passes, limits) in the
 same process on the same clips; only the IK solver differs:
-- ours: all frame targets in one stacked task (``retarget.ik.StackedFrameTask``), the QP
-  assembled and solved by DAQP directly (``retarget.ik.G1Ik``);
+- ours: all frame targets in one stacked task (``retarget.ik.StackedFrameTask``, its rows
+  in one compiled loop), the QP assembled and solved by DAQP directly (``retarget.ik.G1Ik``);
 - plain: ``pink.solve_ik`` with one ``pink.tasks.FrameTask`` per target, as a first pink
   implementation would (axis-alignment targets become full-orientation targets, contact
   points track the body origin).

@@ -5,8 +5,9 @@ targets together, like GMR's two-stage schedule: getting the body's orientation 
 first keeps the position stage out of twisted local minima.
 
 All frame targets of a frame form one pink task (:class:`StackedFrameTask`): the same
-least-squares objective as one ``pink.tasks.FrameTask`` per frame, assembled in one pass
-over Pinocchio's frame Jacobians, which is what makes per-frame QP IK fast in Python.
+least-squares objective as one ``pink.tasks.FrameTask`` per frame, its rows computed in
+one compiled pass over Pinocchio's joint Jacobians, which is what makes per-frame QP IK
+fast in Python.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pinocchio as pin
 from pink.limits import ConfigurationLimit, VelocityLimit
 from pink.tasks import PostureTask, Task
 
+from retarget import frame_rows
 from robots import g1, quat
 from robots.g1.urdf import g1_urdf
 
@@ -58,57 +60,87 @@ def _skew(v: np.ndarray) -> np.ndarray:
 class StackedFrameTask(Task):
     """Weighted position / orientation / axis-alignment errors of many frames, all in
     the world frame: minimizes sum_k w_k |J_k dq + e_k|^2 with
-    position e = p - p*, orientation e = log(R R*^T), alignment e = a - a*."""
+    position e = p - p*, orientation e = log(R R*^T), alignment e = a - a*.
+
+    The rows come from the world-frame joint Jacobians the configuration already holds
+    (``data.J``), masked to each frame's supporting joints, in one compiled loop
+    (:mod:`retarget.frame_rows`). With ``orientation_only`` the position rows are left
+    out (the first IK stage)."""
 
     def __init__(self, model: pin.Model):
         super().__init__(cost=None)
         self.model = model
-        self.entries: list[tuple[int, FrameTarget, bool]] = []
+        self.orientation_only = False
+        # Velocity columns that move each joint (its supporting joints' columns).
+        self._support = np.zeros((model.njoints, model.nv))
+        for j in range(1, model.njoints):
+            for s in model.supports[j]:
+                if s > 0:
+                    jm = model.joints[s]
+                    self._support[j, jm.idx_v : jm.idx_v + jm.nv] = 1.0
+        self._parent = np.array([f.parentJoint for f in model.frames])
+        self._layouts: dict[tuple, tuple] = {}
+        self.set_targets([])
 
-    def set_entries(self, entries: list[tuple[int, FrameTarget, bool]]) -> None:
-        """(frame id, target, orientation_only) triples."""
-        self.entries = entries
+    def set_targets(self, targets: list[tuple[int, FrameTarget]]) -> None:
+        """(frame id, target) pairs. Rows are ordered orientation, alignment, position, so
+        that the orientation-only stage is a prefix of the full one."""
+        self.targets = targets
+        rot, align, pos = [], [], []
+        for f, t in targets:
+            if t.orientation_weight > 0:
+                if t.align is not None:
+                    align.append((f, t))
+                elif t.rotation is not None:
+                    rot.append((f, t))
+            if t.position_weight > 0:
+                pos.append((f, t))
+        ordered = rot + align + pos
+        # Which frames fill which rows repeats from frame to frame: index it once.
+        key = (len(rot), len(align), *(f for f, _ in ordered))
+        if key not in self._layouts:
+            frames = sorted({f for f, _ in ordered})
+            slot = {f: i for i, f in enumerate(frames)}
+            kind = [frame_rows.ROTATION] * len(rot) + [frame_rows.ALIGN] * len(align)
+            self._layouts[key] = (
+                frames,
+                np.array([slot[f] for f, _ in ordered], np.int64),
+                np.array(kind + [frame_rows.POSITION] * len(pos), np.int64),
+                self._support[self._parent[[f for f, _ in ordered]]].reshape(-1, self.model.nv),
+            )
+        self._frames, self._slot, self._kind, self._mask = self._layouts[key]
+        self._orientation_count = len(rot) + len(align)
+        n = len(ordered)
+        self._axis = np.zeros(n, np.int64)
+        self._target = np.zeros((n, 3))
+        self._rotation_t = np.zeros((n, 3, 3))
+        self._point = np.zeros((n, 3))
+        for k, (_, t) in enumerate(ordered):
+            if k < len(rot):
+                self._rotation_t[k] = t.rotation.T
+            elif k < self._orientation_count:
+                axis, direction = t.align
+                self._axis[k] = axis
+                self._target[k] = direction / np.sqrt(direction @ direction)
+            else:
+                self._target[k] = t.position
+                if t.point is not None:
+                    self._point[k] = t.point
+        weights = [t.orientation_weight for _, t in rot + align]
+        weights += [t.position_weight for _, t in pos]
+        self._weights = np.repeat(np.array(weights, float), 3)
 
     def _rows(self, configuration: pink.Configuration):
-        """(weights, jacobian, error) of all rows, each row block 3 long, written into
-        arrays sized for the most rows the entries can have (this runs several times per
-        frame: no lists, no concatenation)."""
-        model, data = self.model, configuration.data
-        most = 6 * len(self.entries)  # a position and an orientation block per entry
-        weights, jacs, errs = np.empty(most), np.empty((most, model.nv)), np.empty(most)
-        get_jacobian, frame, placements = pin.getFrameJacobian, pin.LOCAL_WORLD_ALIGNED, data.oMf
-        k = 0
-        for fid, t, ori_only in self.entries:
-            position = t.position_weight > 0 and not ori_only
-            if not position and t.orientation_weight <= 0:
-                continue
-            jac = get_jacobian(model, data, fid, frame)
-            placement = placements[fid]
-            if position:
-                if t.point is None:
-                    jacs[k : k + 3] = jac[:3]
-                    errs[k : k + 3] = placement.translation - t.position
-                else:
-                    r = placement.rotation @ t.point
-                    jacs[k : k + 3] = jac[:3] - _skew(r) @ jac[3:]
-                    errs[k : k + 3] = placement.translation + r - t.position
-                weights[k : k + 3] = t.position_weight
-                k += 3
-            if t.orientation_weight <= 0:
-                continue
-            if t.align is not None:
-                axis, direction = t.align
-                a = placement.rotation[:, axis]
-                jacs[k : k + 3] = -_skew(a) @ jac[3:]
-                errs[k : k + 3] = a - direction / np.sqrt(direction @ direction)
-            elif t.rotation is not None:
-                jacs[k : k + 3] = jac[3:]
-                errs[k : k + 3] = pin.log3(placement.rotation @ t.rotation.T)
-            else:
-                continue
-            weights[k : k + 3] = t.orientation_weight
-            k += 3
-        return weights[:k], jacs[:k], errs[:k]
+        """(weights, jacobian, error) of all rows, 3 per target."""
+        count = self._orientation_count if self.orientation_only else len(self._kind)
+        jac, err = np.empty((3 * count, self.model.nv)), np.empty(3 * count)
+        if count:
+            placements = configuration.data.oMf
+            world = np.array([placements[f].homogeneous for f in self._frames])
+            frame_rows.fill_rows(configuration.data.J, world, self._slot, self._kind,
+                                 self._axis, self._target, self._rotation_t, self._point,
+                                 self._mask, count, jac, err)  # fmt: skip
+        return self._weights[: 3 * count], jac, err
 
     def __repr__(self) -> str:
         return f"StackedFrameTask({len(self.entries)} frames)"
@@ -272,11 +304,10 @@ class G1Ik:
         one iteration to ``v_max * dt``. Stops early once an iteration of the full stage
         moves no joint more than ``CONVERGED`` rad.
         """
-        ids = [(self.frame_id(name), t) for name, t in targets.items()]
-        stages = {flag: [(fid, t, flag) for fid, t in ids] for flag in (True, False)}
+        self.stack.set_targets([(self.frame_id(name), t) for name, t in targets.items()])
         for it in range(iterations):
             ori_only = it < orientation_iterations
-            self.stack.set_entries(stages[ori_only])
+            self.stack.orientation_only = ori_only
             hessian, c, lower, upper = self.qp(dt)
             dq, _, exitflag, _ = daqp.solve(hessian, c, self._no_rows, upper, lower)
             if exitflag < 1:

@@ -21,12 +21,10 @@ def test_stacked_task_equals_pink_frame_tasks():
         f: conf.get_transform_frame_to_world(f).translation + rng.normal(size=3) * 1e-5
         for f in frames
     }
-    stack.set_entries(
-        [(ik.frame_id(f), FrameTarget(near[f], None, w), False) for f, w in frames.items()]
-    )
+    stack.set_targets([(ik.frame_id(f), FrameTarget(near[f], None, w)) for f, w in frames.items()])
     h, c = stack.compute_qp_objective(conf)
     h_ref, c_ref = np.zeros_like(h), np.zeros_like(c)
-    for (_fid, t, _), (name, w) in zip(stack.entries, frames.items(), strict=True):
+    for (_fid, t), (name, w) in zip(stack.targets, frames.items(), strict=True):
         task = FrameTask(name, position_cost=np.sqrt(w), orientation_cost=0.0)
         task.set_target(pin.SE3(conf.get_transform_frame_to_world(name).rotation, t.position))
         hh, cc = task.compute_qp_objective(conf)
@@ -34,6 +32,63 @@ def test_stacked_task_equals_pink_frame_tasks():
         c_ref += cc
     np.testing.assert_allclose(h, h_ref, atol=1e-4 * np.abs(h_ref).max())
     np.testing.assert_allclose(c, c_ref, atol=1e-2 * np.abs(c_ref).max())
+
+
+def test_stacked_rows_are_the_derivative_of_their_errors():
+    """Every kind of row (full orientation, axis alignment, position of a frame point):
+    the Jacobian times a small step equals the change of the error, and the
+    orientation-only stage is the orientation rows alone. Orientation rows use the
+    angular Jacobian, the derivative of log(R R*^T) at R = R*: their targets are
+    0.1 mrad away."""
+    from scipy.spatial.transform import Rotation
+
+    ik = G1Ik(damping=1e-3, posture_weight=0.0)
+    rng = np.random.default_rng(3)
+    q = ik.configuration.q.copy()
+    q[ik.joint_q] += rng.uniform(-0.3, 0.3, len(ik.joint_q))
+    q[3:7] = Rotation.random(random_state=4).as_quat()
+    conf = pink.Configuration(ik.model, ik.model.createData(), q)
+
+    def near(frame):
+        turn = Rotation.from_rotvec(rng.normal(size=3) * 1e-4).as_matrix()
+        return turn @ conf.get_transform_frame_to_world(frame).rotation
+
+    targets = [
+        ("pelvis", FrameTarget(rng.normal(size=3), near("pelvis"), 3.0, 2.0)),
+        ("left_palm", FrameTarget(rng.normal(size=3), None, 20.0, 0.5,
+                                  align=(1, rng.normal(size=3)))),
+        ("right_wrist_yaw_link", FrameTarget(rng.normal(size=3), None, 5.0,
+                                             point=rng.normal(size=3) * 0.1)),
+        ("left_ankle_roll_link", FrameTarget(rng.normal(size=3), near("left_ankle_roll_link"),
+                                             400.0, 4.0)),
+        ("right_knee_link", FrameTarget(rng.normal(size=3), None, 0.0)),  # no rows
+    ]  # fmt: skip
+    stack = StackedFrameTask(ik.model)
+    stack.set_targets([(ik.frame_id(n), t) for n, t in targets])
+    jac = stack.compute_jacobian(conf)
+    err = stack.compute_error(conf)
+    assert jac.shape == (3 * 7, ik.model.nv)
+    dq = rng.normal(size=ik.model.nv) * 1e-6
+    moved = pink.Configuration(ik.model, ik.model.createData(), pin.integrate(ik.model, q, dq))
+    np.testing.assert_allclose(stack.compute_error(moved) - err, jac @ dq, atol=1e-9)
+    stack.orientation_only = True
+    assert np.array_equal(stack.compute_error(conf), err[:9])
+
+
+def test_compiled_log3_equals_pinocchio():
+    from scipy.spatial.transform import Rotation
+
+    from retarget.frame_rows import log3
+
+    vectors = np.concatenate([
+        Rotation.random(200, random_state=0).as_rotvec(),
+        [[0, 0, 0], [1e-7, 0, 0], [0, np.pi - 1e-5, 0], [0, 0, np.pi - 2e-3], [-2.0, 2.0, -2.0]],
+    ])  # fmt: skip
+    for v in vectors:
+        r = Rotation.from_rotvec(v).as_matrix()
+        np.testing.assert_allclose(log3(r), pin.log3(r), atol=1e-9)
+    half = Rotation.from_rotvec([np.pi, 0, 0]).as_matrix()  # either sign is the log
+    assert np.allclose(np.abs(log3(half)), [np.pi, 0, 0])
 
 
 def test_ik_reaches_reachable_targets():
@@ -106,7 +161,7 @@ def test_direct_qp_step_equals_pink_solve_ik():
     where = {n: ik.configuration.get_transform_frame_to_world(n).translation for n in names}
     targets = {n: FrameTarget(p + rng.normal(size=3) * 0.05, np.eye(3), 10.0, 1.0)
                for n, p in where.items()}  # fmt: skip
-    ik.stack.set_entries([(ik.frame_id(n), t, False) for n, t in targets.items()])
+    ik.stack.set_targets([(ik.frame_id(n), t) for n, t in targets.items()])
     dt = 0.01
     v = pink.solve_ik(ik.configuration, [ik.stack, ik.posture, ik.smoothness], dt,
                       solver="daqp", damping=ik.damping, limits=ik.limits,
