@@ -75,13 +75,20 @@ class TrackedBody:
         capture moved on at its velocity for the latency plus the sample's age."""
         with self._lock:
             ahead = self.latency + max(now - self._received, 0.0)
-            pos = self._pos + self._lin_vel * ahead
-            turn = self._ang_vel * ahead
-            angle = float(np.linalg.norm(turn))
-            q = self._quat
-            if angle > 1e-12:
-                q = quat.multiply(quat.from_axis_angle(turn, angle), q)
-            return pos, quat.normalize(q), self._lin_vel.copy(), self._ang_vel.copy()
+            moved = extrapolate(self._pos[None], self._quat[None], self._lin_vel[None],
+                                self._ang_vel[None], np.array([ahead]))  # fmt: skip
+            return tuple(x[0] for x in moved)
+
+
+def extrapolate(pos, q, lin_vel, ang_vel, ahead):
+    """(N, ...) poses seen ``ahead`` (N,) s ago, moved on at their (world-frame) linear
+    and angular velocities: (position, quaternion wxyz, linear and angular velocity)."""
+    turn = ang_vel * ahead[:, None]
+    angle = np.linalg.norm(turn, axis=1)
+    turning = angle > 1e-12
+    q = q.copy()
+    q[turning] = quat.multiply(quat.from_axis_angle(turn[turning], angle[turning]), q[turning])
+    return pos + lin_vel * ahead[:, None], quat.normalize(q), lin_vel.copy(), ang_vel.copy()
 
 
 def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):

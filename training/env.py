@@ -43,6 +43,7 @@ from training import rewards as R
 from training.backend import MujocoBatchBackend, PhysicsBackend
 from training.penetration import PenetrationProbe
 from training.randomization import ModelRandomizer, RandomizationConfig
+from training.tracker_delay import TrackerDelay
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class HoiEnv:
             ModelRandomizer(self.backend, self.model, self.object.name, rc) if rc.enabled else None
         )
         self.latency = np.zeros(self.n, int)  # physics substeps (randomization)
+        most = round(rc.tracker_latency_s * cfg.control_hz)
+        self.tracker = TrackerDelay(self.n, most, cfg.control_hz) if rc.enabled and most else None
         self.prev_target = np.tile(g1.DEFAULT_POS, (self.n, 1))
         self.next_push = np.full(self.n, np.inf)
         rows = int(self.refs.lengths.sum())
@@ -145,6 +148,9 @@ class HoiEnv:
             self.randomizer.apply(ids, self.rng)
             most = round(rc.max_latency_s / self.cfg.physics.timestep)
             self.latency[ids] = self.rng.integers(0, min(most, self.decimation) + 1, len(ids))
+            if self.tracker is not None:
+                most = len(self.tracker.history[0]) - 1
+                self.tracker.restart(ids, self.rng.integers(0, most + 1, len(ids)))
             self.next_push[ids] = (
                 self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
             )
@@ -263,6 +269,8 @@ class HoiEnv:
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
+        if self.tracker is not None:  # where a late tracker reports the object
+            state = self.tracker.observe(state)
         if self.randomizer is not None:  # what the robot's sensors would report
             state = self.cfg.randomization.sensor_noise.measure(state, self.rng)
         future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)

@@ -32,6 +32,10 @@ class RandomizationConfig:
     # this long after the observation (the previous ones act until then).
     max_latency_s: float = 0.02
     sensor_noise: SensorNoise = SensorNoise()  # on the observation, as sim2sim draws it
+    # A tracker's latency on the object's pose per episode, drawn in control steps up to
+    # this (s); the policy sees the late pose extrapolated as the robot node does
+    # (training/tracker_delay.py). 0: the object is seen as it is now.
+    tracker_latency_s: float = 0.0
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)

@@ -7,11 +7,13 @@ from pathlib import Path
 
 
 def differences(saved, now, prefix: str = "") -> list[str]:
-    """``field: saved -> now`` for every leaf that differs (nested dicts by dotted path)."""
+    """``field: saved -> now`` for every leaf that differs (nested dicts by dotted path).
+    Settings the saved run does not have were added to the project after it was saved:
+    they are not compared, so a run stays resumable across such additions."""
     if isinstance(saved, dict) and isinstance(now, dict):
         out = []
-        for key in sorted(set(saved) | set(now)):
-            out += differences(saved.get(key), now.get(key), f"{prefix}{key}.")
+        for key in sorted(saved):
+            out += differences(saved[key], now.get(key), f"{prefix}{key}.")
         return out
     return [] if saved == now else [f"{prefix.rstrip('.')}: {saved!r} -> {now!r}"]
 

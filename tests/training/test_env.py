@@ -117,6 +117,29 @@ def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
             np.testing.assert_allclose(ctrl[i], old if k < i else new)
 
 
+def test_a_tracker_latency_is_drawn_per_episode_and_delays_only_the_object(clip):
+    from dataclasses import replace
+
+    from contract.sensors import SensorNoise
+
+    quiet = replace(RandomizationConfig(), sensor_noise=SensorNoise(0.0, 0.0, 0.0),
+                    tracker_latency_s=0.04)  # fmt: skip
+    env = HoiEnv([clip], EnvConfig(num_envs=8, num_threads=1, psi_prob=0.0,
+                                   randomization=quiet))  # fmt: skip
+    assert set(env.tracker.steps) <= {0, 1, 2} and len(set(env.tracker.steps)) > 1
+    env.observation()
+    for _ in range(3):
+        obs, *_ = env.step(np.zeros((8, 29)))
+    state = env.index.from_backend(env.backend)
+    env.tracker, tracker = None, env.tracker  # the observation without a tracker's delay
+    exact = env.observation(state)
+    env.tracker = tracker
+    on_time = tracker.steps == 0
+    np.testing.assert_allclose(obs[on_time], exact[on_time])
+    joints = term_slice("joint_pos")
+    np.testing.assert_allclose(obs[~on_time][:, joints], exact[~on_time][:, joints])
+
+
 def test_physical_state_initialization(clip):
     env = HoiEnv([clip], EnvConfig(num_envs=6, num_threads=2, seed=3, psi_prob=1.0,
                                    randomization=RandomizationConfig(enabled=False)))  # fmt: skip
