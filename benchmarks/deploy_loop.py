@@ -17,7 +17,6 @@ run in damping when the load starves it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tyro
+from cpu_hog import cpu_hog
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -45,13 +45,8 @@ def main() -> None:
     args = tyro.cli(Args, prog="python benchmarks/deploy_loop.py", description=__doc__)
     results = {"as is": measure(args)}
     if args.hog:
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                for _ in range(os.cpu_count() or 1)]  # fmt: skip
-        try:
+        with cpu_hog():
             results["with a CPU hog per core"] = measure(args)
-        finally:
-            for h in hogs:
-                h.kill()
     print(json.dumps(results, indent=2))
 
 

@@ -270,7 +270,9 @@ class G1Node:
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
-            self.log.write("fault", reason=reason, mode=self.mode.value)
+            # clock: the system's monotonic clock, to time the reaction from another process
+            self.log.write("fault", reason=reason, mode=self.mode.value,
+                           clock=round(time.perf_counter(), 6))  # fmt: skip
             self.transition(Mode.DAMPING, reason)
 
     def sensors(self, msg: np.ndarray):

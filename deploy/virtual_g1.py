@@ -82,7 +82,8 @@ class Args:
     """The tracker stops publishing after this many s."""
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
-    LowState-written to LowCmd-received round trip)."""
+    LowState-written to LowCmd-received round trip, ``fault_at``: the monotonic clock
+    when the first faulty or missing LowState was due)."""
 
 
 class VirtualG1:
@@ -115,6 +116,9 @@ class VirtualG1:
         self.rejected = 0
         self.first_command: float | None = None
         self.published = -np.inf  # when the last LowState went out
+        # The system's monotonic clock (time.perf_counter, shared by the processes of one
+        # machine) when the first faulty LowState was due: reactions are timed from it.
+        self.fault_at: float | None = None
         self.round_trips: list[float] = []  # LowState written -> next LowCmd received, s
         self.channel = Channel(args.domain, args.net)
         self.channel.reader(LOWCMD, LOWCMD_LAYOUT, self._on_cmd, self._on_malformed)
@@ -167,6 +171,13 @@ class VirtualG1:
             msg["crc"] ^= 0xFFFF
         return msg
 
+    def faulty(self, since: float) -> bool:
+        """Whether the LowState due now carries an injected fault (bad CRC, NaN joints,
+        zero quaternion, another robot type)."""
+        a = self.args
+        switches = (a.bad_crc_after, a.nan_after, a.zero_quat_after, a.mode_machine_after)
+        return any(after is not None and since > after for after in switches)
+
     def track(self, elapsed: float, since: float) -> None:
         """Capture the object and pelvis when a capture is due; send the captures whose
         latency has passed."""
@@ -210,9 +221,13 @@ class VirtualG1:
                 self.track(elapsed, since)
             if step % max(1, round(0.1 / dt)) == 0:
                 heights.append((round(elapsed, 3), float(self.data.qpos[2])))
-            if step % every == 0 and not (a.silent_after is not None and since > a.silent_after):
-                self.writer.write(self.state_message(round(step * dt * 1000), since))
-                self.published = time.perf_counter()
+            silent = a.silent_after is not None and since > a.silent_after
+            if step % every == 0:
+                if not silent:
+                    self.writer.write(self.state_message(round(step * dt * 1000), since))
+                    self.published = time.perf_counter()
+                if self.fault_at is None and (silent or self.faulty(since)):
+                    self.fault_at = time.perf_counter()
             wait = start + step * dt - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
@@ -223,7 +238,8 @@ class VirtualG1:
 
             trips = np.array(self.round_trips[1:]) * 1000  # ms
             trips = trips[trips < 1000]  # a command before the first state: not a round trip
-            summary = {"pelvis_height": heights, "rejected": self.rejected, "steps": step}
+            summary = {"pelvis_height": heights, "rejected": self.rejected, "steps": step,
+                       "fault_at": self.fault_at}  # fmt: skip
             for q in (50, 99):
                 value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
                 summary[f"round_trip_p{q}_ms"] = value
