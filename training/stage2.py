@@ -57,6 +57,9 @@ class Stage2Config:
     expert_share_end: float = 0.0
     expert_decay_iters: int = 300
     save_interval: int = 10
+    keep_every: int = 0
+    """Also keep ``checkpoint_<iteration>.pt`` every this many iterations (0: only the
+    latest), to choose among checkpoints afterwards."""
     seed: int = 0
     randomize: bool | None = None  # training.expert.expert_env_config
     start_joint_noise: float = 0.0  # rad: perturbed starts (EnvConfig.start_joint_noise)
@@ -215,6 +218,9 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
                         share=f"{share:.2f}", ep=f"{episode:.0f}")  # fmt: skip
         if run.iteration % cfg.save_interval == 0 or run.iteration == cfg.iterations:
             with atomic_path(run_dir / CHECKPOINT) as tmp:
+                torch.save(run.state_dict(), tmp)
+        if cfg.keep_every and run.iteration % cfg.keep_every == 0:
+            with atomic_path(run_dir / f"checkpoint_{run.iteration}.pt") as tmp:
                 torch.save(run.state_dict(), tmp)
     bar.close()
     writer.close()

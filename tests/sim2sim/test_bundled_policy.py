@@ -39,11 +39,15 @@ def test_bundled_policy_loads_and_steps(name, clip, base, survives):
 
 
 @pytest.mark.slow
-def test_bundled_lift_expert_succeeds_in_sim2sim():
-    """The acceptance of the bundled lift expert in sim2sim's default settings: 16
-    episodes (``run_mujoco.py --episodes 16``, seed 0), at least 90 % lift the box and
-    put it back."""
-    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), lift_clip())
+@pytest.mark.parametrize("push, least", [(0.0, 0.9), (0.5, 0.7)])
+def test_bundled_lift_expert_succeeds_in_sim2sim(push, least):
+    """The acceptance of the bundled lift expert in sim2sim's default settings and under
+    0.5 m/s pushes: 16 episodes (``run_mujoco.py --episodes 16 [--push-velocity 0.5]``,
+    seed 0), at least 90 % (pushed: 70 %) lift the box and put it back."""
+    from sim2sim.harness import Sim2SimSettings
+
+    sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), lift_clip(),
+                  Sim2SimSettings(push_velocity=push))  # fmt: skip
     results = [sim.episode() for _ in range(16)]
     rate = np.mean([r["success"] for r in results])
-    assert rate >= 0.9, [r["ended_by"] for r in results]
+    assert rate >= least, [r["ended_by"] for r in results]

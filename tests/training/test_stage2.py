@@ -154,13 +154,15 @@ def test_cli_runs_and_resumes(tmp_path, clip):
     args = [sys.executable, "-m", "training", "stage2", "--expert", str(EXPERT),
             "--motions", str(clip_path), "--out", str(run), "--num-envs", "4", "--threads", "1",
             "--steps-per-iter", "4", "--model.decoder-hidden", "32",
-            "--save-interval", "1"]  # fmt: skip
+            "--save-interval", "1", "--keep-every", "2"]  # fmt: skip
     out = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 2
+    assert torch.load(run / "checkpoint_2.pt", weights_only=True)["iteration"] == 2
     out = subprocess.run([*args, "--iterations", "3"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "done: 3 iterations" in out.stdout
     assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 3
+    assert not (run / "checkpoint_3.pt").exists()  # kept every 2 only
     # The evaluation suite on the tiny run: the table, the JSON, the expert beside "full".
     ev = subprocess.run(
         [sys.executable, "-m", "training", "eval", str(run), "--task", "full", "chain"],
