@@ -1,5 +1,10 @@
-"""A CPU hog for measurements under load: one busy process per core, for as long as the
-``with`` block runs."""
+"""A CPU hog for measurements under load: one busy process per core (or ``--cores``),
+for ``--seconds`` (0: until Ctrl-C). The benchmarks use it as a context manager
+(``with cpu_hog(): ...``); run alone, it loads the machine beside anything else, e.g.
+the robot node against the virtual G1.
+
+    python benchmarks/cpu_hog.py [--seconds 60] [--cores N]
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
+
+import tyro
 
 
 @contextlib.contextmanager
@@ -23,3 +32,23 @@ def cpu_hog(cores: int | None = None):
         for h in hogs:
             h.kill()
             h.wait()
+
+
+@dataclass
+class Args:
+    seconds: float = 0.0
+    """How long (0: until Ctrl-C)."""
+    cores: int | None = None
+    """Busy processes (default: one per core)."""
+
+
+def main() -> None:
+    args = tyro.cli(Args, prog="python benchmarks/cpu_hog.py", description=__doc__)
+    with cpu_hog(args.cores) as count:
+        print(f"{count} busy processes", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(args.seconds if args.seconds > 0 else 1e9)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,20 +2,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from contract.state import KEY_BODIES, HoiState
+from contract.state import HoiState
 from contract.tracker import TrackedBody, extrapolate
 from robots import quat
+from tests.states import resting_state
 from training.tracker_delay import TrackerDelay
-
-
-def state(n: int) -> HoiState:
-    z3, q = np.zeros((n, 3)), np.tile([1.0, 0, 0, 0], (n, 1))
-    k = len(KEY_BODIES)
-    return HoiState(root_pos=z3, root_quat=q, root_lin_vel=z3, root_ang_vel=z3,
-                    joint_pos=np.zeros((n, 29)), joint_vel=np.zeros((n, 29)),
-                    body_pos=np.zeros((n, k, 3)), body_quat=np.tile(q[:, None], (1, k, 1)),
-                    body_lin_vel=np.zeros((n, k, 3)), object_pos=z3, object_quat=q,
-                    object_lin_vel=z3, object_ang_vel=z3)  # fmt: skip
 
 
 def accelerating(t: float, n: int = 3) -> HoiState:
@@ -23,7 +14,7 @@ def accelerating(t: float, n: int = 3) -> HoiState:
     pos = np.tile([0.25 * t * t, 0.1, 0.3], (n, 1))
     yaw = 0.5 * t
     q = np.tile([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)], (n, 1))
-    return replace(state(n), object_pos=pos, object_quat=q,
+    return replace(resting_state(n), object_pos=pos, object_quat=q,
                    object_lin_vel=np.tile([0.5 * t, 0.0, 0.0], (n, 1)),
                    object_ang_vel=np.tile([0.0, 0.0, 0.5], (n, 1)))  # fmt: skip
 
