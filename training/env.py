@@ -115,7 +115,11 @@ class HoiEnv:
         )
         self.latency = np.zeros(self.n, int)  # physics substeps (randomization)
         most = round(rc.tracker_latency_s * cfg.control_hz)
-        self.tracker = TrackerDelay(self.n, most, cfg.control_hz) if rc.enabled and most else None
+        self.tracker = (
+            TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis)
+            if rc.enabled and most
+            else None
+        )
         self.prev_target = np.tile(g1.DEFAULT_POS, (self.n, 1))
         self.next_push = np.full(self.n, np.inf)
         rows = int(self.refs.lengths.sum())
@@ -149,8 +153,8 @@ class HoiEnv:
             most = round(rc.max_latency_s / self.cfg.physics.timestep)
             self.latency[ids] = self.rng.integers(0, min(most, self.decimation) + 1, len(ids))
             if self.tracker is not None:
-                most = len(self.tracker.history[0]) - 1
-                self.tracker.restart(ids, self.rng.integers(0, most + 1, len(ids)))
+                steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
+                self.tracker.restart(ids, steps)
             self.next_push[ids] = (
                 self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
             )

@@ -1,8 +1,10 @@
 """A tracker's latency in training: the policy sees the object where a tracker saw it a
 drawn number of control steps ago, moved on at the velocity it had then over that time,
-as the robot node extrapolates a late capture (``contract.tracker.extrapolate``). What
-is left between that and the truth is the error the node's compensation leaves when the
-object accelerates. The latency is drawn per episode at control-step resolution."""
+as the robot node extrapolates a late capture (``contract.tracker.extrapolate``); where
+the tracker also sees the pelvis, its position and linear velocity likewise (what the
+node takes from a tracked pelvis, ``contract.tracker.with_tracked``). What is left
+between that and the truth is the error the node's compensation leaves when a body
+accelerates. The latency is drawn per episode at control-step resolution."""
 
 from __future__ import annotations
 
@@ -15,14 +17,19 @@ from contract.tracker import extrapolate
 
 
 class TrackerDelay:
-    """The object's recent true states per simulation, and each one's latency in steps."""
+    """The tracked bodies' recent true states per simulation, and each simulation's
+    latency in steps."""
 
-    def __init__(self, n: int, most_steps: int, control_hz: float):
-        self.control_hz = control_hz
+    OBJECT = ("object_pos", "object_quat", "object_lin_vel", "object_ang_vel")
+    PELVIS = ("root_pos", "root_lin_vel")
+
+    def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False):
+        self.control_hz, self.most_steps = control_hz, most_steps
         self.steps = np.zeros(n, int)
         self.fresh = np.ones(n, bool)
-        shapes = (3, 4, 3, 3)  # position, quaternion wxyz, linear and angular velocity
-        self.history = [np.zeros((most_steps + 1, n, k)) for k in shapes]
+        fields = self.OBJECT + (self.PELVIS if pelvis else ())
+        self.history = {f: np.zeros((most_steps + 1, n, 4 if f == "object_quat" else 3))
+                        for f in fields}  # fmt: skip
 
     def restart(self, ids: np.ndarray, steps: np.ndarray) -> None:
         """New episodes for ``ids`` with these latencies (steps): their history starts
@@ -31,16 +38,21 @@ class TrackerDelay:
         self.fresh[ids] = True
 
     def observe(self, state: HoiState) -> HoiState:
-        """``state`` with the object as the tracker reports it. Records the true object:
-        call once per control step."""
-        now = (state.object_pos, state.object_quat, state.object_lin_vel, state.object_ang_vel)
-        for past, value in zip(self.history, now, strict=True):
+        """``state`` with the tracked bodies as the tracker reports them. Records the
+        true state: call once per control step."""
+        rows = np.arange(len(self.steps))
+        seen = {}
+        for name, past in self.history.items():
+            value = getattr(state, name)
             past[1:] = past[:-1].copy()
             past[0] = value
             past[:, self.fresh] = value[self.fresh]
+            seen[name] = past[self.steps, rows]
         self.fresh[:] = False
-        rows = np.arange(len(self.steps))
-        seen = [past[self.steps, rows] for past in self.history]
-        pos, q, lin, ang = extrapolate(*seen, self.steps / self.control_hz)
-        return replace(state, object_pos=pos, object_quat=q, object_lin_vel=lin,
-                       object_ang_vel=ang)  # fmt: skip
+        ahead = self.steps / self.control_hz
+        pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
+        late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
+        if "root_pos" in seen:
+            late.update(root_pos=seen["root_pos"] + seen["root_lin_vel"] * ahead[:, None],
+                        root_lin_vel=seen["root_lin_vel"])  # fmt: skip
+        return replace(state, **late)

@@ -40,6 +40,23 @@ def test_each_simulation_sees_the_object_its_latency_ago_extrapolated():
     assert not seen.joint_pos.any()  # only the object is late
 
 
+def test_a_tracked_pelvis_arrives_as_late_as_the_object():
+    hz = 50.0
+    delay = TrackerDelay(2, most_steps=2, control_hz=hz, pelvis=True)
+    delay.restart(np.arange(2), np.array([0, 2]))
+    for k in range(4):  # the pelvis walks on at 0.3 m/s, then turns back at -0.2 m/s
+        t = k / hz
+        x, v = (0.3 * t, 0.3) if k < 3 else (0.3 * 2 / hz - 0.2 / hz, -0.2)
+        moving = replace(accelerating(t, 2), root_pos=np.tile([x, 0.0, 0.75], (2, 1)),
+                         root_lin_vel=np.tile([v, 0.0, 0.0], (2, 1)))  # fmt: skip
+        seen = delay.observe(moving)
+    np.testing.assert_allclose(seen.root_pos[0], moving.root_pos[0])  # no latency
+    # Two steps late: where it was at k = 1, moved on at that velocity (0.3 m/s).
+    np.testing.assert_allclose(seen.root_pos[1], [0.3 / hz + 0.3 * 2 / hz, 0.0, 0.75])
+    np.testing.assert_allclose(seen.root_lin_vel[1], [0.3, 0.0, 0.0])
+    assert not seen.root_quat[:, 1:].any()  # the orientation stays the IMU's
+
+
 def test_a_restarted_simulation_starts_from_its_new_state():
     delay = TrackerDelay(2, most_steps=2, control_hz=50.0)
     delay.restart(np.arange(2), np.array([2, 2]))
