@@ -143,7 +143,7 @@ class StackedFrameTask(Task):
         return self._weights[: 3 * count], jac, err
 
     def __repr__(self) -> str:
-        return f"StackedFrameTask({len(self.entries)} frames)"
+        return f"StackedFrameTask({len(self.targets)} frames)"
 
     def compute_qp_objective(self, configuration: pink.Configuration):
         weights, jac, err = self._rows(configuration)

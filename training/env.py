@@ -273,7 +273,7 @@ class HoiEnv:
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
-        if self.tracker is not None:  # where a late tracker reports the object
+        if self.tracker is not None:  # where a late tracker reports the tracked bodies
             state = self.tracker.observe(state)
         if self.randomizer is not None:  # what the robot's sensors would report
             state = self.cfg.randomization.sensor_noise.measure(state, self.rng)

@@ -65,6 +65,7 @@ def test_stacked_rows_are_the_derivative_of_their_errors():
     ]  # fmt: skip
     stack = StackedFrameTask(ik.model)
     stack.set_targets([(ik.frame_id(n), t) for n, t in targets])
+    assert repr(stack) == "StackedFrameTask(5 frames)"
     jac = stack.compute_jacobian(conf)
     err = stack.compute_error(conf)
     assert jac.shape == (3 * 7, ik.model.nv)
