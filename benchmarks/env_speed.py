@@ -1,17 +1,19 @@
-"""Environment throughput against raw ``mujoco.batch`` physics, same scene, same run.
+"""Environment throughput against raw physics, same scene, same run.
 
 The env (observations, rewards, terminations, resets) runs with noisy actions (default
 pose plus Gaussian target noise, redrawn every control period, so robots move, fall,
 touch the box and get reset like under a learning policy). Two raw-physics figures:
-- "physics in the env run": the time ``Batch.step`` itself took inside that run, i.e.
-  raw physics on exactly the same states; the ratio env / this is the env overhead;
-- "raw loop": a bare ``Batch.step`` loop from the standing keyframe with the same
-  control noise, resetting fallen simulations (states differ: more of them lie still).
-Policy steps per second (4 physics steps each), for 1 and 2 threads, with the shared
-contact model (elliptic cone, impratio 10, 50 iterations) and the previous training
-physics (pyramidal, impratio 1, 10 iterations) side by side in one run.
+- "physics in the env run": the time the backend's step itself took inside that run,
+  i.e. raw physics on exactly the same states; the ratio env / this is the env overhead;
+- "raw loop": ``mujoco.batch`` (``Batch.step`` from the standing keyframe with the same
+  control noise, resetting fallen simulations: states differ, more of them lie still),
+  or for ``--backend warp`` bare ``mujoco_warp.step`` calls on the device.
+Policy steps per second (4 physics steps each); the batch backend with 1 and 2 threads;
+the shared contact model (elliptic cone, impratio 10, 50 iterations) and the previous
+training physics (pyramidal, impratio 1, 10 iterations) side by side in one run.
 
     python benchmarks/env_speed.py [--num-envs 256] [--steps 100]
+    python benchmarks/env_speed.py --backend warp --device cuda --num-envs 4096
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from retarget.pipeline import retarget
 from retarget.synthetic import synthetic_motion
 from robots import g1
 from robots.g1.mjcf import PYRAMIDAL, SimOptions
+from training.backend import BackendName
 from training.env import EnvConfig, HoiEnv
 
 PHYSICS = {"shared": SimOptions(), "pyramidal": PYRAMIDAL}
@@ -38,6 +41,9 @@ class Args:
     steps: int = 100
     noise: float = 0.3
     """Action noise (policy units); the raw loop gets the same target noise."""
+    backend: BackendName = "batch"
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
 
 
 class TimedBackend:
@@ -55,38 +61,65 @@ class TimedBackend:
         return getattr(self.inner, name)
 
 
+def raw_batch(backend, actions: np.ndarray, env: HoiEnv) -> float:
+    """Policy steps/s of a bare ``Batch.step`` loop under the same target noise."""
+    n = backend.nsim
+    backend.reset(np.arange(n))
+    backend.forward()
+    ctrl, qpos = backend.field("ctrl"), backend.field("qpos")
+    start = time.perf_counter()
+    for a in actions:
+        ctrl[:] = g1.DEFAULT_POS + a * env.action_scale
+        backend.step(env.decimation)
+        fallen = np.flatnonzero(qpos[:, 2] < 0.3)
+        if len(fallen):
+            backend.reset(fallen)
+            backend.forward(fallen)
+    return len(actions) * n / (time.perf_counter() - start)
+
+
+def raw_warp(backend, actions: np.ndarray, env: HoiEnv) -> float:
+    """Policy steps/s of bare ``mujoco_warp.step`` calls (no host copies, no resets)."""
+    n, wp, mjw = backend.nsim, backend.wp, backend.mjw
+    backend.reset(np.arange(n))
+    backend.field("ctrl")[:] = g1.DEFAULT_POS + actions[0] * env.action_scale
+    backend.forward()
+    with wp.ScopedDevice(backend.device):
+        mjw.step(backend.m, backend.d)
+        wp.synchronize()
+        start = time.perf_counter()
+        for _ in range(len(actions) * env.decimation):
+            mjw.step(backend.m, backend.d)
+        wp.synchronize()
+    return len(actions) * n / (time.perf_counter() - start)
+
+
 def main() -> None:
     args = tyro.cli(Args, prog="python benchmarks/env_speed.py", description=__doc__)
     clip = retarget(synthetic_motion()).clip
     rng = np.random.default_rng(0)
     n, k = args.num_envs, args.steps
-    print(f"{n} simulations (G1 + box), {k} control steps of 4 physics steps at 5 ms")
-    for (name, physics), threads in itertools.product(PHYSICS.items(), (1, 2)):
-        env = HoiEnv([clip], EnvConfig(num_envs=n, num_threads=threads, physics=physics))
+    place = "CPU threads" if args.backend == "batch" else f"MuJoCo Warp on {args.device}"
+    print(f"{n} simulations (G1 + box), {k} control steps of 4 physics steps at 5 ms, {place}")
+    threads = (1, 2) if args.backend == "batch" else (0,)
+    raw = raw_batch if args.backend == "batch" else raw_warp
+    for (name, physics), nthread in itertools.product(PHYSICS.items(), threads):
+        cfg = EnvConfig(num_envs=n, num_threads=nthread, physics=physics, backend=args.backend,
+                        device=args.device)  # fmt: skip
+        env = HoiEnv([clip], cfg)
+        actions = rng.normal(scale=args.noise, size=(k, n, g1.NUM_JOINTS))
+        env.step(actions[0])  # warp compiles its kernels on first use
         timed = TimedBackend(env.backend)
         env.backend = timed
-        actions = rng.normal(scale=args.noise, size=(k, n, g1.NUM_JOINTS))
         start = time.perf_counter()
         for a in actions:
             env.step(a)
         total = time.perf_counter() - start
         env_sps, phys_sps = k * n / total, k * n / timed.seconds
-
-        inner = timed.inner
-        inner.reset(np.arange(n))
-        inner.forward()
-        ctrl, qpos = inner.field("ctrl"), inner.field("qpos")
-        start = time.perf_counter()
-        for a in actions:
-            ctrl[:] = g1.DEFAULT_POS + a * env.action_scale
-            inner.step(env.decimation)
-            fallen = np.flatnonzero(qpos[:, 2] < 0.3)
-            if len(fallen):
-                inner.reset(fallen)
-                inner.forward(fallen)
-        raw_sps = k * n / (time.perf_counter() - start)
+        raw_sps = raw(timed.inner, actions, env)
+        label = f"threads {nthread}" if args.backend == "batch" else args.device
         print(
-            f"{name:9s} threads {threads}: env {env_sps:7.0f} steps/s | physics in the env run "
+            f"{name:9s} {label}: env {env_sps:7.0f} steps/s | physics in the env run "
             f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f} | raw loop "
             f"{raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f}"
         )

@@ -15,6 +15,7 @@ from typing import Annotated
 import tyro
 
 from training import recipes
+from training.backend import BackendName
 from training.stage1 import Stage1Config
 from training.stage2 import Stage2Config
 from training.stage3 import Stage3Config
@@ -121,6 +122,10 @@ class Eval:
     """Each attempt under the training randomization (same draws for student and expert)."""
     out: Path | None = None
     """JSON report (default: RUN_DIR/eval.json)."""
+    backend: BackendName = "batch"
+    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
 
     def run_(self) -> None:
         import json
@@ -129,8 +134,10 @@ class Eval:
         from training.evaluate import run_task, table
 
         reports = [
-            run_task(self.run, t, self.episodes, randomize=self.randomize) for t in self.task
-        ]
+            run_task(self.run, t, self.episodes, randomize=self.randomize,
+                     backend=self.backend, device=self.device)
+            for t in self.task
+        ]  # fmt: skip
         print(table(reports))
         out = self.out or self.run / "eval.json"
         write_text(out, json.dumps(reports, indent=2))
@@ -147,13 +154,18 @@ class Play:
     """Attempts per clip."""
     video: Path | None = None
     """Write an MP4 of the first clip's first attempt here."""
+    backend: BackendName = "batch"
+    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
 
     def run_(self) -> None:
         import json
 
         from training.play import evaluate
 
-        report = evaluate(self.run, self.episodes, self.video)
+        report = evaluate(self.run, self.episodes, self.video, backend=self.backend,
+                          device=self.device)  # fmt: skip
         print(json.dumps(report, indent=2))
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import tyro
 
 from contract import terminations as T
 from contract.actions import (
@@ -40,7 +41,7 @@ from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
-from training.backend import MujocoBatchBackend, PhysicsBackend
+from training.backend import PhysicsBackend, make_backend
 from training.penetration import PenetrationProbe
 from training.randomization import ModelRandomizer, RandomizationConfig
 from training.tracker_delay import TrackerDelay
@@ -50,6 +51,8 @@ from training.tracker_delay import TrackerDelay
 class EnvConfig:
     num_envs: int = 64
     num_threads: int = 0  # 0: all cores
+    backend: tyro.conf.Suppress[str] = "batch"  # the commands' --backend (training.backend)
+    device: tyro.conf.Suppress[str] = "cpu"  # the commands' --device
     control_hz: float = CONTROL_HZ
     physics: SimOptions = SimOptions()
     future_offsets: tuple[int, ...] = FUTURE_OFFSETS
@@ -79,6 +82,15 @@ class EnvConfig:
     start_self_tolerance: float = 0.01  # m
 
 
+PLACEMENT = ("num_threads", "backend", "device")
+
+
+def without_placement(env: dict) -> dict:
+    """A saved environment config without where its physics ran: a run resumes on
+    another backend, device or thread count."""
+    return {k: v for k, v in env.items() if k not in PLACEMENT}
+
+
 class HoiEnv:
     def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig = EnvConfig(), backend=None):
         self.cfg = cfg
@@ -89,8 +101,8 @@ class HoiEnv:
         self.refs = ReferenceMotions(clips, cfg.control_hz)
         self.object = self.refs.object
         self.model = build_scene([self.object], gains=cfg.gains, options=cfg.physics).compile()
-        self.backend: PhysicsBackend = backend or MujocoBatchBackend(
-            self.model, cfg.num_envs, cfg.num_threads
+        self.backend: PhysicsBackend = backend or make_backend(
+            cfg.backend, self.model, cfg.num_envs, cfg.num_threads, cfg.device
         )
         self.n = cfg.num_envs
         self.index = StateIndex(self.model, self.object.name)

@@ -103,11 +103,17 @@ def load_latent_run(run_dir: Path) -> tuple[Stage2Config, dict, int]:
 
 
 def run_task(
-    run_dir: Path, task: str, episodes: int = 1, with_expert: bool = True, randomize: bool = False
+    run_dir: Path,
+    task: str,
+    episodes: int = 1,
+    with_expert: bool = True,
+    randomize: bool = False,
+    **placement,
 ) -> dict:
     """One task's report; ``randomize``: each attempt under the training randomization
     (object mass and friction, gains, action delay, pushes), the same draws for the
-    student and the expert, so that repeated attempts of one clip differ."""
+    student and the expert, so that repeated attempts of one clip differ; ``placement``:
+    the physics ``backend`` and ``device``."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     cfg, weights, stage = load_latent_run(run_dir)
@@ -117,7 +123,8 @@ def run_task(
     sparse = task not in ("full", "random_init")
     terms = TerminationConfig().falls_only() if sparse else TerminationConfig()
     env_cfg = replace(env_cfg, psi_prob=0.0, terminations=terms,
-                      episode_seconds=max(c.duration for c in clips) + 1.0)  # fmt: skip
+                      episode_seconds=max(c.duration for c in clips) + 1.0,
+                      **placement)  # fmt: skip
     if task == "getup":
         env_cfg = replace(env_cfg, episode_seconds=GETUP_ATTEMPT_SECONDS)
         fallen = InbetweenConfig(fallen_prob=1.0, fallen_states=max(n, 8))

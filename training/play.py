@@ -58,9 +58,10 @@ def env_config(saved: dict, **overrides) -> EnvConfig:
     return replace(EnvConfig(**env), **overrides)
 
 
-def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = None):
-    """The run's environment (no randomization, no PSI: evaluation as in the papers),
-    its rsl-rl view and the trained deterministic policy."""
+def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = None, **placement):
+    """The run's environment (no randomization, no PSI: evaluation as in the papers;
+    ``placement``: its ``backend`` and ``device``), its rsl-rl view and the trained
+    deterministic policy."""
     saved = load_run(run_dir)
     clips = load_clips(list(saved["motions"]))
     longest = max(c.duration for c in clips)
@@ -68,7 +69,7 @@ def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = No
         clips,
         env_config(
             saved, num_envs=num_envs, episode_seconds=episode_seconds or longest + 1.0,
-            psi_prob=0.0, randomization=RandomizationConfig(enabled=False),
+            psi_prob=0.0, randomization=RandomizationConfig(enabled=False), **placement,
         ),
     )  # fmt: skip
     ppo = PpoConfig(**{**saved["ppo"], "hidden_dims": tuple(saved["ppo"]["hidden_dims"])})
@@ -79,9 +80,10 @@ def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = No
     return env, vec, runner.get_inference_policy()
 
 
-def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None) -> dict:
+def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None, **placement) -> dict:
+    """``placement``: the physics ``backend`` and ``device`` (default: the CPU batch)."""
     clips = load_clips(list(load_run(run_dir)["motions"]))
-    env, vec, policy = load_policy(run_dir, len(clips) * episodes)
+    env, vec, policy = load_policy(run_dir, len(clips) * episodes, **placement)
 
     def actor(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

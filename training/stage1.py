@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
-from training.env import EnvConfig, HoiEnv
+from training.backend import BackendName
+from training.env import EnvConfig, HoiEnv, without_placement
 from training.resume import check_resumable
 
 CHECKPOINT = "checkpoint.pt"
@@ -67,6 +68,10 @@ class Stage1Config:
     ppo: PpoConfig = field(default_factory=PpoConfig)
     iterations: int = 1000
     motions: tuple[str, ...] = ()
+    backend: BackendName = "batch"
+    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
 
 
 class TorchVecEnv(VecEnv):
@@ -227,10 +232,12 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     if saved.is_file():
         previous = json.loads(saved.read_text())
         now = json.loads(json.dumps(asdict(cfg.env)))  # tuples -> lists, as saved
-        check_resumable(run_dir, "environment config", {"env": previous["env"]}, {"env": now})
+        check_resumable(run_dir, "environment config", {"env": without_placement(previous["env"])},
+                        {"env": without_placement(now)})  # fmt: skip
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     torch.manual_seed(cfg.env.seed)
-    env = TorchVecEnv(HoiEnv(clips, cfg.env))
+    env_cfg = replace(cfg.env, backend=cfg.backend, device=cfg.device)
+    env = TorchVecEnv(HoiEnv(clips, env_cfg))
     runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)
     runner.resume()
     remaining = cfg.iterations - runner.current_learning_iteration

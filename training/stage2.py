@@ -27,6 +27,7 @@ from contract.goals.tokens import GoalConfig, Goals
 from contract.observations import PROPRIO_SIZE, proprioception, term_sizes
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
+from training.backend import BackendName
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
 from training.models.losses import LossWeights, stage2_loss
@@ -44,6 +45,10 @@ class Stage2Config:
     iterations: int = 1000
     num_envs: int = 64
     threads: int = 0
+    backend: BackendName = "batch"
+    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
     steps_per_iter: int = 24
     epochs: int = 4
     mini_batches: int = 4
@@ -95,7 +100,8 @@ class Stage2:
     def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
-        env_cfg = replace(env_cfg, num_threads=cfg.threads, seed=cfg.seed,
+        env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
+                          device=cfg.device, seed=cfg.seed,
                           start_joint_noise=cfg.start_joint_noise)  # fmt: skip
         self.env = HoiEnv(clips, env_cfg)
         self.expert = load_expert(Path(cfg.expert), self.env)

@@ -41,6 +41,7 @@ from contract.observations import proprioception
 from robots.atomic import atomic_path, write_text
 from training import distributed
 from training import rewards as R
+from training.backend import BackendName
 from training.evaluate import load_stage2
 from training.expert import expert_env_config
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
@@ -74,6 +75,10 @@ class Stage3Config:
     """Simulations per process (both groups together)."""
     threads: int = 0
     """Physics threads per simulation group (0: all cores)."""
+    backend: BackendName = "batch"
+    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
+    device: str = "cpu"
+    """The warp backend's device: cuda, cuda:N or cpu."""
     preserve_share: float = 0.25
     """Share of the simulations that keep the Stage 2 distillation loss."""
     preserve_weight: float = 1.0
@@ -147,13 +152,14 @@ class Stage3:
         seed = cfg.seed + 1000 * rank
         self.rng = np.random.default_rng(seed)
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
-                     expert_share_start=0.0, expert_share_end=0.0,
-                     steps_per_iter=cfg.steps_per_iter)  # fmt: skip
+                     backend=cfg.backend, device=cfg.device, expert_share_start=0.0,
+                     expert_share_end=0.0, steps_per_iter=cfg.steps_per_iter)  # fmt: skip
         self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
         # The expert's environment, with the in-betweening task's own starts.
         seconds = max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
-                          psi_prob=0.0, seed=seed, episode_seconds=seconds)  # fmt: skip
+                          backend=cfg.backend, device=cfg.device, psi_prob=0.0, seed=seed,
+                          episode_seconds=seconds)  # fmt: skip
         self.env = InbetweenEnv(clips, env_cfg, cfg.task)
         torch.manual_seed(seed)
         self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)

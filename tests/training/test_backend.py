@@ -1,0 +1,169 @@
+"""The physics backends: MuJoCo Warp (on warp's CPU device) against ``mujoco.batch``,
+the import guard, and the environment on the warp backend."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contract.goals.tokens import GoalConfig
+from contract.reference import ReferenceMotions
+from contract.state import StateIndex
+from robots.clip import load_clip
+from robots.scene import build_scene
+from training.backend import MujocoBatchBackend, make_backend
+from training.randomization import ModelRandomizer, RandomizationConfig
+
+REPO = Path(__file__).resolve().parents[2]
+EXPERT = REPO / "sim2sim/policies/stage1_lift.onnx"
+CLIP = REPO / "sim2sim/policies/stage1_lift_clip.npz"
+
+
+@pytest.fixture(scope="module")
+def warp():
+    return pytest.importorskip("mujoco_warp")
+
+
+@pytest.fixture(scope="module")
+def lift():
+    clip = load_clip(CLIP)
+    refs = ReferenceMotions([clip], 50.0)
+    return clip, refs, build_scene([refs.object]).compile()
+
+
+def touching_states(refs, model, n: int, rng):
+    """``n`` states of the lift clip (robot on the floor, hands at or on the box) with
+    joint and velocity noise, rounded to float32 as the warp backend stores them."""
+    ix = StateIndex(model, refs.object.name)
+    ref, _ = refs.state(np.zeros(n, int), rng.integers(0, refs.lengths[0] - 1, n))
+    q, v = np.zeros((n, model.nq)), np.zeros((n, model.nv))
+    ix.write(q, v, ref)
+    q[:, ix.joint_q] += rng.normal(scale=0.05, size=(n, len(ix.joint_q)))
+    v += rng.normal(scale=0.3, size=v.shape)
+    f32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
+    return f32(q), f32(v), f32(ref.joint_pos)
+
+
+def test_one_step_from_100_contact_states_matches_mujoco_batch(warp, lift):
+    _, refs, model = lift
+    n = 100
+    q, v, ctrl = touching_states(refs, model, n, np.random.default_rng(0))
+    backends = [MujocoBatchBackend(model, n, 1), make_backend("warp", model, n, device="cpu")]
+    for b in backends:
+        b.reset(np.arange(n))
+        b.field("qpos")[:], b.field("qvel")[:], b.field("ctrl")[:] = q, v, ctrl
+        b.forward()
+    assert backends[1].d.nacon.numpy()[0] > 2 * n  # feet on the floor, hands on the box
+    for b in backends:
+        b.step(1)
+    cpu, gpu = ({k: b.field(k).astype(np.float64) for k in ("qpos", "qvel", "xpos", "cvel")}
+                for b in backends)  # fmt: skip
+    np.testing.assert_allclose(gpu["qpos"], cpu["qpos"], atol=1e-4, rtol=0)
+    # Velocities: the acceleration each step integrated agrees within MuJoCo Warp's own
+    # solver tolerance against C MuJoCo (its solver_test: atol = rtol = 5e-3 * 20).
+    dt = model.opt.timestep
+    np.testing.assert_allclose((gpu["qvel"] - v) / dt, (cpu["qvel"] - v) / dt, atol=0.1, rtol=0.1)
+    # Bodies and their velocities are those of the new state, as on the batch backend.
+    np.testing.assert_allclose(gpu["xpos"], cpu["xpos"], atol=1e-4, rtol=0)
+    np.testing.assert_allclose(gpu["cvel"], cpu["cvel"], atol=0.1 * dt * 10, rtol=0.1)
+
+
+def test_reset_returns_only_the_named_simulations_to_the_keyframe(warp, lift):
+    _, _, model = lift
+    b = make_backend("warp", model, 3, device="cpu")
+    b.reset(np.arange(3))
+    key = b.field("qpos").copy()
+    b.field("qpos")[:, 0] += 1.0
+    b.reset(np.array([1]))
+    np.testing.assert_allclose(b.field("qpos")[1], key[1])
+    np.testing.assert_allclose(b.field("qpos")[[0, 2], 0], key[[0, 2], 0] + 1.0)
+
+
+def test_randomization_reaches_the_physics_of_its_simulation_only(warp, lift):
+    _, refs, model = lift
+    b = make_backend("warp", model, 2, device="cpu")
+    before = {k: b.model_field(k).copy() for k in ("body_mass", "geom_friction",
+                                                    "actuator_gainprm", "actuator_biasprm")}  # fmt: skip
+    ModelRandomizer(b, model, refs.object.name, RandomizationConfig()).apply(
+        np.array([1]), np.random.default_rng(0)
+    )
+    for name, old in before.items():
+        now = b.model_field(name)
+        np.testing.assert_array_equal(now[0], old[0])
+        assert not np.array_equal(now[1], old[1]), name
+    # The same state and targets move the two simulations apart (other motor gains).
+    b.reset(np.arange(2))
+    b.field("ctrl")[:] = b.field("qpos")[:, 7:36] + 0.3
+    b.forward()
+    b.step(10)
+    assert np.abs(b.field("qpos")[0] - b.field("qpos")[1]).max() > 1e-3
+
+
+def test_the_bundled_lift_expert_succeeds_on_the_warp_backend(warp, lift):
+    from training.env import HoiEnv
+    from training.evaluate import attempts
+    from training.expert import expert_env_config, load_expert
+
+    clip = lift[0]
+    cfg, _ = expert_env_config(EXPERT, 1, [clip], randomize=False)
+    cfg = replace(cfg, psi_prob=0.0, episode_seconds=clip.duration + 1.0, backend="warp")
+    env = HoiEnv([clip], cfg)
+    report = attempts(env, 1, "full", GoalConfig(), load_expert(EXPERT, env))
+    assert report["success_rate"] == 1.0 and report["E_o_cm"] < 15.0
+
+
+def test_unknown_backend_and_device_are_named(lift):
+    model = lift[2]
+    with pytest.raises(ValueError, match="unknown physics backend 'jax'"):
+        make_backend("jax", model, 1)
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        make_backend("batch", model, 1, device="cuda")
+
+
+def test_without_mujoco_warp_the_error_names_the_extra_and_batch_still_works(lift, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mujoco_warp", None)  # import fails as if absent
+    model = lift[2]
+    with pytest.raises(ImportError, match=r'pip install -e "\.\[gpu\]"'):
+        make_backend("warp", model, 1)
+    b = make_backend("batch", model, 2, threads=1)
+    b.reset(np.arange(2))
+    b.step(1)
+    assert np.isfinite(b.field("qpos")).all()
+
+
+def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run, tmp_path):
+    import torch
+
+    from tests.training.conftest import TINY_MODEL
+    from training.env import EnvConfig
+    from training.models.policy import ModelConfig
+    from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config
+    from training.stage1 import train as train1
+    from training.stage2 import Stage2, Stage2Config
+    from training.stage3 import Stage3, Stage3Config
+
+    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=3, learning_epochs=1, mini_batches=1,
+                    save_interval=1)  # fmt: skip
+    cfg = Stage1Config(env=EnvConfig(num_envs=2, num_threads=1), ppo=ppo, iterations=1,
+                       backend="warp")  # fmt: skip
+    runner = train1(cfg, tmp_path / "s1", [clip], quiet=True)
+    assert type(runner.env.env.backend).__name__ == "WarpBackend"
+    # Where the physics ran is not part of the run: it resumes on the batch backend.
+    train1(replace(cfg, iterations=2, backend="batch"), tmp_path / "s1", [clip], quiet=True)
+    assert torch.load(tmp_path / "s1" / CHECKPOINT, weights_only=True)["iter"] == 1
+
+    s2 = Stage2(Stage2Config(expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"),
+                             num_envs=2, threads=1, steps_per_iter=3, epochs=1, mini_batches=1,
+                             model=ModelConfig(**TINY_MODEL), backend="warp"), [clip])  # fmt: skip
+    assert np.isfinite(s2.learn(s2.rollout())["imitation"])
+
+    s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, threads=1, steps_per_iter=3,
+                             epochs=1, mini_batches=1, critic_warmup_iters=0,
+                             critic_hidden=(8,), backend="warp"))  # fmt: skip
+    assert type(s3.env.backend).__name__ == "WarpBackend"
+    logs = s3.learn(s3.rollout(), s3.distill.rollout())
+    assert np.isfinite(logs["surrogate"])
