@@ -86,8 +86,8 @@ def test_reset_returns_only_the_named_simulations_to_the_keyframe(warp, lift):
 def test_randomization_reaches_the_physics_of_its_simulation_only(warp, lift):
     _, refs, model = lift
     b = make_backend("warp", model, 2, device="cpu")
-    before = {k: b.model_field(k).copy() for k in ("body_mass", "geom_friction",
-                                                    "actuator_gainprm", "actuator_biasprm")}  # fmt: skip
+    names = ("body_mass", "geom_friction", "actuator_gainprm", "actuator_biasprm")
+    before = {k: b.model_field(k).copy() for k in names}
     ModelRandomizer(b, model, refs.object.name, RandomizationConfig()).apply(
         np.array([1]), np.random.default_rng(0)
     )
