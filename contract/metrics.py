@@ -1,4 +1,4 @@
-"""Tracking errors shared by terminations, PSI and the evaluations (numpy only)."""
+"""Tracking errors shared by terminations, PSI and the evaluations."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import numpy as np
 
 from contract.state import HoiState
 from robots import quat
+from robots.array_namespace import namespace
 
 
 def body_error(s: HoiState, ref: HoiState) -> np.ndarray:
-    """(N,) mean distance of the key bodies to the reference, m (E_h)."""
-    return np.linalg.norm(s.body_pos - ref.body_pos, axis=-1).mean(axis=1)
+    """(N,) mean distance of the key bodies to the reference, m (E_h); numpy or torch."""
+    xp = namespace(s.body_pos)
+    return xp.mean(xp.linalg.vector_norm(s.body_pos - ref.body_pos, axis=-1), axis=1)
 
 
 def object_point_error(s: HoiState, ref: HoiState, points: np.ndarray) -> np.ndarray:

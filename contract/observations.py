@@ -1,7 +1,9 @@
-"""The observation contract: one function per term, numpy only, batched over N
-simulations (N = 1 on the robot). Training, sim2sim and deploy all build observations
-through :func:`build_observation`; :data:`OBSERVATION_TERMS` fixes the order and the
-contract hash that exported policies carry.
+"""The observation contract: one function per term, batched over N simulations (N = 1
+on the robot), on numpy arrays (sim2sim, the robot node) or torch tensors (training),
+through the array API standard (``robots.array_namespace``). Training, sim2sim and
+deploy all build observations through :func:`build_observation`;
+:data:`OBSERVATION_TERMS` fixes the order and the contract hash that exported policies
+carry.
 
 Frames: "heading frame" = the pelvis frame rotated about world z only (yaw), so that
 observations do not depend on where the robot stands or faces in the world.
@@ -19,6 +21,7 @@ import numpy as np
 
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
+from robots.array_namespace import like, namespace
 from robots.objects import signed_distance
 
 # Bodies whose distance to the object surface is observed (and whose contact is judged).
@@ -57,7 +60,7 @@ class ObsInputs:
 
 def heading_quat(q: np.ndarray) -> np.ndarray:
     yaw = quat.yaw(q)
-    return quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw)
+    return quat.from_axis_angle(like([0.0, 0.0, 1.0], yaw), yaw)
 
 
 def rotate_into(inv: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -78,7 +81,9 @@ def root_height(x: ObsInputs) -> np.ndarray:
 
 
 def projected_gravity_of(root_quat: np.ndarray) -> np.ndarray:
-    return quat.rotate(quat.conjugate(root_quat), np.broadcast_to(GRAVITY, (len(root_quat), 3)))
+    xp = namespace(root_quat)
+    gravity = xp.broadcast_to(like(GRAVITY, root_quat), (root_quat.shape[0], 3))
+    return quat.rotate(quat.conjugate(root_quat), gravity)
 
 
 def projected_gravity(x: ObsInputs) -> np.ndarray:
@@ -95,7 +100,7 @@ def root_ang_vel(x: ObsInputs) -> np.ndarray:
 
 
 def joint_pos(x: ObsInputs) -> np.ndarray:
-    return x.state.joint_pos - g1.DEFAULT_POS
+    return x.state.joint_pos - like(g1.DEFAULT_POS, x.state.joint_pos)
 
 
 def joint_vel(x: ObsInputs) -> np.ndarray:
@@ -109,7 +114,7 @@ def last_action(x: ObsInputs) -> np.ndarray:
 def object_state(x: ObsInputs) -> np.ndarray:
     """Object position, orientation, linear and angular velocity in the heading frame."""
     s = x.state
-    return np.concatenate(
+    return namespace(s.object_pos).concat(
         [
             _to_heading(x, s.object_pos - s.root_pos),
             _six_d(quat.multiply(x.heading_inv, s.object_quat)),
@@ -125,11 +130,12 @@ def body_object_distance(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Signed distance (N, H) of the HOI bodies to the object surface and the outward
     surface normals (N, H, 3) in the world."""
+    xp = namespace(state.object_quat)
     inv = quat.conjugate(state.object_quat)[:, None]
     pts = state.body_pos[:, HOI_INDEX] - state.object_pos[:, None]
-    local = quat.rotate(np.broadcast_to(inv, (*pts.shape[:-1], 4)), pts)
+    local = quat.rotate(xp.broadcast_to(inv, (*pts.shape[:-1], 4)), pts)
     dist, normal = signed_distance(planes, local)
-    q = np.broadcast_to(state.object_quat[:, None], (*pts.shape[:-1], 4))
+    q = xp.broadcast_to(state.object_quat[:, None], (*pts.shape[:-1], 4))
     return dist, quat.rotate(q, normal)
 
 
@@ -137,17 +143,19 @@ def interaction(x: ObsInputs) -> np.ndarray:
     """Signed distance from the hands, torso and feet to the object surface, and binary
     contact indicators (distance below CONTACT_DISTANCE)."""
     dist, _ = x.object_distances
-    return np.concatenate([dist, (dist < CONTACT_DISTANCE).astype(np.float64)], axis=1)
+    xp = namespace(dist)
+    return xp.concat([dist, xp.astype(dist < CONTACT_DISTANCE, dist.dtype)], axis=1)
 
 
 def reference_future(x: ObsInputs) -> np.ndarray:
     """Per future reference frame, its residual to the current state (heading frame):
     root position and orientation, joint angles, key-body positions, object position
     and orientation, and the reference contact labels. All frames at once, (N, F, ...)."""
-    s, n = x.state, len(x.state.root_pos)
+    s, n = x.state, x.state.root_pos.shape[0]
+    xp = namespace(s.root_pos)
 
     def future(name: str) -> np.ndarray:
-        return np.stack([getattr(ref, name) for ref, _ in x.future], axis=1)
+        return xp.stack([getattr(ref, name) for ref, _ in x.future], axis=1)
 
     inv = x.heading_inv[:, None]
     parts = [
@@ -161,9 +169,9 @@ def reference_future(x: ObsInputs) -> np.ndarray:
                 inv, quat.multiply(future("object_quat"), quat.conjugate(s.object_quat)[:, None])
             )
         ),
-        np.stack([contact for _, contact in x.future], axis=1),
+        xp.stack([xp.astype(contact, s.root_pos.dtype) for _, contact in x.future], axis=1),
     ]
-    return np.concatenate(parts, axis=2).reshape(n, -1)
+    return xp.reshape(xp.concat(parts, axis=2), (n, -1))
 
 
 ObsTerm = Callable[[ObsInputs], np.ndarray]
@@ -213,7 +221,8 @@ def proprioception(obs: np.ndarray) -> np.ndarray:
 
 def build_observation(x: ObsInputs) -> np.ndarray:
     """(N, D) float32 observation, terms in OBSERVATION_TERMS order."""
-    return np.concatenate([fn(x) for _, fn in OBSERVATION_TERMS], axis=1).astype(np.float32)
+    xp = namespace(x.state.root_pos)
+    return xp.astype(xp.concat([fn(x) for _, fn in OBSERVATION_TERMS], axis=1), xp.float32)
 
 
 def contract_hash(future_offsets: tuple[int, ...]) -> str:

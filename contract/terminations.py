@@ -1,4 +1,5 @@
-"""Early-termination conditions, one function each, (N,) booleans."""
+"""Early-termination conditions, one function each, (N,) booleans: numpy arrays or torch
+tensors, one source for both (``robots.array_namespace``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contract.metrics import body_error
 from contract.observations import HAND_CONTACT, projected_gravity_of
 from contract.state import HoiState
 from robots import g1
+from robots.array_namespace import namespace
 
 TOUCH_DISTANCE = 0.05  # m: a hand surface this close to the object still holds it
 
@@ -34,7 +36,8 @@ def fallen(s: HoiState, cfg: TerminationConfig) -> np.ndarray:
 
 
 def object_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.ndarray:
-    return np.linalg.norm(s.object_pos - ref.object_pos, axis=1) > cfg.object_deviation
+    xp = namespace(s.object_pos)
+    return xp.linalg.vector_norm(s.object_pos - ref.object_pos, axis=1) > cfg.object_deviation
 
 
 def robot_deviated(s: HoiState, ref: HoiState, cfg: TerminationConfig) -> np.ndarray:
@@ -52,13 +55,14 @@ def count_contact_lost(
     lost: np.ndarray, touching: np.ndarray, ref_contact: np.ndarray
 ) -> np.ndarray:
     """Consecutive frames each hand the reference has in contact has not been touching."""
-    return np.where((ref_contact[:, :2] > 0.5) & ~touching, lost + 1, 0)
+    xp = namespace(lost, ref_contact)
+    return xp.where((ref_contact[:, :2] > 0.5) & ~touching, lost + 1, 0)
 
 
 def contact_lost(lost_frames: np.ndarray, cfg: TerminationConfig) -> np.ndarray:
     """``lost_frames``: consecutive frames a hand the reference has in contact was not
     touching the object."""
-    return lost_frames.max(axis=1) > cfg.contact_lost_frames
+    return namespace(lost_frames).max(lost_frames, axis=1) > cfg.contact_lost_frames
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import mujoco
 import numpy as np
 import trimesh
 
+from robots.array_namespace import like, namespace
+
 Shape = Literal["box", "cylinder", "capsule", "sphere", "mesh", "points"]
 _SIZE_LEN = {"box": 3, "cylinder": 2, "capsule": 2, "sphere": 1, "mesh": 0, "points": 0}
 OMOMO_ENV = "G1HOI_OMOMO_OBJECTS"
@@ -278,18 +280,21 @@ def convex_planes(obj: ObjectSpec) -> list[np.ndarray]:
 def signed_distance(planes: list[np.ndarray], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Signed distance of points (..., 3) (object frame) to a union of convex parts, and
     the outward normal of the deciding face. Exact inside a part; outside, the largest
-    face-plane distance (a lower bound, exact wherever the nearest point is on a face)."""
-    flat = points.reshape(-1, 3)
-    best = np.full(len(flat), np.inf)
-    normal = np.zeros_like(flat)
+    face-plane distance (a lower bound, exact wherever the nearest point is on a face).
+    Numpy arrays or torch tensors (``robots.array_namespace``)."""
+    xp = namespace(points)
+    flat = xp.reshape(points, (-1, 3))
+    best = xp.full_like(flat[:, 0], xp.inf)
+    normal = xp.zeros_like(flat)
     for pl in planes:
+        pl = pl if xp is np else like(pl, flat)
         dist = flat @ pl[:, :3].T - pl[:, 3]  # (M, F)
-        face = dist.argmax(axis=1)
-        d = dist[np.arange(len(flat)), face]
+        face = xp.argmax(dist, axis=1)
+        d = xp.max(dist, axis=1)
         better = d < best
-        best = np.where(better, d, best)
+        best = xp.where(better, d, best)
         normal[better] = pl[face[better], :3]
-    return best.reshape(points.shape[:-1]), normal.reshape(points.shape)
+    return xp.reshape(best, points.shape[:-1]), xp.reshape(normal, points.shape)
 
 
 def bounds(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:

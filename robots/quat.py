@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from robots.array_namespace import as_float, like, namespace
+
 
 def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
     q = np.asarray(q)
@@ -20,21 +22,27 @@ def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
     return np.concatenate([q[..., 3:], q[..., :3]], axis=-1)
 
 
-def _components(q: np.ndarray) -> tuple[np.ndarray, ...]:
+def _components(q) -> tuple:
     # Plain indexing: np.moveaxis costs ~15 us a call, which added up to most of the
     # single-robot observation on the deploy node's 2 ms budget.
     return tuple(q[..., i] for i in range(q.shape[-1]))
 
 
-def normalize(q: np.ndarray) -> np.ndarray:
-    q = np.asarray(q, dtype=np.float64)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+# The functions down to ``log`` take numpy arrays or torch tensors (robots.array_namespace):
+# the observation, reward and termination terms use them in training and on the robot.
 
 
-def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = _components(np.asarray(a, dtype=np.float64))
-    bw, bx, by, bz = _components(np.asarray(b, dtype=np.float64))
-    return np.stack(
+def normalize(q):
+    xp = namespace(q)
+    q = as_float(q, xp)
+    return q / xp.linalg.vector_norm(q, axis=-1, keepdims=True)
+
+
+def multiply(a, b):
+    xp = namespace(a, b)
+    aw, ax, ay, az = _components(as_float(a, xp))
+    bw, bx, by, bz = _components(as_float(b, xp))
+    return xp.stack(
         [
             aw * bw - ax * bx - ay * by - az * bz,
             aw * bx + ax * bw + ay * bz - az * by,
@@ -45,9 +53,9 @@ def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
-def conjugate(q: np.ndarray) -> np.ndarray:
-    q = np.asarray(q, dtype=np.float64)
-    return q * np.array([1.0, -1.0, -1.0, -1.0])
+def conjugate(q):
+    q = as_float(q)
+    return q * like([1.0, -1.0, -1.0, -1.0], q)
 
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
@@ -63,13 +71,14 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
     return m.reshape(*m.shape[:-1], 3, 3)
 
 
-def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+def rotate(q, v):
     """Rotate vectors v (..., 3) by unit quaternions q (..., 4): v + w t + u x t with
     t = 2 u x v, written out per component (one allocation instead of two np.cross)."""
-    w, x, y, z = _components(np.asarray(q, dtype=np.float64))
-    vx, vy, vz = _components(np.asarray(v, dtype=np.float64))
+    xp = namespace(q, v)
+    w, x, y, z = _components(as_float(q, xp))
+    vx, vy, vz = _components(as_float(v, xp))
     tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
-    return np.stack(
+    return xp.stack(
         [
             vx + w * tx + y * tz - z * ty,
             vy + w * ty + z * tx - x * tz,
@@ -79,37 +88,42 @@ def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     )
 
 
-def from_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    axis = np.asarray(axis, dtype=np.float64)
-    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
-    half = 0.5 * np.asarray(angle, dtype=np.float64)[..., None]
-    return np.concatenate([np.cos(half), np.sin(half) * axis], axis=-1)
+def from_axis_angle(axis, angle):
+    xp = namespace(axis, angle)
+    angle = as_float(angle, xp)
+    axis = like(axis, angle) if xp is not np else as_float(axis, xp)
+    axis = axis / xp.linalg.vector_norm(axis, axis=-1, keepdims=True)
+    half = 0.5 * angle[..., None]
+    return xp.concat([xp.cos(half), xp.sin(half) * axis], axis=-1)
 
 
-def first_two_columns(q: np.ndarray) -> np.ndarray:
+def first_two_columns(q):
     """The rotation matrix's x and y columns (..., 6): a continuous rotation encoding."""
-    w, x, y, z = _components(np.asarray(q, dtype=np.float64))
-    return np.stack(
+    xp = namespace(q)
+    w, x, y, z = _components(as_float(q, xp))
+    return xp.stack(
         [1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y),
          2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)],
         axis=-1,
     )  # fmt: skip
 
 
-def yaw(q: np.ndarray) -> np.ndarray:
+def yaw(q):
     """Heading angle (rotation about world z) of each quaternion."""
+    xp = namespace(q)
     w, x, y, z = _components(normalize(q))
-    return np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return xp.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
-def log(q: np.ndarray) -> np.ndarray:
+def log(q):
     """Rotation vector (axis * angle, shortest arc) of each quaternion."""
+    xp = namespace(q)
     q = normalize(q)
-    q = np.where(q[..., :1] < 0, -q, q)
+    q = xp.where(q[..., :1] < 0, -q, q)
     v = q[..., 1:]
-    s = np.linalg.norm(v, axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(s, q[..., :1])
-    scale = np.where(s > 1e-12, angle / np.maximum(s, 1e-12), 2.0)
+    s = xp.linalg.vector_norm(v, axis=-1, keepdims=True)
+    angle = 2.0 * xp.atan2(s, q[..., :1])
+    scale = xp.where(s > 1e-12, angle / xp.clip(s, min=1e-12), 2.0)
     return v * scale
 
 

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import robots  # noqa: F401  (chooses the GL backend before any test module imports mujoco)
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -12,12 +12,20 @@ import torch.distributed as dist
 
 
 def setup() -> tuple[int, int]:
-    """(rank, world size); joins the process group ``torchrun`` describes (gloo on CPU,
-    nccl when CUDA is there)."""
+    """(rank, world size); joins the process group ``torchrun`` describes. The models and
+    their gradients live on the CPU (the environment hands them host arrays), so the
+    group is gloo on every machine, also where the physics runs on GPUs."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("gloo")
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
+def physics_device(device: str) -> str:
+    """The device this process simulates on: under ``torchrun`` a plain "cuda" becomes
+    this process's own GPU (``cuda:LOCAL_RANK``); anything else stays as given."""
+    local = os.environ.get("LOCAL_RANK")
+    return f"cuda:{local}" if device == "cuda" and local is not None else device
 
 
 def active() -> bool:

@@ -1,5 +1,6 @@
-"""Reward terms, one function each, (N,) arrays. Tracking terms are exp(-error/sigma^2)
-in [0, 1] (1 on the reference); penalties are <= 0. Weights live in ``RewardConfig``."""
+"""Reward terms, one function each, (N,) arrays: numpy arrays or torch tensors, one
+source for both (``robots.array_namespace``). Tracking terms are exp(-error/sigma^2) in
+[0, 1] (1 on the reference); penalties are <= 0. Weights live in ``RewardConfig``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from contract.observations import HOI_BODIES, projected_gravity_of
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
+from robots.array_namespace import like, namespace
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 HAND_SLOTS = np.array([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
@@ -41,60 +43,76 @@ class RewardConfig:
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(quat.log(quat.multiply(a, quat.conjugate(b))), axis=-1)
+    xp = namespace(a, b)
+    return xp.linalg.vector_norm(quat.log(quat.multiply(a, quat.conjugate(b))), axis=-1)
+
+
+def _mean_sq_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,) mean over the bodies of the squared distance between (N, K, 3) points."""
+    xp = namespace(a, b)
+    return xp.mean(xp.sum((a - b) ** 2, axis=-1), axis=1)
 
 
 def body_pos_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
-    err = np.sum((s.body_pos - ref.body_pos) ** 2, axis=-1).mean(axis=1)
-    return np.exp(-err / sigma**2)
+    xp = namespace(s.body_pos)
+    return xp.exp(-_mean_sq_distance(s.body_pos, ref.body_pos) / sigma**2)
 
 
 def body_rot_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
-    err = (_angle(s.body_quat, ref.body_quat) ** 2).mean(axis=1)
-    return np.exp(-err / sigma**2)
+    xp = namespace(s.body_quat)
+    err = xp.mean(_angle(s.body_quat, ref.body_quat) ** 2, axis=1)
+    return xp.exp(-err / sigma**2)
 
 
 def body_vel_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
-    err = np.sum((s.body_lin_vel - ref.body_lin_vel) ** 2, axis=-1).mean(axis=1)
-    return np.exp(-err / sigma**2)
+    xp = namespace(s.body_lin_vel)
+    return xp.exp(-_mean_sq_distance(s.body_lin_vel, ref.body_lin_vel) / sigma**2)
 
 
 def object_pos_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
-    return np.exp(-np.sum((s.object_pos - ref.object_pos) ** 2, axis=-1) / sigma**2)
+    xp = namespace(s.object_pos)
+    return xp.exp(-xp.sum((s.object_pos - ref.object_pos) ** 2, axis=-1) / sigma**2)
 
 
 def object_rot_tracking(s: HoiState, ref: HoiState, sigma: float) -> np.ndarray:
-    return np.exp(-(_angle(s.object_quat, ref.object_quat) ** 2) / sigma**2)
+    xp = namespace(s.object_quat)
+    return xp.exp(-(_angle(s.object_quat, ref.object_quat) ** 2) / sigma**2)
 
 
 def contact_tracking(hand_touch: np.ndarray, ref_contact: np.ndarray) -> np.ndarray:
     """Share of the two hands whose touching (N, 2) matches the reference labels."""
-    return (hand_touch == (ref_contact[:, :2] > 0.5)).mean(axis=1)
+    xp = namespace(ref_contact)
+    match = hand_touch == (ref_contact[:, :2] > 0.5)
+    return xp.mean(xp.astype(match, ref_contact.dtype), axis=1)
 
 
 def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.ndarray) -> np.ndarray:
     """Reference-free r_h: for each hand the reference has in contact, how close it is
     to the object surface times how well its palm faces the surface; mean over those
     hands (0 when no hand should touch). ``dist``/``normal``: ``body_object_distance``."""
+    xp = namespace(dist)
     d, n = dist[:, HAND_SLOTS], normal[:, HAND_SLOTS]
     hand_quat = s.body_quat[:, HAND_BODIES]
-    palm = quat.rotate(hand_quat, np.broadcast_to(PALM_AXIS, (len(d), 2, 3)))
-    facing = np.clip(-np.sum(palm * n, axis=-1), 0.0, 1.0)
-    gap = np.maximum(d - g1.HAND_RADIUS, 0.0)  # hand surface to object surface
-    score = np.exp(-((gap / GRASP_DISTANCE) ** 2)) * facing
-    want = ref_contact[:, :2] > 0.5
-    return np.where(want.any(axis=1), (score * want).sum(axis=1) / np.maximum(want.sum(1), 1), 0.0)
+    palm = quat.rotate(hand_quat, xp.broadcast_to(like(PALM_AXIS, d), (d.shape[0], 2, 3)))
+    facing = xp.clip(-xp.sum(palm * n, axis=-1), 0.0, 1.0)
+    gap = xp.clip(d - g1.HAND_RADIUS, min=0.0)  # hand surface to object surface
+    score = xp.exp(-((gap / GRASP_DISTANCE) ** 2)) * facing
+    want = xp.astype(ref_contact[:, :2] > 0.5, d.dtype)
+    wanted = xp.sum(want, axis=1)
+    return xp.where(wanted > 0, xp.sum(score * want, axis=1) / xp.clip(wanted, min=1.0), 0.0)
 
 
 def foot_slip(s: HoiState, ref_contact: np.ndarray) -> np.ndarray:
     """Horizontal speed (m/s) of the feet the reference keeps planted, summed."""
-    speed = np.linalg.norm(s.body_lin_vel[:, FEET, :2], axis=-1)
-    return (speed * (ref_contact[:, 2:4] > 0.5)).sum(axis=1)
+    xp = namespace(s.body_lin_vel)
+    speed = xp.linalg.vector_norm(s.body_lin_vel[:, FEET, :2], axis=-1)
+    return xp.sum(speed * xp.astype(ref_contact[:, 2:4] > 0.5, speed.dtype), axis=1)
 
 
 def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:
     """Mechanical power |tau . qdot| summed over the joints (W); weight it negative."""
-    return np.abs(actuator_force * joint_vel).sum(axis=1)
+    xp = namespace(actuator_force, joint_vel)
+    return xp.sum(xp.abs(actuator_force * joint_vel), axis=1)
 
 
 # Stage 3 (in-betweening and get-up) terms ------------------------------------------
@@ -103,7 +121,9 @@ def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:
 def goal_success(distance: np.ndarray, due: np.ndarray, xi: float) -> np.ndarray:
     """Sparse r_succ: 1 where a goal falls due this step and its masked feature distance
     (``contract.goals.features.goal_distance``, m) is below ``xi``."""
-    return (due & (np.nan_to_num(distance, nan=np.inf) < xi)).astype(np.float64)
+    xp = namespace(distance)
+    reached = xp.where(xp.isnan(distance), xp.inf, distance) < xi
+    return xp.astype(due & reached, distance.dtype)
 
 
 def upright(s: HoiState) -> np.ndarray:
@@ -113,4 +133,4 @@ def upright(s: HoiState) -> np.ndarray:
 
 def com_height(com_z: np.ndarray, standing_z: float) -> np.ndarray:
     """Robot centre-of-mass height as a share of its standing height, capped at 1."""
-    return np.clip(com_z / standing_z, 0.0, 1.0)
+    return namespace(com_z).clip(com_z / standing_z, 0.0, 1.0)

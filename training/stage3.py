@@ -362,7 +362,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
                             {"init": previous["init"], "expert": previous.get("expert", "")},
                             {"init": cfg.init, "expert": cfg.expert})  # fmt: skip
         write_text(saved, json.dumps(stage3_config_dict(cfg), indent=2))
-    run = Stage3(cfg, rank)
+    run = Stage3(replace(cfg, device=distributed.physics_device(cfg.device)), rank)
     if (run_dir / CHECKPOINT).is_file():
         run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True))
     writer = SummaryWriter(str(run_dir)) if main else None

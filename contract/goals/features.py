@@ -1,7 +1,8 @@
 """The goal features of one reference frame: its residual to the current state, the
 same quantities as the observation's reference terms, in the heading frame. Rotations
 are log-maps (rotation vectors) so that a masked-out rotation is exactly zero; positions
-are differences. Components have names; masks select them (``contract.goals.masks``)."""
+are differences. Components have names; masks select them (``contract.goals.masks``).
+Numpy arrays or torch tensors, one source for both (``robots.array_namespace``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from contract.observations import heading_quat, rotate_into
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
+from robots.array_namespace import as_float, namespace
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
     ("root_pos", 3),
@@ -41,8 +43,9 @@ HAND_POS = np.concatenate(
 def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.ndarray:
     """(N, GOAL_DIM) residual of reference frame ``ref`` (with its contact labels) to
     ``state``, in the heading frame of ``state``."""
+    xp = namespace(state.root_pos)
     inv = quat.conjugate(heading_quat(state.root_quat))
-    n = len(state.root_pos)
+    n = state.root_pos.shape[0]
 
     def to_heading(v: np.ndarray) -> np.ndarray:
         return rotate_into(inv, v)
@@ -54,12 +57,12 @@ def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.nda
         to_heading(ref.root_pos - state.root_pos),
         rot_residual(ref.root_quat, state.root_quat),
         ref.joint_pos - state.joint_pos,
-        to_heading(ref.body_pos - state.body_pos).reshape(n, -1),
+        xp.reshape(to_heading(ref.body_pos - state.body_pos), (n, -1)),
         to_heading(ref.object_pos - state.object_pos),
         rot_residual(ref.object_quat, state.object_quat),
-        np.asarray(contact, dtype=np.float64),
+        xp.astype(contact, state.root_pos.dtype) if xp is not np else as_float(contact),
     ]
-    return np.concatenate(parts, axis=1)
+    return xp.concat(parts, axis=1)
 
 
 GOAL_TOLERANCE = 0.2  # m: a goal counts as reached within this goal distance (evaluation)
@@ -70,11 +73,14 @@ def goal_distance(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean distance (m) of the visible position goals (root, key bodies, object; a
     point counts when all 3 of its coordinates are visible) of each simulation's first
     token with any, from (N, G, GOAL_DIM) residuals and masks: (N,), NaN where none."""
-    pos, seen = residual[..., POSITIONS], mask[..., POSITIONS]
-    dist = np.linalg.norm(pos.reshape(*pos.shape[:-1], -1, 3), axis=-1)
-    seen3 = seen.reshape(*seen.shape[:-1], -1, 3).all(-1)
-    per_token = np.where(
-        seen3.any(-1), (dist * seen3).sum(-1) / np.maximum(seen3.sum(-1), 1), np.nan
-    )
-    first = np.argmax(seen3.any(-1), axis=1)
-    return per_token[np.arange(len(first)), first]
+    xp = namespace(residual)
+    pos, seen = residual[..., POSITIONS], xp.astype(mask[..., POSITIONS], xp.bool)
+    dist = xp.linalg.vector_norm(xp.reshape(pos, (*pos.shape[:-1], -1, 3)), axis=-1)
+    seen3 = xp.all(xp.reshape(seen, (*seen.shape[:-1], -1, 3)), axis=-1)
+    count = xp.sum(xp.astype(seen3, dist.dtype), axis=-1)
+    per_token = xp.where(
+        count > 0, xp.sum(dist * xp.astype(seen3, dist.dtype), axis=-1) / xp.clip(count, min=1.0),
+        xp.nan,
+    )  # fmt: skip
+    first = xp.argmax(xp.astype(xp.any(seen3, axis=-1), xp.int8), axis=1)
+    return xp.take_along_axis(per_token, first[:, None], axis=1)[:, 0]

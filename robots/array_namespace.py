@@ -1,0 +1,45 @@
+"""One source per term for numpy and torch: the array API standard namespace of a
+term's inputs, and constants placed beside them.
+
+Numpy arrays (and lists, scalars) get numpy itself (numpy 2 implements the standard's
+names), as float64; torch tensors get ``array_api_compat``'s torch namespace and keep
+their device and float dtype. Nothing here imports torch: the robot node computes the
+same terms with numpy alone.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+
+def namespace(*arrays) -> ModuleType:
+    """The namespace of ``arrays`` (numpy unless one is a torch tensor)."""
+    for a in arrays:
+        # numpy arrays first: the robot node calls this dozens of times per step.
+        if type(a) is not np.ndarray and type(a).__module__.startswith("torch"):
+            from array_api_compat import torch as xp
+
+            return xp
+    return np
+
+
+def as_float(a, xp: ModuleType | None = None):
+    """``a`` as a float array of its namespace (numpy: float64; torch: as it is, or the
+    default float dtype for an integer or boolean tensor)."""
+    xp = xp or namespace(a)
+    if xp is np:
+        return np.asarray(a, dtype=np.float64)
+    return a if xp.isdtype(a.dtype, "real floating") else xp.astype(a, xp.float32)
+
+
+def like(value, ref):
+    """Constant ``value`` (numpy array, list or scalar) as a float array in ``ref``'s
+    namespace, dtype and device."""
+    xp = namespace(ref)
+    if xp is np:
+        return np.asarray(value, dtype=np.float64)
+    from array_api_compat import device
+
+    return xp.asarray(np.asarray(value), dtype=ref.dtype, device=device(ref))
