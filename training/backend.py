@@ -129,11 +129,12 @@ class WarpBackend:
     downloaded after every step, reset and forward. ``nconmax`` contacts and ``njmax``
     constraint rows per simulation are allocated: the G1 + box uses at most 36 and 108
     over the lift clip's reference states; MuJoCo Warp warns when a step overflows them.
+    ``host_copies`` makes the CPU device work as a CUDA one does (tests of that path).
     """
 
     def __init__(
         self, model: mujoco.MjModel, nsim: int, device: str = "cpu", nconmax: int = 96,
-        njmax: int = 384,
+        njmax: int = 384, host_copies: bool = False,
     ):  # fmt: skip
         if nsim < 1:
             raise ValueError(f"need at least one simulation, got {nsim}")
@@ -152,12 +153,13 @@ class WarpBackend:
         with wp.ScopedDevice(self.device):
             self.m = mjw.put_model(model, batch_sizes=dict.fromkeys(RANDOMIZABLE, nsim))
             self.d = mjw.put_data(model, data, nworld=nsim, nconmax=nconmax, njmax=njmax)
-        self.views = self.device.is_cpu  # numpy views of device memory, else host copies
+        # numpy views of the simulation's memory, else host copies synced at every call
+        self.views = self.device.is_cpu and not host_copies
         self._fields: dict[str, tuple[object, np.ndarray]] = {}
         self._model_fields: dict[str, tuple[object, np.ndarray]] = {}
 
     def _bind(self, array) -> tuple[object, np.ndarray]:
-        return array, array.numpy()
+        return array, array.numpy() if self.views else array.numpy().copy()
 
     def field(self, name: str) -> np.ndarray:
         if name not in self._fields:

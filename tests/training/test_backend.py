@@ -167,3 +167,30 @@ def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run,
     assert type(s3.env.backend).__name__ == "WarpBackend"
     logs = s3.learn(s3.rollout(), s3.distill.rollout())
     assert np.isfinite(logs["surrogate"])
+
+
+def test_host_copies_as_on_a_gpu_give_the_same_environment(warp, lift):
+    """The CUDA path (fields are host copies, synced at every call) on the CPU device:
+    an environment with randomization, resets and pushes runs bit for bit as with views."""
+    from training.backend import WarpBackend
+    from training.env import EnvConfig, HoiEnv
+
+    clip, refs, _ = lift
+    cfg = EnvConfig(num_envs=3, backend="warp", episode_seconds=0.3)
+    model = build_scene([refs.object], gains=cfg.gains, options=cfg.physics).compile()
+    runs = []
+    for copies in (False, True):
+        env = HoiEnv([clip], cfg, backend=WarpBackend(model, 3, host_copies=copies))
+        rng = np.random.default_rng(1)
+        runs.append(np.stack([env.step(rng.normal(scale=0.5, size=(3, 29)))[0] for _ in range(20)]))
+    assert env.backend.views is False and env.steps.max() < 20  # it reset on the way
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_a_missing_device_is_named(warp, lift):
+    import warp as wp
+
+    if wp.is_cuda_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(ValueError, match="warp has no device 'cuda'"):
+        make_backend("warp", lift[2], 1, device="cuda")
