@@ -287,7 +287,7 @@ def signed_distance(planes: list[np.ndarray], points: np.ndarray) -> tuple[np.nd
     best = xp.full_like(flat[:, 0], xp.inf)
     normal = xp.zeros_like(flat)
     for pl in planes:
-        pl = pl if xp is np else like(pl, flat)
+        pl = like(pl, flat)
         dist = flat @ pl[:, :3].T - pl[:, 3]  # (M, F)
         face = xp.argmax(dist, axis=1)
         d = xp.max(dist, axis=1)

@@ -91,7 +91,7 @@ def rotate(q, v):
 def from_axis_angle(axis, angle):
     xp = namespace(axis, angle)
     angle = as_float(angle, xp)
-    axis = like(axis, angle) if xp is not np else as_float(axis, xp)
+    axis = like(axis, angle)
     axis = axis / xp.linalg.vector_norm(axis, axis=-1, keepdims=True)
     half = 0.5 * angle[..., None]
     return xp.concat([xp.cos(half), xp.sin(half) * axis], axis=-1)

@@ -227,6 +227,7 @@ def load_clips(paths: list[str]) -> list[MotionClip]:
 
 def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool = False) -> Runner:
     """Train (or resume) until ``cfg.iterations`` PPO iterations are done."""
+    cfg = replace(cfg, env=replace(cfg.env, backend=cfg.backend, device=cfg.device))
     run_dir.mkdir(parents=True, exist_ok=True)
     saved = run_dir / CONFIG
     if saved.is_file():
@@ -236,8 +237,7 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
                         {"env": without_placement(now)})  # fmt: skip
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     torch.manual_seed(cfg.env.seed)
-    env_cfg = replace(cfg.env, backend=cfg.backend, device=cfg.device)
-    env = TorchVecEnv(HoiEnv(clips, env_cfg))
+    env = TorchVecEnv(HoiEnv(clips, cfg.env))
     runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)
     runner.resume()
     remaining = cfg.iterations - runner.current_learning_iteration
