@@ -14,6 +14,7 @@ import mujoco
 import numpy as np
 
 from robots import g1, quat
+from robots.array_namespace import namespace
 
 # Bodies whose poses are tracked and observed: the extremities and the main joints.
 KEY_BODIES: tuple[str, ...] = (
@@ -57,25 +58,31 @@ class StateIndex:
         self.body_root = model.body_rootid[self.bodies]
 
     def read(self, qpos, qvel, xpos, xquat, cvel, subtree_com) -> HoiState:
-        """Build the state from (N, ...) MjData field arrays."""
+        """Build the state from (N, ...) MjData field arrays: copies, numpy arrays or torch
+        tensors as the fields are (``robots.array_namespace``)."""
+        xp = namespace(qpos)
         rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
         b = self.bodies
         ang = cvel[:, b, :3]
         com = subtree_com[:, self.body_root]
-        lin = cvel[:, b, 3:] + np.cross(ang, xpos[:, b] - com)
+        lin = cvel[:, b, 3:] + xp.linalg.cross(ang, xpos[:, b] - com, axis=-1)
+
+        def copy(a):
+            return xp.asarray(a, copy=True)
+
         return HoiState(
-            root_pos=qpos[:, rq : rq + 3].copy(),
-            root_quat=qpos[:, rq + 3 : rq + 7].copy(),
-            root_lin_vel=qvel[:, rv : rv + 3].copy(),
-            root_ang_vel=qvel[:, rv + 3 : rv + 6].copy(),
+            root_pos=copy(qpos[:, rq : rq + 3]),
+            root_quat=copy(qpos[:, rq + 3 : rq + 7]),
+            root_lin_vel=copy(qvel[:, rv : rv + 3]),
+            root_ang_vel=copy(qvel[:, rv + 3 : rv + 6]),
             joint_pos=qpos[:, self.joint_q],
             joint_vel=qvel[:, self.joint_v],
-            body_pos=xpos[:, b].copy(),
-            body_quat=xquat[:, b].copy(),
+            body_pos=xpos[:, b],
+            body_quat=xquat[:, b],
             body_lin_vel=lin,
-            object_pos=qpos[:, oq : oq + 3].copy(),
-            object_quat=qpos[:, oq + 3 : oq + 7].copy(),
-            object_lin_vel=qvel[:, ov : ov + 3].copy(),
+            object_pos=copy(qpos[:, oq : oq + 3]),
+            object_quat=copy(qpos[:, oq + 3 : oq + 7]),
+            object_lin_vel=copy(qvel[:, ov : ov + 3]),
             # A free joint's angular velocity is in its body frame; rotate to the world.
             object_ang_vel=quat.rotate(qpos[:, oq + 3 : oq + 7], qvel[:, ov + 3 : ov + 6]),
         )

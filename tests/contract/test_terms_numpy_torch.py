@@ -164,3 +164,25 @@ def test_the_test_covers_every_public_term():
                 assert f"{module.__name__.split('.')[-1][0].upper()}.{name}(" in source, name
     for name in covered:
         assert name in source
+
+
+def test_the_state_read_from_simulation_fields_is_the_same_with_numpy_and_torch():
+    from contract.state import StateIndex
+    from robots.scene import build_scene
+
+    box = ObjectSpec("box", "box", (0.4, 0.3, 0.3), mass=2.0)
+    model = build_scene([box]).compile()
+    rng = np.random.default_rng(0)
+    nb = model.nbody
+    fields_np = (rng.normal(size=(N, model.nq)), rng.normal(size=(N, model.nv)),
+                 rng.normal(size=(N, nb, 3)), rng.normal(size=(N, nb, 4)),
+                 rng.normal(size=(N, nb, 6)), rng.normal(size=(N, nb, 3)))  # fmt: skip
+    index = StateIndex(model, "box")
+    expected = index.read(*fields_np)
+    got = index.read(*(torch.tensor(f) for f in fields_np))
+    for f in fields(HoiState):
+        same(getattr(expected, f.name), getattr(got, f.name))
+    # The state owns its arrays: changing the fields afterwards does not change it.
+    before = expected.root_pos.copy()
+    fields_np[0][:] = 0.0
+    np.testing.assert_array_equal(expected.root_pos, before)
