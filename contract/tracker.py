@@ -80,6 +80,11 @@ class TrackedBody:
             return tuple(x[0] for x in moved)
 
 
+def advance(pos, lin_vel, ahead):
+    """(N, 3) positions seen ``ahead`` (N,) s ago, moved on at their linear velocity."""
+    return pos + lin_vel * ahead[:, None]
+
+
 def extrapolate(pos, q, lin_vel, ang_vel, ahead):
     """(N, ...) poses seen ``ahead`` (N,) s ago, moved on at their (world-frame) linear
     and angular velocities: (position, quaternion wxyz, linear and angular velocity)."""
@@ -88,7 +93,7 @@ def extrapolate(pos, q, lin_vel, ang_vel, ahead):
     turning = angle > 1e-12
     q = q.copy()
     q[turning] = quat.multiply(quat.from_axis_angle(turn[turning], angle[turning]), q[turning])
-    return pos + lin_vel * ahead[:, None], quat.normalize(q), lin_vel.copy(), ang_vel.copy()
+    return advance(pos, lin_vel, ahead), quat.normalize(q), lin_vel.copy(), ang_vel.copy()
 
 
 def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):

@@ -35,11 +35,12 @@ def as_float(a, xp: ModuleType | None = None):
 
 
 def like(value, ref):
-    """Constant ``value`` (numpy array, list or scalar) as a float array in ``ref``'s
-    namespace, dtype and device."""
+    """``value`` (a constant: numpy array, list or scalar; or a tensor) as a float array
+    in ``ref``'s namespace, dtype and device."""
     xp = namespace(ref)
     if xp is np:
         return np.asarray(value, dtype=np.float64)
     from array_api_compat import device
 
-    return xp.asarray(np.asarray(value), dtype=ref.dtype, device=device(ref))
+    value = value if namespace(value) is xp else np.asarray(value)
+    return xp.asarray(value, dtype=ref.dtype, device=device(ref))

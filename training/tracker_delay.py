@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from contract.state import HoiState
-from contract.tracker import extrapolate
+from contract.tracker import advance, extrapolate
 
 
 class TrackerDelay:
@@ -53,6 +53,6 @@ class TrackerDelay:
         pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
         if "root_pos" in seen:
-            late.update(root_pos=seen["root_pos"] + seen["root_lin_vel"] * ahead[:, None],
+            late.update(root_pos=advance(seen["root_pos"], seen["root_lin_vel"], ahead),
                         root_lin_vel=seen["root_lin_vel"])  # fmt: skip
         return replace(state, **late)

@@ -11,7 +11,7 @@ import numpy as np
 from contract.observations import heading_quat, rotate_into
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import as_float, namespace
+from robots.array_namespace import namespace
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
     ("root_pos", 3),
@@ -60,8 +60,8 @@ def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.nda
         xp.reshape(to_heading(ref.body_pos - state.body_pos), (n, -1)),
         to_heading(ref.object_pos - state.object_pos),
         rot_residual(ref.object_quat, state.object_quat),
-        xp.astype(contact, state.root_pos.dtype) if xp is not np else as_float(contact),
     ]
+    parts.append(xp.astype(xp.asarray(contact), parts[0].dtype))
     return xp.concat(parts, axis=1)
 
 

@@ -186,3 +186,12 @@ def test_the_state_read_from_simulation_fields_is_the_same_with_numpy_and_torch(
     before = expected.root_pos.copy()
     fields_np[0][:] = 0.0
     np.testing.assert_array_equal(expected.root_pos, before)
+
+
+def test_rotations_from_tensor_axes_as_from_numpy_ones():
+    from robots import quat
+
+    rng = np.random.default_rng(2)
+    axis, angle = rng.normal(size=(N, 3)), rng.normal(size=N)
+    same(quat.from_axis_angle(axis, angle),
+         quat.from_axis_angle(torch.tensor(axis), torch.tensor(angle)))  # fmt: skip
