@@ -1,13 +1,15 @@
 """Environment throughput against raw physics, same scene, same run.
 
-The env (observations, rewards, terminations, resets) runs with noisy actions (default
+The env (observations, rewards, terminations, resets; on the warp backend in torch on its
+device, as Stage 1 trains) runs with noisy actions (default
 pose plus Gaussian target noise, redrawn every control period, so robots move, fall,
 touch the box and get reset like under a learning policy). Two raw-physics figures:
 - "physics in the env run": the time the backend's step itself took inside that run,
   i.e. raw physics on exactly the same states; the ratio env / this is the env overhead;
 - "raw loop": ``mujoco.batch`` (``Batch.step`` from the standing keyframe with the same
   control noise, resetting fallen simulations: states differ, more of them lie still),
-  or for ``--backend warp`` bare ``mujoco_warp.step`` calls on the device.
+  or for ``--backend warp`` bare ``mujoco_warp.step`` calls on the device, captured in
+  a graph as MuJoCo Warp's ``testspeed`` does.
 Policy steps per second (4 physics steps each); the batch backend with 1 and 2 threads;
 the shared contact model (elliptic cone, impratio 10, 50 iterations) and the previous
 training physics (pyramidal, impratio 1, 10 iterations) side by side in one run.
@@ -21,13 +23,15 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tyro
 
-from retarget.pipeline import retarget
-from retarget.synthetic import synthetic_motion
 from robots import g1
+from robots.array_namespace import like
+from robots.clip import load_clip
 from robots.g1.mjcf import PYRAMIDAL, SimOptions
 from training.backend import BackendName
 from training.env import EnvConfig, HoiEnv
@@ -44,6 +48,10 @@ class Args:
     backend: BackendName = "batch"
     device: str = "cpu"
     """The warp backend's device: cuda, cuda:N or cpu."""
+    clip: Path | None = None
+    """A G1 clip (.npz) to run; default: the synthetic walk-lift-carry clip, retargeted."""
+    physics: tuple[Literal["shared", "pyramidal"], ...] = ("shared", "pyramidal")
+    """Contact models to time (each compiles its own kernels on warp's first run)."""
 
 
 class TimedBackend:
@@ -59,6 +67,14 @@ class TimedBackend:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
+
+
+def synchronize(env: HoiEnv) -> None:
+    """Wait for the device's queued work (torch runs asynchronously on CUDA)."""
+    if env.xp is not np and env.frame.device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(env.frame.device)
 
 
 def raw_batch(backend, actions: np.ndarray, env: HoiEnv) -> float:
@@ -79,41 +95,56 @@ def raw_batch(backend, actions: np.ndarray, env: HoiEnv) -> float:
 
 
 def raw_warp(backend, actions: np.ndarray, env: HoiEnv) -> float:
-    """Policy steps/s of bare ``mujoco_warp.step`` calls (no host copies, no resets)."""
+    """Policy steps/s of bare ``mujoco_warp.step`` calls, one captured graph per control
+    step as MuJoCo Warp's own ``testspeed`` times them (no host copies, no resets)."""
     n, wp, mjw = backend.nsim, backend.wp, backend.mjw
     backend.reset(np.arange(n))
-    backend.field("ctrl")[:] = g1.DEFAULT_POS + actions[0] * env.action_scale
+    backend.field("ctrl")[:] = env.action_base() + actions[0] * env.action_scale
     backend.forward()
     with wp.ScopedDevice(backend.device):
-        mjw.step(backend.m, backend.d)
+        with wp.ScopedCapture(force_module_load=False) as capture:
+            for _ in range(env.decimation):
+                mjw.step(backend.m, backend.d)
+        wp.capture_launch(capture.graph)
         wp.synchronize()
         start = time.perf_counter()
-        for _ in range(len(actions) * env.decimation):
-            mjw.step(backend.m, backend.d)
+        for _ in actions:
+            wp.capture_launch(capture.graph)
         wp.synchronize()
     return len(actions) * n / (time.perf_counter() - start)
 
 
 def main() -> None:
     args = tyro.cli(Args, prog="python benchmarks/env_speed.py", description=__doc__)
-    clip = retarget(synthetic_motion()).clip
+    if args.clip is None:
+        from retarget.pipeline import retarget  # Pinocchio: only for the synthetic clip
+        from retarget.synthetic import synthetic_motion
+
+        clip = retarget(synthetic_motion()).clip
+    else:
+        clip = load_clip(args.clip)
     rng = np.random.default_rng(0)
     n, k = args.num_envs, args.steps
     place = "CPU threads" if args.backend == "batch" else f"MuJoCo Warp on {args.device}"
     print(f"{n} simulations (G1 + box), {k} control steps of 4 physics steps at 5 ms, {place}")
     threads = (1, 2) if args.backend == "batch" else (0,)
     raw = raw_batch if args.backend == "batch" else raw_warp
-    for (name, physics), nthread in itertools.product(PHYSICS.items(), threads):
+    for name, nthread in itertools.product(args.physics, threads):
+        physics = PHYSICS[name]
         cfg = EnvConfig(num_envs=n, num_threads=nthread, physics=physics, backend=args.backend,
                         device=args.device)  # fmt: skip
-        env = HoiEnv([clip], cfg)
-        actions = rng.normal(scale=args.noise, size=(k, n, g1.NUM_JOINTS))
+        env = HoiEnv([clip], cfg, on_device=True)
+        # actions where the environment computes (the warp backend's device)
+        actions = like(rng.normal(scale=args.noise, size=(k, n, g1.NUM_JOINTS)), env.last_action)
+        start = time.perf_counter()
         env.step(actions[0])  # warp compiles its kernels on first use
+        first = time.perf_counter() - start
         timed = TimedBackend(env.backend)
         env.backend = timed
         start = time.perf_counter()
         for a in actions:
             env.step(a)
+        synchronize(env)
         total = time.perf_counter() - start
         env_sps, phys_sps = k * n / total, k * n / timed.seconds
         raw_sps = raw(timed.inner, actions, env)
@@ -121,7 +152,7 @@ def main() -> None:
         print(
             f"{name:9s} {label}: env {env_sps:7.0f} steps/s | physics in the env run "
             f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f} | raw loop "
-            f"{raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f}"
+            f"{raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f} | first step {first:.1f} s"
         )
 
 

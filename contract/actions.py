@@ -1,5 +1,5 @@
 """The action contract: policy output -> joint position targets. Used by the training
-environment, sim2sim and the robot node alike (numpy only).
+environment, sim2sim and the robot node alike (numpy, or torch tensors in training).
 
 A target is a base pose plus the scaled action. The base is the default pose, or, for
 a tracking expert trained with ``action_base="reference"``, the reference clip's joint
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from robots import g1
+from robots.array_namespace import as_float, namespace
 
 # The defaults of every policy trained here (a policy file records its own).
 CONTROL_HZ = 50.0
@@ -25,7 +26,9 @@ def joint_scale(factor: float, kp: np.ndarray) -> np.ndarray:
 
 
 def clip_action(action: np.ndarray, limit: float) -> np.ndarray:
-    return np.clip(np.asarray(action, dtype=np.float64), -limit, limit)
+    """``action`` as floats within +-limit (numpy float64, or a tensor as it is)."""
+    a = as_float(action)
+    return namespace(a).clip(a, -limit, limit)
 
 
 ACTION_BASES = ("default", "reference")

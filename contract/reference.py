@@ -4,12 +4,14 @@ batched lookup by (clip, frame)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
 
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
+from robots.array_namespace import like, namespace
 from robots.clip import MotionClip
 
 
@@ -53,13 +55,23 @@ class ReferenceMotions:
         self.starts = np.r_[0, np.cumsum(self.lengths)[:-1]]
         self.data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
+    def like(self, ref) -> ReferenceMotions:
+        """These motions with their arrays in ``ref``'s namespace, float dtype and device
+        (a torch tensor: lookups stay on its device)."""
+        if namespace(ref) is np:
+            return self
+        out = copy.copy(self)
+        out.data = {k: like(v, ref) for k, v in self.data.items()}
+        out.lengths, out.starts = (ref.new_tensor(a).long() for a in (self.lengths, self.starts))
+        return out
+
     @property
     def num_clips(self) -> int:
         return len(self.lengths)
 
     def index(self, clip: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """Flat row of (clip, frame); frames past the clip's end hold its last frame."""
-        return self.starts[clip] + np.clip(frame, 0, self.lengths[clip] - 1)
+        return self.starts[clip] + namespace(frame).clip(frame, 0, self.lengths[clip] - 1)
 
     def future(
         self, clip: np.ndarray, frame: np.ndarray, offsets

@@ -6,7 +6,7 @@ Velocities come from the capture stamps (the tracker's clock), ages from the nod
 own clock at reception, so the two machines' clocks never need to agree. The same
 model runs in sim2sim (``SimulatedTracker`` feeding a ``TrackedBody``), and the node's
 estimator and sim2sim apply a tracked pose to the state through ``with_tracked``.
-numpy only.
+numpy; ``extrapolate`` also takes torch tensors (training's tracker latency).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from contract.state import HoiState
 from robots import quat
+from robots.array_namespace import namespace
 
 OBJECT, PELVIS = 0, 1  # the tracked bodies, as the tracker topic numbers them
 
@@ -88,12 +89,15 @@ def advance(pos, lin_vel, ahead):
 def extrapolate(pos, q, lin_vel, ang_vel, ahead):
     """(N, ...) poses seen ``ahead`` (N,) s ago, moved on at their (world-frame) linear
     and angular velocities: (position, quaternion wxyz, linear and angular velocity)."""
+    xp = namespace(pos)
     turn = ang_vel * ahead[:, None]
-    angle = np.linalg.norm(turn, axis=1)
+    angle = xp.linalg.vector_norm(turn, axis=1)
     turning = angle > 1e-12
-    q = q.copy()
+    q = xp.asarray(q, copy=True)
     q[turning] = quat.multiply(quat.from_axis_angle(turn[turning], angle[turning]), q[turning])
-    return advance(pos, lin_vel, ahead), quat.normalize(q), lin_vel.copy(), ang_vel.copy()
+    copy = xp.asarray
+    return (advance(pos, lin_vel, ahead), quat.normalize(q), copy(lin_vel, copy=True),
+            copy(ang_vel, copy=True))  # fmt: skip
 
 
 def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):

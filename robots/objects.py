@@ -293,7 +293,8 @@ def signed_distance(planes: list[np.ndarray], points: np.ndarray) -> tuple[np.nd
         d = xp.max(dist, axis=1)
         better = d < best
         best = xp.where(better, d, best)
-        normal[better] = pl[face[better], :3]
+        # where() rather than a boolean mask: no data-dependent shape (no device sync)
+        normal = xp.where(better[:, None], pl[face, :3], normal)
     return xp.reshape(best, points.shape[:-1]), xp.reshape(normal, points.shape)
 
 

@@ -3,7 +3,8 @@
 ``MujocoBatchBackend`` runs N CPU simulations of one model on a thread pool
 (``mujoco.batch.Batch``); ``WarpBackend`` runs them with MuJoCo Warp (``mujoco_warp``,
 the ``[gpu]`` extra) on a CUDA device or on warp's CPU device, from the same model and
-contact model. The environment sees (N, ...) numpy arrays from both.
+contact model. Fields are (N, ...) numpy arrays from the batch backend, torch tensors on
+the device from the warp backend (numpy copies through ``HostArrays``).
 """
 
 from __future__ import annotations
@@ -46,15 +47,18 @@ class PhysicsBackend(Protocol):
 
 
 def make_backend(
-    name: str, model: mujoco.MjModel, nsim: int, threads: int = 0, device: str = "cpu"
-) -> PhysicsBackend:
-    """The backend ``name`` ("batch": ``threads`` CPU threads; "warp": on ``device``)."""
+    name: str, model: mujoco.MjModel, nsim: int, threads: int = 0, device: str = "cpu",
+    on_device: bool = False,
+) -> PhysicsBackend:  # fmt: skip
+    """The backend ``name`` ("batch": ``threads`` CPU threads; "warp": on ``device``, its
+    fields torch tensors there with ``on_device``, else numpy arrays on the host)."""
     if name == "batch":
         if device != "cpu":
             raise ValueError(f"the batch backend runs on the CPU, not {device!r} (--backend warp)")
         return MujocoBatchBackend(model, nsim, threads)
     if name == "warp":
-        return WarpBackend(model, nsim, device)
+        backend = WarpBackend(model, nsim, device)
+        return backend if on_device else HostArrays(backend)
     raise ValueError(f"unknown physics backend {name!r}; known: {BACKENDS}")
 
 
@@ -99,8 +103,6 @@ RANDOMIZABLE: tuple[str, ...] = (
     "body_mass", "body_inertia", "body_ipos", "geom_friction", "geom_solref",
     "actuator_gainprm", "actuator_biasprm",
 )  # fmt: skip
-# State the environment writes; uploaded before each device call where fields are copies.
-_INPUTS = ("qpos", "qvel", "ctrl", "act")
 
 
 def import_warp():
@@ -123,28 +125,31 @@ def import_warp():
 class WarpBackend:
     """N simulations in MuJoCo Warp on ``device`` ("cuda", "cuda:1" or "cpu").
 
-    Fields are float32 (MuJoCo Warp's precision). On warp's CPU device they are views
-    of the simulation's own memory; on a CUDA device they are host copies, uploaded
-    (state the environment writes, the per-simulation model fields) before and
-    downloaded after every step, reset and forward. ``nconmax`` contacts and ``njmax``
-    constraint rows per simulation are allocated: the G1 + box uses at most 36 and 108
-    over the lift clip's reference states; MuJoCo Warp warns when a step overflows them.
-    ``host_copies`` makes the CPU device work as a CUDA one does (tests of that path).
+    Fields are torch tensors on that device sharing the simulation's memory (float32,
+    MuJoCo Warp's precision): the environment reads and writes them in place, with no
+    host copy (``HostArrays`` gives numpy copies to code that needs numpy). Every step,
+    reset and forward is one captured graph after a first direct call. ``nconmax``
+    contacts and ``njmax`` constraint rows per simulation are allocated: the G1 + box
+    uses at most 36 and 108 over the lift clip's reference states; MuJoCo Warp warns
+    when a step overflows them.
     """
 
     def __init__(
         self, model: mujoco.MjModel, nsim: int, device: str = "cpu", nconmax: int = 96,
-        njmax: int = 384, host_copies: bool = False,
+        njmax: int = 384,
     ):  # fmt: skip
         if nsim < 1:
             raise ValueError(f"need at least one simulation, got {nsim}")
         wp, mjw = import_warp()
-        self.wp, self.mjw = wp, mjw
+        import torch
+
+        self.wp, self.mjw, self.torch = wp, mjw, torch
         self.model, self.nsim = model, nsim
         try:
             self.device = wp.get_device(device)
         except (ValueError, RuntimeError) as e:
             raise ValueError(f"warp has no device {device!r} ({e})") from e
+        self.torch_device = torch.device(wp.device_to_torch(self.device))
         data = mujoco.MjData(model)
         self._keyframe = _keyframe(model)
         if self._keyframe >= 0:
@@ -153,74 +158,133 @@ class WarpBackend:
         with wp.ScopedDevice(self.device):
             self.m = mjw.put_model(model, batch_sizes=dict.fromkeys(RANDOMIZABLE, nsim))
             self.d = mjw.put_data(model, data, nworld=nsim, nconmax=nconmax, njmax=njmax)
-        # numpy views of the simulation's memory, else host copies synced at every call
-        self.views = self.device.is_cpu and not host_copies
-        self._fields: dict[str, tuple[object, np.ndarray]] = {}
-        self._model_fields: dict[str, tuple[object, np.ndarray]] = {}
+            # which simulations a reset takes: the keyframe's id or -1 (left alone), or
+            # a mask where the model has no keyframe
+            self._reset_key = wp.zeros(nsim, dtype=int if self._keyframe >= 0 else bool)
+        self._reset_which = wp.to_torch(self._reset_key)
+        self._fields: dict[str, object] = {}
+        self._model_fields: dict[str, object] = {}
+        self._graphs: dict[object, object] = {}
 
-    def _bind(self, array) -> tuple[object, np.ndarray]:
-        return array, array.numpy() if self.views else array.numpy().copy()
-
-    def field(self, name: str) -> np.ndarray:
+    def field(self, name: str):
         if name not in self._fields:
             if not hasattr(self.d, name):
                 raise KeyError(f"MuJoCo Warp data has no field {name!r}")
-            self._fields[name] = self._bind(getattr(self.d, name))
-        return self._fields[name][1]
+            self._fields[name] = self.wp.to_torch(getattr(self.d, name))
+        return self._fields[name]
 
-    def model_field(self, name: str) -> np.ndarray:
+    def model_field(self, name: str):
         if name not in RANDOMIZABLE:
             raise KeyError(
                 f"{name!r} is not drawn per simulation on the warp backend; these are: "
                 f"{RANDOMIZABLE}"
             )
         if name not in self._model_fields:
-            self._model_fields[name] = self._bind(getattr(self.m, name))
-        return self._model_fields[name][1]
+            self._model_fields[name] = self.wp.to_torch(getattr(self.m, name))
+        return self._model_fields[name]
 
-    def _upload(self) -> None:
-        if self.views:
-            return
-        names = [n for n in _INPUTS if n in self._fields]
-        for array, host in [self._fields[n] for n in names] + list(self._model_fields.values()):
-            array.assign(host)
+    def _launch(self, key: object, calls) -> None:
+        """Run ``calls()`` as one captured graph (CUDA graph, or warp's CPU replay): one
+        launch instead of hundreds of kernel launches from Python. The first call of each
+        ``key`` runs directly, which compiles and loads the kernels a capture cannot.
+        On CUDA, torch's writes are finished before and warp's after (warp launches on
+        its own stream)."""
+        cuda = self.device.is_cuda
+        if cuda:
+            self.torch.cuda.current_stream(self.torch_device).synchronize()
+        with self.wp.ScopedDevice(self.device):
+            graph = self._graphs.get(key)
+            if graph is None:
+                calls()
+                with self.wp.ScopedCapture(force_module_load=False) as capture:
+                    calls()
+                self._graphs[key] = capture.graph
+            else:
+                self.wp.capture_launch(graph)
+        if cuda:
+            self.wp.synchronize_device(self.device)
 
-    def _download(self) -> None:
-        if self.views:
-            return
-        for array, host in self._fields.values():
-            host[...] = array.numpy()
+    def _physics(self, nstep: int) -> None:
+        for _ in range(nstep):
+            self.mjw.step(self.m, self.d)
+        # As the batch backend's velocity stage: bodies and their velocities at the new
+        # state (mj_step leaves them one step old).
+        self.mjw.kinematics(self.m, self.d)
+        self.mjw.com_pos(self.m, self.d)
+        self.mjw.com_vel(self.m, self.d)
+
+    def _forward(self) -> None:
+        self.mjw.fwd_position(self.m, self.d)
+        self.mjw.fwd_velocity(self.m, self.d)
+
+    def _reset(self) -> None:
+        if self._keyframe >= 0:
+            self.mjw.reset_data_keyframe(self.m, self.d, self._reset_key)
+        else:
+            self.mjw.reset_data(self.m, self.d, self._reset_key)
 
     def step(self, nstep: int) -> None:
-        self._upload()
-        with self.wp.ScopedDevice(self.device):
-            for _ in range(nstep):
-                self.mjw.step(self.m, self.d)
-            # As the batch backend's velocity stage: bodies and their velocities at the
-            # new state (mj_step leaves them one step old).
-            self.mjw.kinematics(self.m, self.d)
-            self.mjw.com_pos(self.m, self.d)
-            self.mjw.com_vel(self.m, self.d)
-        self._download()
+        self._launch(("step", nstep), lambda: self._physics(nstep))
+
+    def reset(self, ids) -> None:
+        ids = self.torch.as_tensor(ids, dtype=self.torch.long, device=self.torch_device)
+        which = self._reset_which
+        which.fill_(-1 if self._keyframe >= 0 else False)
+        which[ids] = self._keyframe if self._keyframe >= 0 else True
+        self._launch("reset", self._reset)
+
+    def forward(self, ids=None) -> None:
+        # All simulations: recomputing the derived quantities of unchanged ones is a no-op.
+        self._launch("forward", self._forward)
+
+
+# State the environment writes: uploaded before each physics call where fields are copies.
+_INPUTS = ("qpos", "qvel", "ctrl", "act")
+
+
+class HostArrays:
+    """A device backend's fields as numpy arrays, for code that computes on the host:
+    zero-copy views on the CPU, else host copies uploaded (the state the environment
+    writes and the per-simulation model fields) before and downloaded after every step,
+    reset and forward. ``copies`` makes the CPU work as a GPU does (tests of that path)."""
+
+    def __init__(self, inner, copies: bool | None = None):
+        self.inner, self.model, self.nsim = inner, inner.model, inner.nsim
+        on_cpu = inner.torch_device.type == "cpu"
+        self.copies = not on_cpu if copies is None else copies
+        self._fields: dict[str, tuple[object, np.ndarray]] = {}
+        self._model_fields: dict[str, tuple[object, np.ndarray]] = {}
+
+    def _bind(self, tensor) -> tuple[object, np.ndarray]:
+        return tensor, tensor.cpu().numpy().copy() if self.copies else tensor.numpy()
+
+    def field(self, name: str) -> np.ndarray:
+        if name not in self._fields:
+            self._fields[name] = self._bind(self.inner.field(name))
+        return self._fields[name][1]
+
+    def model_field(self, name: str) -> np.ndarray:
+        if name not in self._model_fields:
+            self._model_fields[name] = self._bind(self.inner.model_field(name))
+        return self._model_fields[name][1]
+
+    def _call(self, run) -> None:
+        if self.copies:
+            names = [n for n in _INPUTS if n in self._fields]
+            for tensor, host in [self._fields[n] for n in names] + list(
+                self._model_fields.values()
+            ):
+                tensor.copy_(self.inner.torch.from_numpy(host))
+        run()
+        if self.copies:
+            for tensor, host in self._fields.values():
+                host[...] = tensor.cpu().numpy()
+
+    def step(self, nstep: int) -> None:
+        self._call(lambda: self.inner.step(nstep))
 
     def reset(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids, dtype=int)
-        self._upload()
-        with self.wp.ScopedDevice(self.device):
-            if self._keyframe >= 0:
-                key = np.full(self.nsim, -1, np.int32)  # -1: this simulation is not reset
-                key[ids] = self._keyframe
-                self.mjw.reset_data_keyframe(self.m, self.d, self.wp.array(key, dtype=int))
-            else:
-                mask = np.zeros(self.nsim, bool)
-                mask[ids] = True
-                self.mjw.reset_data(self.m, self.d, self.wp.array(mask, dtype=bool))
-        self._download()
+        self._call(lambda: self.inner.reset(np.asarray(ids, dtype=int)))
 
     def forward(self, ids: np.ndarray | None = None) -> None:
-        # All simulations: recomputing the derived quantities of unchanged ones is a no-op.
-        self._upload()
-        with self.wp.ScopedDevice(self.device):
-            self.mjw.fwd_position(self.m, self.d)
-            self.mjw.fwd_velocity(self.m, self.d)
-        self._download()
+        self._call(lambda: self.inner.forward(ids))

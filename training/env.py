@@ -1,6 +1,11 @@
 """The batched HOI tracking environment: N simulations of the G1 and one object, each
 following a reference clip (InterMimic-style Stage 1 expert task).
 
+Its arrays are numpy on the host, or, with ``on_device`` and the warp backend, torch
+tensors on the simulation's device: state, references, random draws, observations,
+rewards, terminations and resets never leave it (the terms are written once for both,
+``robots.array_namespace``).
+
 Policy at ``control_hz`` (50 Hz default), physics as ``physics`` sets it (200 Hz). The
 action is a joint-position offset from the default pose (or from the reference's next
 pose, ``action_base``), scaled per joint by ``action_scale * effort_limit / kp``
@@ -9,11 +14,13 @@ pose, ``action_base``), scaled per joint by ``action_scale * effort_limit / kp``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import tyro
+from array_api_compat import device
 
 from contract import terminations as T
 from contract.actions import (
@@ -36,13 +43,15 @@ from contract.policy_file import PolicyInterface
 from contract.reference import ReferenceMotions
 from contract.state import StateIndex
 from robots import g1
+from robots.array_namespace import like, namespace
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
 from training.backend import PhysicsBackend, make_backend
-from training.penetration import PenetrationProbe
+from training.penetration import PenetrationProbe, WarpProbe
+from training.random_source import make_random
 from training.randomization import ModelRandomizer, RandomizationConfig
 from training.tracker_delay import TrackerDelay
 
@@ -91,8 +100,22 @@ def without_placement(env: dict) -> dict:
     return {k: v for k, v in env.items() if k not in PLACEMENT}
 
 
+def _first_of_each(keys, xp):
+    """Indices of one element per distinct value of ``keys`` (the first in a stable sort)."""
+    order = xp.argsort(keys, stable=True)
+    sorted_keys = keys[order]
+    first = xp.ones(sorted_keys.shape, dtype=xp.bool, device=device(keys))
+    first[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return order[first]
+
+
 class HoiEnv:
-    def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig = EnvConfig(), backend=None):
+    def __init__(
+        self, clips: Sequence[MotionClip], cfg: EnvConfig = EnvConfig(), backend=None,
+        on_device: bool = False,
+    ):  # fmt: skip
+        """``on_device``: with the warp backend, compute in torch on the simulation's
+        device (Stage 1) rather than in numpy on the host."""
         self.cfg = cfg
         dt = cfg.physics.timestep
         self.decimation = round(1.0 / (cfg.control_hz * dt))
@@ -102,54 +125,67 @@ class HoiEnv:
         self.object = self.refs.object
         self.model = build_scene([self.object], gains=cfg.gains, options=cfg.physics).compile()
         self.backend: PhysicsBackend = backend or make_backend(
-            cfg.backend, self.model, cfg.num_envs, cfg.num_threads, cfg.device
+            cfg.backend, self.model, cfg.num_envs, cfg.num_threads, cfg.device, on_device
         )
         self.n = cfg.num_envs
-        self.index = StateIndex(self.model, self.object.name)
-        self.planes = convex_planes(self.object)
-        self.probe = PenetrationProbe(self.model, self.object.name)
-        if cfg.action_base not in ACTION_BASES:
-            raise ValueError(f"action_base {cfg.action_base!r}; known: {ACTION_BASES}")
-        self.action_scale = joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0])
-        self.max_steps = int(cfg.episode_seconds * cfg.control_hz)
-        self.rng = np.random.default_rng(cfg.seed)
-        self.clip = np.zeros(self.n, int)
-        self.frame = np.zeros(self.n, int)
-        self.steps = np.zeros(self.n, int)
-        self.lost = np.zeros((self.n, 2), int)
-        self.last_action = np.zeros((self.n, g1.NUM_JOINTS))
-        self._ctrl = self.backend.field("ctrl")
         self._qpos = self.backend.field("qpos")
         self._qvel = self.backend.field("qvel")
+        self._ctrl = self.backend.field("ctrl")
+        # the arrays' namespace, float dtype and device: numpy float64, or the simulation's
+        xp = self.xp = namespace(self._qpos)
+        dev = device(self._qpos)
+        self.refs = self.refs.like(self._qpos)
+        self.index = StateIndex(self.model, self.object.name)
+        self._joint_q, self._joint_v = (xp.asarray(a, device=dev) for a in
+                                        (self.index.joint_q, self.index.joint_v))  # fmt: skip
+        self.planes = [like(p, self._qpos) for p in convex_planes(self.object)]
+        self.probe = (PenetrationProbe(self.model, self.object.name) if xp is np
+                      else WarpProbe(self.backend, self.object.name))  # fmt: skip
+        if cfg.action_base not in ACTION_BASES:
+            raise ValueError(f"action_base {cfg.action_base!r}; known: {ACTION_BASES}")
+        self.action_scale = like(joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0]), self._qpos)
+        self._default_pos = like(g1.DEFAULT_POS, self._qpos)
+        self.max_steps = int(cfg.episode_seconds * cfg.control_hz)
+        self.rng = make_random(cfg.seed, self._qpos)
+
+        def zeros(shape, dtype=xp.int64):
+            return xp.zeros(shape, dtype=dtype, device=dev)
+
+        self.clip, self.frame, self.steps = zeros(self.n), zeros(self.n), zeros(self.n)
+        self.lost = zeros((self.n, 2))
+        self.last_action = zeros((self.n, g1.NUM_JOINTS), self._qpos.dtype)
         rc = cfg.randomization
         self.randomizer = (
             ModelRandomizer(self.backend, self.model, self.object.name, rc) if rc.enabled else None
         )
-        self.latency = np.zeros(self.n, int)  # physics substeps (randomization)
+        self.latency = zeros(self.n)  # physics substeps (randomization)
         most = round(rc.tracker_latency_s * cfg.control_hz)
         self.tracker = (
-            TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis)
+            TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis, like=self._qpos)
             if rc.enabled and most
             else None
         )
-        self.prev_target = np.tile(g1.DEFAULT_POS, (self.n, 1))
-        self.next_push = np.full(self.n, np.inf)
+        self.prev_target = xp.asarray(xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS)),
+                                      copy=True)  # fmt: skip
+        self.next_push = xp.full(self.n, xp.inf, dtype=self._qpos.dtype, device=dev)
         rows = int(self.refs.lengths.sum())
-        self.psi_qpos = np.zeros((rows, cfg.psi_size, self.model.nq))
-        self.psi_qvel = np.zeros((rows, cfg.psi_size, self.model.nv))
-        self.psi_count = np.zeros(rows, int)
-        self.reset(np.arange(self.n))
+        self.psi_qpos = zeros((rows, cfg.psi_size, self.model.nq), self._qpos.dtype)
+        self.psi_qvel = zeros((rows, cfg.psi_size, self.model.nv), self._qpos.dtype)
+        self.psi_count = zeros(rows)
+        self.reset(xp.arange(self.n, device=dev))
+
+    def _nonzero(self, mask):
+        return self.xp.nonzero(mask)[0]
 
     # Reset: reference state initialization ---------------------------------------------
 
     def reset(self, ids: np.ndarray) -> None:
         """Reference state initialization: a random clip at a random frame."""
-        ids = np.asarray(ids)
         if len(ids) == 0:
             return
         clip = self.rng.integers(0, self.refs.num_clips, len(ids))
-        frame = (self.rng.random(len(ids)) * (self.refs.lengths[clip] - 1)).astype(int)
-        self.reset_to(ids, clip, frame)
+        frame = self.rng.random(len(ids)) * (self.refs.lengths[clip] - 1)
+        self.reset_to(ids, clip, self.xp.astype(frame, self.xp.int64))
 
     def reset_to(self, ids: np.ndarray, clip: np.ndarray, frame: np.ndarray) -> None:
         """Start simulations ``ids`` at the given reference clips and frames (or at a
@@ -175,8 +211,9 @@ class HoiEnv:
         self.write_state(ids, ref, flush=False)
         rows = self.refs.index(clip, frame)
         use = (self.psi_count[rows] > 0) & (self.rng.random(len(ids)) < self.cfg.psi_prob)
-        if use.any():
-            slot = self.rng.integers(0, np.minimum(self.psi_count[rows[use]], self.cfg.psi_size))
+        if bool(self.xp.any(use)):
+            count = self.psi_count[rows[use]]
+            slot = self.rng.integers(0, self.xp.clip(count, max=self.cfg.psi_size), len(count))
             depths = self.probe.depths(self.psi_qpos[rows[use], slot])
             ok = (depths.object <= self.cfg.start_object_tolerance) & (
                 depths.robot <= self.cfg.start_self_tolerance
@@ -185,7 +222,7 @@ class HoiEnv:
             self._qvel[ids[use][ok]] = self.psi_qvel[rows[use], slot][ok]
         if self.randomizer is not None:
             self.perturb_joints(ids, rc.joint_pos_noise)
-            self._qvel[ids[:, None], self.index.joint_v] += self.rng.normal(
+            self._qvel[ids[:, None], self._joint_v] += self.rng.normal(
                 scale=rc.joint_vel_noise, size=(len(ids), 29)
             )
         if self.cfg.start_joint_noise > 0:
@@ -199,7 +236,7 @@ class HoiEnv:
         rng = self.rng if rng is None else rng
 
         def noise(sub: np.ndarray) -> None:
-            self._qpos[sub[:, None], self.index.joint_q] += rng.normal(
+            self._qpos[sub[:, None], self._joint_q] += rng.normal(
                 scale=scale, size=(len(sub), len(self.index.joint_q))
             )
 
@@ -211,14 +248,14 @@ class HoiEnv:
         redrawing it up to ``start_tries`` times for simulations it pushes into the
         object or into themselves deeper than before plus the tolerances (those still
         too deep keep their unperturbed state), then lift each robot out of the floor."""
-        ids = np.asarray(ids)
         if not len(ids):
             return
-        before = self._qpos[ids].copy()
+        xp = self.xp
+        before = xp.asarray(self._qpos[ids], copy=True)
         start = self.probe.depths(before)
         allowed_object = start.object + self.cfg.start_object_tolerance
         allowed_self = start.robot + self.cfg.start_self_tolerance
-        todo = np.arange(len(ids))
+        todo = xp.arange(len(ids), device=device(ids))
         for _ in range(self.cfg.start_tries):
             perturb(ids[todo])
             now = self.probe.depths(self._qpos[ids[todo]])
@@ -233,12 +270,12 @@ class HoiEnv:
         """PSI: keep the simulated states of well-tracked frames."""
         tol = self.cfg.psi_tolerance
         good = (body_error(state, ref) < tol) & (
-            np.linalg.norm(state.object_pos - ref.object_pos, axis=1) < tol
+            self.xp.linalg.vector_norm(state.object_pos - ref.object_pos, axis=1) < tol
         )
-        ids = np.flatnonzero(good)
+        ids = self._nonzero(good)
         rows = self.refs.index(self.clip[ids], self.frame[ids])
-        rows, first = np.unique(rows, return_index=True)  # one state per frame per step
-        ids = ids[first]
+        first = _first_of_each(rows, self.xp)  # one state per frame per step
+        rows, ids = rows[first], ids[first]
         slot = self.psi_count[rows] % self.cfg.psi_size
         self.psi_qpos[rows, slot] = self._qpos[ids]
         self.psi_qvel[rows, slot] = self._qvel[ids]
@@ -248,7 +285,7 @@ class HoiEnv:
         """Random velocity impulses on the pelvis and the object."""
         rc = self.cfg.randomization
         self.next_push -= 1
-        ids = np.flatnonzero(self.next_push <= 0)
+        ids = self._nonzero(self.next_push <= 0)
         if not len(ids):
             return
         ix = self.index
@@ -281,7 +318,7 @@ class HoiEnv:
 
     # Stepping -------------------------------------------------------------------------
 
-    def observation(self, state=None, distances=None) -> np.ndarray:
+    def observation(self, state=None, distances=None):
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
@@ -303,29 +340,31 @@ class HoiEnv:
         mask causes)."""
         return T.tracking_causes(state, ref, self.lost, self.cfg.terminations)
 
-    def action_base(self) -> np.ndarray:
+    def action_base(self):
         """(N, 29) the pose actions are offsets from this step (``cfg.action_base``)."""
         if self.cfg.action_base == "reference":
             return self.refs.state(self.clip, self.frame + 1)[0].joint_pos
-        return np.broadcast_to(g1.DEFAULT_POS, (self.n, g1.NUM_JOINTS))
+        return self.xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS))
 
     def _actuate(self, target: np.ndarray) -> None:
         """One control period of physics: each simulation's new targets reach its motors
         after its latency (in substeps); the previous targets act until then."""
-        if not self.latency.any():
+        if not bool(self.xp.any(self.latency)):
             self._ctrl[:] = target
             self.backend.step(self.decimation)
         else:
             for k in range(self.decimation):
-                self._ctrl[:] = np.where((k < self.latency)[:, None], self.prev_target, target)
+                late = (k < self.latency)[:, None]
+                self._ctrl[:] = self.xp.where(late, self.prev_target, target)
                 self.backend.step(1)
         self.prev_target = target
 
-    def step(self, action: np.ndarray):
+    def step(self, action):
         """Apply (N, 29) actions for one control period. Returns (obs, reward, terminated,
-        truncated, info); finished simulations are reset and their obs are the new ones."""
-        action = clip_action(action, self.cfg.action_clip)
-        if action.shape != (self.n, g1.NUM_JOINTS):
+        truncated, info); finished simulations are reset and their obs are the new ones.
+        Arrays of the environment's namespace (numpy, or tensors on its device)."""
+        action = clip_action(like(action, self._qpos), self.cfg.action_clip)
+        if tuple(action.shape) != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
         target = joint_targets(action, self.action_base(), self.action_scale)
         if self.randomizer is not None:
@@ -354,13 +393,13 @@ class HoiEnv:
         }
         extra = self.step_info(state)
         causes = self.terminations(state, ref)
-        terminated = np.logical_or.reduce(list(causes.values()))
+        terminated = functools.reduce(self.xp.logical_or, causes.values())
         clip_end = self.frame >= self.refs.lengths[self.clip] - 1
         truncated = ~terminated & ((self.steps >= self.max_steps) | clip_end)
         reward = sum(getattr(c, k) * v for k, v in terms.items()) + c.termination * terminated
         if self.cfg.psi_prob > 0:
             self._remember(state, ref)
-        done = np.flatnonzero(terminated | truncated)
+        done = self._nonzero(terminated | truncated)
         info = {
             "terms": terms,
             "causes": causes,

@@ -99,7 +99,7 @@ def load_latent_run(run_dir: Path) -> tuple[Stage2Config, dict, int]:
     checkpoint = Path(run_dir) / CHECKPOINT
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{run_dir} has no checkpoint yet")
-    return cfg, torch.load(checkpoint, weights_only=True)["policy"], stage
+    return cfg, torch.load(checkpoint, weights_only=True, map_location="cpu")["policy"], stage
 
 
 def run_task(

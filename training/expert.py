@@ -16,7 +16,8 @@ from robots import g1
 from robots.clip import MotionClip
 from training.env import EnvConfig
 
-Expert = Callable[[np.ndarray], np.ndarray]  # (N, obs) float32 -> (N, 29) clipped actions
+# (N, obs) float32 -> (N, 29) clipped actions, in the environment's namespace
+Expert = Callable[[np.ndarray], np.ndarray]
 
 
 def expert_env_config(
@@ -92,10 +93,11 @@ def load_expert(path: Path, env) -> Expert:
     def rebased(obs: np.ndarray) -> np.ndarray:
         # The expert reads its own last action: the executed one in its terms (0 on an
         # episode's first step, as in its training).
-        obs = obs.copy()
+        xp = env.xp
+        obs = xp.asarray(obs, copy=True)
         now = env.refs.state(env.clip, env.frame)[0].joint_pos
         own = rebase(obs[:, last], env.action_base(), now, env.action_scale)
-        obs[:, last] = np.where(env.steps[:, None] == 0, 0.0, own)
+        obs[:, last] = xp.where(env.steps[:, None] == 0, 0.0, own)
         action = clip_action(act(obs), expert_clip)
         ahead = env.refs.state(env.clip, env.frame + 1)[0].joint_pos
         return rebase(action, ahead, env.action_base(), env.action_scale)
@@ -104,12 +106,19 @@ def load_expert(path: Path, env) -> Expert:
 
 
 def _load(path: Path, source, env) -> Expert:
+    import torch
+
     if not isinstance(source, dict):
         policy = source
-        if not np.allclose(policy.action_scale, env.action_scale):
+        scale = joint_scale(env.cfg.action_scale, g1.gains(env.cfg.gains)[0])
+        if not np.allclose(policy.action_scale, scale):
             raise ValueError(f"{path}: action scale differs from the environment's")
-        return policy
-    import torch
+        if env.xp is np:
+            return policy
+        from training.onnx_torch import OnnxTorch
+
+        net = OnnxTorch(path, env.frame.device)  # the environment's device: no host trip
+        return lambda obs: clip_action(net(obs), policy.action_clip)
 
     from training.stage1 import PpoConfig, Runner, TorchVecEnv
 
@@ -122,6 +131,7 @@ def _load(path: Path, source, env) -> Expert:
 
     def expert(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return act(vec._wrap(obs)).numpy()
+            action = act(vec._wrap(obs))
+        return action if vec.on_device else action.numpy()
 
     return expert

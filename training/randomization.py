@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+from array_api_compat import device
 
 from contract.sensors import SensorNoise
+from robots.array_namespace import like as as_like
+from robots.array_namespace import namespace
 
 
 @dataclass(frozen=True)
@@ -52,16 +55,22 @@ class ModelRandomizer:
         self.cfg, self.backend = cfg, backend
         obj = model.body(object_name).id
         self.obj = obj
-        self.obj_geoms = np.flatnonzero(model.geom_bodyid == obj)
-        self.foot_geoms = np.array(
+        self.mass = backend.model_field("body_mass")
+        # index arrays and base values beside the fields (numpy, or tensors on their device)
+        xp, dev, like = namespace(self.mass), device(self.mass), self.mass
+
+        def index(a) -> np.ndarray:
+            return xp.asarray(np.asarray(a, dtype=np.int64), device=dev)
+
+        self.obj_geoms = index(np.flatnonzero(model.geom_bodyid == obj))
+        self.foot_geoms = index(
             [g for g in range(model.ngeom) if "foot" in (model.geom(g).name or "")]
         )
-        self.base_mass = model.body_mass[obj]
-        self.base_inertia = model.body_inertia[obj].copy()
-        self.base_ipos = model.body_ipos[obj].copy()
-        self.base_gain = model.actuator_gainprm[:, 0].copy()
-        self.base_bias = model.actuator_biasprm[:, :3].copy()
-        self.mass = backend.model_field("body_mass")
+        self.base_mass = float(model.body_mass[obj])
+        self.base_inertia = as_like(model.body_inertia[obj], like)
+        self.base_ipos = as_like(model.body_ipos[obj], like)
+        self.base_gain = as_like(model.actuator_gainprm[:, 0], like)
+        self.base_bias = as_like(model.actuator_biasprm[:, :3], like)
         self.inertia = backend.model_field("body_inertia")
         self.ipos = backend.model_field("body_ipos")
         self.friction = backend.model_field("geom_friction")
@@ -69,7 +78,9 @@ class ModelRandomizer:
         self.gain = backend.model_field("actuator_gainprm")
         self.bias = backend.model_field("actuator_biasprm")
 
-    def apply(self, ids: np.ndarray, rng: np.random.Generator) -> None:
+    def apply(self, ids: np.ndarray, rng) -> None:
+        """New values for simulations ``ids`` (``rng``: numpy's Generator, or
+        ``training.random_source.TorchRandom`` for tensor fields)."""
         c, n = self.cfg, len(ids)
         scale = rng.uniform(*c.object_mass_scale, n)
         self.mass[ids, self.obj] = self.base_mass * scale

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
 from training.backend import BackendName
+from training.distributed import physics_device
 from training.env import EnvConfig, HoiEnv, without_placement
 from training.resume import check_resumable
 
@@ -75,35 +77,43 @@ class Stage1Config:
 
 
 class TorchVecEnv(VecEnv):
-    """rsl-rl view of :class:`HoiEnv` (actor and critic see the same observation)."""
+    """rsl-rl view of :class:`HoiEnv` (actor and critic see the same observation): on
+    the environment's device when it computes in torch, else numpy converted on the CPU."""
 
     def __init__(self, env: HoiEnv):
         self.env = env
         self.num_envs = env.n
         self.num_actions = 29
         self.max_episode_length = env.max_steps
-        self.episode_length_buf = torch.zeros(env.n, dtype=torch.long)
-        self.device = "cpu"
+        self.on_device = env.xp is not np
+        self.device = str(env.frame.device) if self.on_device else "cpu"
+        self.episode_length_buf = torch.zeros(env.n, dtype=torch.long, device=self.device)
         self.cfg = asdict(env.cfg)
         self._obs = env.observation()
 
-    def _wrap(self, obs: np.ndarray) -> TensorDict:
-        t = torch.from_numpy(obs)
+    @staticmethod
+    def _tensor(a) -> torch.Tensor:
+        return torch.as_tensor(a)  # a tensor as it is; numpy without a copy
+
+    def _wrap(self, obs) -> TensorDict:
+        t = self._tensor(obs).float()
         return TensorDict({"policy": t, "critic": t}, batch_size=[self.num_envs])
 
     def get_observations(self) -> TensorDict:
         return self._wrap(self._obs)
 
     def step(self, actions: torch.Tensor):
-        obs, reward, terminated, truncated, info = self.env.step(actions.detach().cpu().numpy())
+        actions = actions.detach()
+        obs, reward, terminated, truncated, info = self.env.step(
+            actions if self.on_device else actions.cpu().numpy()
+        )
         self._obs = obs
-        self.episode_length_buf = torch.from_numpy(self.env.steps.copy())
-        dones = torch.from_numpy(terminated | truncated)
-        extras = {
-            "time_outs": torch.from_numpy(truncated),
-            "log": {f"reward/{k}": float(np.mean(v)) for k, v in info["terms"].items()},
-        }
-        return self._wrap(obs), torch.from_numpy(reward.astype(np.float32)), dones, extras
+        self.episode_length_buf = self._tensor(self.env.steps).clone()
+        # 0-d tensors: rsl-rl averages them at logging time, no host read per step
+        log = {f"reward/{k}": self._tensor(v).float().mean() for k, v in info["terms"].items()}
+        extras = {"time_outs": self._tensor(truncated), "log": log}
+        dones = self._tensor(terminated | truncated)
+        return self._wrap(obs), self._tensor(reward).float(), dones, extras
 
 
 def rsl_config(cfg: PpoConfig) -> dict:
@@ -147,7 +157,7 @@ class Runner(OnPolicyRunner):
         self, env: TorchVecEnv, ppo: PpoConfig, run_dir: Path, total: int, quiet: bool = False
     ):
         with contextlib.redirect_stdout(io.StringIO()):
-            super().__init__(env, rsl_config(ppo), log_dir=str(run_dir), device="cpu")
+            super().__init__(env, rsl_config(ppo), log_dir=str(run_dir), device=env.device)
         self.ppo, self.run_dir = ppo, run_dir
         self._record_code_state()
         self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
@@ -237,7 +247,11 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
                         {"env": without_placement(now)})  # fmt: skip
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     torch.manual_seed(cfg.env.seed)
-    env = TorchVecEnv(HoiEnv(clips, cfg.env))
+    # under torchrun (rsl-rl's multi-GPU training, NCCL) each process simulates on its own
+    # GPU with its own seed
+    rank = int(os.environ.get("RANK", "0"))
+    env_cfg = replace(cfg.env, device=physics_device(cfg.env.device), seed=cfg.env.seed + rank)
+    env = TorchVecEnv(HoiEnv(clips, env_cfg, on_device=True))
     runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)
     runner.resume()
     remaining = cfg.iterations - runner.current_learning_iteration

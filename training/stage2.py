@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from array_api_compat import device
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
@@ -32,6 +33,7 @@ from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
 from training.models.losses import LossWeights, stage2_loss
 from training.models.policy import ModelConfig, Sizes, VariationalPolicy
+from training.random_source import make_random
 from training.resume import check_resumable
 
 CHECKPOINT = "checkpoint.pt"
@@ -97,25 +99,42 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None,
+                 on_device: bool = True):  # fmt: skip
+        """``on_device``: on the warp backend, compute on the simulation's device (else
+        numpy on the host, as Stage 3's in-betweening group still does)."""
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
                           device=cfg.device, seed=cfg.seed,
                           start_joint_noise=cfg.start_joint_noise)  # fmt: skip
-        self.env = HoiEnv(clips, env_cfg)
-        self.expert = load_expert(Path(cfg.expert), self.env)
-        self.rng = np.random.default_rng(cfg.seed)
+        # on the warp backend the environment, expert, goals, student and rollout all
+        # stay on the simulation's device (torch); on the batch backend, numpy and CPU
+        self.env = env = HoiEnv(clips, env_cfg, on_device=on_device)
+        self.xp, like = env.xp, env.last_action
+        self.device = env.frame.device if env.xp is not np else torch.device("cpu")
+        self.expert = load_expert(Path(cfg.expert), env)
+        self.rng = make_random(cfg.seed, like)
         torch.manual_seed(cfg.seed)
-        self.policy = build_policy(cfg, self.env)
+        self.policy = build_policy(cfg, env).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
-        self.goals = Goals(self.env.n, cfg.goals, env_cfg.control_hz, self.rng,
-                           sampler=mask_sampler)  # fmt: skip
-        self.obs = self.env.observation()
-        self.goals.reset(np.arange(self.env.n), self.env.frame, self._last(), self._proprio())
-        self.noise = torch.randn(self.env.n, cfg.model.latent_dim)
+        self.goals = Goals(env.n, cfg.goals, env_cfg.control_hz, self.rng, sampler=mask_sampler,
+                           like=like)  # fmt: skip
+        self.obs = env.observation()
+        everyone = self.xp.arange(env.n, device=device(like))
+        self.goals.reset(everyone, env.frame, self._last(), self._proprio())
+        self.noise = self._noise(env.n)
         self.iteration = 0
-        self.episode_steps: list[int] = []  # lengths of finished episodes (logging)
+        # lengths of the last 100 finished episodes (logging), where the environment is
+        self.episode_steps = self.xp.zeros(0, dtype=self.xp.int64, device=device(like))
+
+    def _noise(self, k: int) -> torch.Tensor:
+        return torch.randn(k, self.cfg.model.latent_dim, device=self.device)
+
+    def mean_episode_steps(self) -> float:
+        """Mean length of the last 100 finished episodes (0 before the first)."""
+        steps = self.episode_steps
+        return float(self.xp.mean(self.xp.astype(steps, self.xp.float64))) if len(steps) else 0.0
 
     def _last(self) -> np.ndarray:
         return self.env.refs.lengths[self.env.clip] - 1
@@ -129,33 +148,37 @@ class Stage2:
         keys = ("history", "tokens", "visible", "future", "noise", "expert_action",
                 "residual", "mask", "same_episode")  # fmt: skip
         steps: dict[str, list] = {k: [] for k in keys}
-        fresh = np.ones(env.n, bool)
+        xp, dev = self.xp, device(env.last_action)
+        fresh = xp.ones(env.n, dtype=xp.bool, device=dev)
+
+        def keep(a, dtype=torch.float32) -> torch.Tensor:  # a copy: the source changes
+            return torch.as_tensor(a).to(dtype=dtype, copy=True)
+
         for _ in range(self.cfg.steps_per_iter):
             state = env.index.from_backend(env.backend)
             tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
             labels = self.expert(self.obs)
-            history = torch.from_numpy(goals.history.astype(np.float32))
-            future = torch.from_numpy(self.obs[:, PROPRIO_SIZE:])
-            tok, vis = torch.from_numpy(tokens), torch.from_numpy(visible)
+            history, future = keep(goals.history), keep(self.obs[:, PROPRIO_SIZE:])
+            tok, vis = keep(tokens), keep(visible, torch.bool)
             with torch.inference_mode():
-                student = self.policy.act(history, tok, vis).numpy()
+                student = self.policy.act(history, tok, vis)
+            student = student if xp is not np else student.numpy()
             use_expert = self.rng.random(env.n) < share
-            action = np.where(use_expert[:, None], labels, student)
+            action = xp.where(use_expert[:, None], labels, student)
             for k, v in (("history", history), ("tokens", tok), ("visible", vis),
                          ("future", future), ("noise", self.noise.clone()),
-                         ("expert_action", torch.from_numpy(labels.astype(np.float32))),
-                         ("residual", torch.from_numpy(residual)),
-                         ("mask", torch.from_numpy(goals.mask.copy())),
-                         ("same_episode", torch.from_numpy(~fresh))):  # fmt: skip
+                         ("expert_action", keep(labels)), ("residual", keep(residual)),
+                         ("mask", keep(goals.mask, torch.bool)),
+                         ("same_episode", keep(~fresh, torch.bool))):  # fmt: skip
                 steps[k].append(v)
             lived = env.steps + 1
             self.obs, _, terminated, truncated, _ = env.step(action)
-            done = np.flatnonzero(terminated | truncated)
-            self.episode_steps += lived[done].tolist()
+            done = xp.nonzero(terminated | truncated)[0]
+            self.episode_steps = xp.concat([self.episode_steps, lived[done]])[-100:]
             goals.advance(env.frame, self._last(), self._proprio())
             goals.reset(done, env.frame[done], self._last()[done], self._proprio())
-            self.noise[done] = torch.randn(len(done), self.cfg.model.latent_dim)
-            fresh = np.zeros(env.n, bool)
+            self.noise[done] = self._noise(len(done))
+            fresh = xp.zeros(env.n, dtype=xp.bool, device=dev)
             fresh[done] = True
         return {k: torch.stack(v) for k, v in steps.items()}
 
@@ -167,7 +190,7 @@ class Stage2:
                                batch["future"].flatten(0, 1))  # fmt: skip
         logs: dict[str, list[float]] = {}
         for _ in range(cfg.epochs):
-            for envs in torch.randperm(n).chunk(cfg.mini_batches):
+            for envs in torch.randperm(n, device=self.device).chunk(cfg.mini_batches):
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
                 out = p(mb["history"], mb["tokens"], mb["visible"], mb["future"], mb["noise"])
                 loss, terms = stage2_loss(out, mb, cfg.loss, t)
@@ -203,7 +226,7 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     write_text(saved, json.dumps(asdict(cfg), indent=2))
     run = Stage2(cfg, clips)
     if (run_dir / CHECKPOINT).is_file():
-        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True))
+        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True, map_location="cpu"))
     writer = SummaryWriter(str(run_dir))
     bar = tqdm(total=cfg.iterations, initial=run.iteration, desc="stage2", unit="it",
                disable=quiet)  # fmt: skip
@@ -214,7 +237,7 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
         logs = run.learn(run.rollout())
         run.iteration += 1
         share = expert_share(cfg, run.iteration)
-        episode = float(np.mean(run.episode_steps[-100:])) if run.episode_steps else 0.0
+        episode = run.mean_episode_steps()
         logs.update(expert_share=share, episode_steps=episode, learning_rate=lr)
         for k, v in logs.items():
             writer.add_scalar(f"stage2/{k}", v, run.iteration)

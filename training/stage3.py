@@ -154,7 +154,8 @@ class Stage3:
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      backend=cfg.backend, device=cfg.device, expert_share_start=0.0,
                      expert_share_end=0.0, steps_per_iter=cfg.steps_per_iter)  # fmt: skip
-        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
+        self.distill = (Stage2(s2, clips, preserve_masks(cfg.preserve_patterns), on_device=False)
+                        if n_keep else None)  # fmt: skip
         # The expert's environment, with the in-betweening task's own starts.
         seconds = max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
@@ -164,7 +165,9 @@ class Stage3:
         torch.manual_seed(seed)
         self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)
         checkpoint = Path(cfg.init) / CHECKPOINT
-        self.policy.load_state_dict(torch.load(checkpoint, weights_only=True)["policy"])
+        self.policy.load_state_dict(
+            torch.load(checkpoint, weights_only=True, map_location="cpu")["policy"]
+        )
         self.policy.eval()
         self.critic = Critic(self.policy, cfg.critic_hidden)
         actions = self.policy.sizes.actions
@@ -364,7 +367,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
         write_text(saved, json.dumps(stage3_config_dict(cfg), indent=2))
     run = Stage3(replace(cfg, device=distributed.physics_device(cfg.device)), rank)
     if (run_dir / CHECKPOINT).is_file():
-        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True))
+        run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True, map_location="cpu"))
     writer = SummaryWriter(str(run_dir)) if main else None
     bar = tqdm(total=cfg.iterations, initial=run.iteration, desc=f"stage3 x{world}",
                unit="it", disable=quiet or not main)  # fmt: skip

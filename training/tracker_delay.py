@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from array_api_compat import device
 
 from contract.state import HoiState
 from contract.tracker import advance, extrapolate
+from robots.array_namespace import namespace
 
 
 class TrackerDelay:
@@ -23,12 +25,19 @@ class TrackerDelay:
     OBJECT = ("object_pos", "object_quat", "object_lin_vel", "object_ang_vel")
     PELVIS = ("root_pos", "root_lin_vel")
 
-    def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False):
+    def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False,
+                 like=None):  # fmt: skip
+        """``like``: an array whose namespace, float dtype and device the history takes
+        (default numpy)."""
         self.control_hz, self.most_steps = control_hz, most_steps
-        self.steps = np.zeros(n, int)
-        self.fresh = np.ones(n, bool)
+        like = np.zeros(0) if like is None else like
+        xp, dev = namespace(like), device(like)
+        self.steps = xp.zeros(n, dtype=xp.int64, device=dev)
+        self.fresh = xp.ones(n, dtype=xp.bool, device=dev)
+        self.rows = xp.arange(n, device=dev)
         fields = self.OBJECT + (self.PELVIS if pelvis else ())
-        self.history = {f: np.zeros((most_steps + 1, n, 4 if f == "object_quat" else 3))
+        self.history = {f: xp.zeros((most_steps + 1, n, 4 if f == "object_quat" else 3),
+                                    dtype=like.dtype, device=dev)
                         for f in fields}  # fmt: skip
 
     def restart(self, ids: np.ndarray, steps: np.ndarray) -> None:
@@ -40,14 +49,13 @@ class TrackerDelay:
     def observe(self, state: HoiState) -> HoiState:
         """``state`` with the tracked bodies as the tracker reports them. Records the
         true state: call once per control step."""
-        rows = np.arange(len(self.steps))
-        seen = {}
+        xp, seen = namespace(state.object_pos), {}
         for name, past in self.history.items():
             value = getattr(state, name)
-            past[1:] = past[:-1].copy()
+            past[1:] = xp.asarray(past[:-1], copy=True)
             past[0] = value
             past[:, self.fresh] = value[self.fresh]
-            seen[name] = past[self.steps, rows]
+            seen[name] = past[self.steps, self.rows]
         self.fresh[:] = False
         ahead = self.steps / self.control_hz
         pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)

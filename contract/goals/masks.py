@@ -22,8 +22,10 @@ second, during it (so the policy learns to switch goals mid-motion).
 from __future__ import annotations
 
 import numpy as np
+from array_api_compat import device
 
 from contract.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
+from robots.array_namespace import namespace
 
 PREVIEW = (1, 2, 4)  # control steps ahead
 TASKS = ("getup",)  # the prior's learnable task tokens, in input order (Stage 3)
@@ -72,21 +74,21 @@ def pattern_mask(pattern: str, n: int = 1) -> np.ndarray:
     return np.broadcast_to(token, (n, NUM_TOKENS, GOAL_DIM)).copy()
 
 
-def sample_masks(
-    rng: np.random.Generator, n: int, probs: dict[str, float] = TRAINING_PROBS
-) -> np.ndarray:
+def sample_masks(rng, n: int, probs: dict[str, float] = TRAINING_PROBS) -> np.ndarray:
     """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``probs`` (pattern ->
-    probability, ``random`` included; normalized)."""
+    probability, ``random`` included; normalized). ``rng``: numpy's Generator, or one
+    drawing torch tensors on a device (``training.random_source``), whose arrays these are."""
     names = list(probs)
     p = np.array(list(probs.values()), float)
     picks = rng.choice(len(names), size=n, p=p / p.sum())
-    out = np.zeros((n, NUM_TOKENS, GOAL_DIM), bool)
+    xp, dev = namespace(picks), device(picks)
+    out = xp.zeros((n, NUM_TOKENS, GOAL_DIM), dtype=xp.bool, device=dev)
     for k, name in enumerate(names):
-        ids = np.flatnonzero(picks == k)
+        ids = xp.nonzero(picks == k)[0]
         if name == "random":
             keep = rng.random((len(ids), NUM_TOKENS, len(COMPONENTS))) < 0.5
-            sizes = [size for _, size in COMPONENTS]
-            out[ids] = np.repeat(keep, sizes, axis=2)
+            sizes = xp.asarray([size for _, size in COMPONENTS], device=dev)
+            out[ids] = xp.repeat(keep, sizes, axis=2)
         else:
-            out[ids] = pattern_mask(name, len(ids))
+            out[ids] = xp.asarray(pattern_mask(name, len(ids)), device=dev)
     return out

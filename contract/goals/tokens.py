@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from array_api_compat import device
 
 from contract.goals.features import GOAL_DIM, goal_residual
 from contract.goals.masks import NUM_TOKENS, PREVIEW, pattern_mask, sample_masks
 from contract.reference import ReferenceMotions
 from contract.state import HoiState
+from robots.array_namespace import namespace
 
 
 @dataclass(frozen=True)
@@ -28,32 +30,37 @@ class GoalConfig:
 class Goals:
     """Goal state of N simulations. ``pattern``: a fixed named mask pattern (evaluation,
     deployment); None samples training masks with ``sampler`` (rng, k) -> (k, G, D)
-    masks, by default ``sample_masks``."""
+    masks, by default ``sample_masks``. Numpy arrays, or with ``like`` (a tensor) torch
+    tensors on its device, drawn by ``rng`` there (``training.random_source``)."""
 
     def __init__(
         self, n: int, cfg: GoalConfig, control_hz: float, rng: np.random.Generator,
-        pattern: str | None = None, sampler: Callable | None = None,
+        pattern: str | None = None, sampler: Callable | None = None, like=None,
     ):  # fmt: skip
         self.n, self.cfg, self.hz, self.rng, self.pattern = n, cfg, control_hz, rng, pattern
         self.sampler = sampler or sample_masks
-        self.mask = np.zeros((n, NUM_TOKENS, GOAL_DIM), bool)
-        self.snapshot = np.zeros(n, int)
+        like = np.zeros(0) if like is None else like
+        self.xp, self.device = namespace(like), device(like)
+        xp = self.xp
+        self.mask = xp.zeros((n, NUM_TOKENS, GOAL_DIM), dtype=xp.bool, device=self.device)
+        self.snapshot = xp.zeros(n, dtype=xp.int64, device=self.device)
         self.history: np.ndarray | None = None
 
     def _masks(self, k: int) -> np.ndarray:
-        if self.pattern is None:
-            return self.sampler(self.rng, k)
-        return pattern_mask(self.pattern, k)
+        masks = self.sampler(self.rng, k) if self.pattern is None else pattern_mask(self.pattern, k)
+        return self.xp.asarray(masks, device=self.device)
 
     def _snapshot_after(self, frame: np.ndarray, last: np.ndarray) -> np.ndarray:
         lo, hi = self.cfg.snapshot_steps
-        return np.minimum(frame + self.rng.integers(lo, hi + 1, len(frame)), last)
+        return self.xp.minimum(frame + self.rng.integers(lo, hi + 1, len(frame)), last)
 
     def reset(self, ids: np.ndarray, frame: np.ndarray, last: np.ndarray, proprio: np.ndarray):
         """Fresh goals for simulations ``ids`` starting at ``frame`` (clip's last frame
         ``last``); their history is filled with the current proprioception."""
+        xp = self.xp
         if self.history is None:
-            self.history = np.repeat(proprio[:, None], self.cfg.history, axis=1)
+            shape = (proprio.shape[0], self.cfg.history, proprio.shape[1])
+            self.history = xp.asarray(xp.broadcast_to(proprio[:, None], shape), copy=True)
         self.mask[ids] = self._masks(len(ids))
         self.snapshot[ids] = self._snapshot_after(frame, last)
         self.history[ids] = proprio[ids, None]
@@ -61,18 +68,22 @@ class Goals:
     def advance(self, frame: np.ndarray, last: np.ndarray, proprio: np.ndarray) -> None:
         """After a control step: push the proprioception, move reached snapshots ahead,
         resample some masks (training)."""
-        self.history = np.concatenate([self.history[:, 1:], proprio[:, None]], axis=1)
-        reached = np.flatnonzero(frame >= self.snapshot)
+        xp = self.xp
+        self.history = xp.concat([self.history[:, 1:], proprio[:, None]], axis=1)
+        reached = xp.nonzero(frame >= self.snapshot)[0]
         self.snapshot[reached] = self._snapshot_after(frame[reached], last[reached])
         if self.pattern is None:
             p = self.cfg.resample_per_second / self.hz
-            ids = np.flatnonzero(self.rng.random(self.n) < p)
+            ids = xp.nonzero(self.rng.random(self.n) < p)[0]
             self.mask[ids] = self._masks(len(ids))
 
     def tokens(self, state: HoiState, refs: ReferenceMotions, clip: np.ndarray, frame: np.ndarray):
         """(tokens (N, G, TOKEN_DIM) float32, visible (N, G), full residuals (N, G, D))."""
+        xp = self.xp
         targets = [frame + k for k in PREVIEW] + [self.snapshot]
-        residual = np.stack([goal_residual(state, *refs.state(clip, t)) for t in targets], axis=1)
-        to_go = np.stack([(t - frame) / self.hz for t in targets], axis=1)[..., None]
-        tokens = np.concatenate([residual * self.mask, self.mask, to_go], axis=2)
-        return tokens.astype(np.float32), self.mask.any(axis=2), residual.astype(np.float32)
+        residual = xp.stack([goal_residual(state, *refs.state(clip, t)) for t in targets], axis=1)
+        to_go = xp.stack([(t - frame) / self.hz for t in targets], axis=1)[..., None]
+        mask = xp.astype(self.mask, residual.dtype)
+        tokens = xp.concat([residual * mask, mask, xp.astype(to_go, residual.dtype)], axis=2)
+        f32 = xp.float32
+        return xp.astype(tokens, f32), xp.any(self.mask, axis=2), xp.astype(residual, f32)

@@ -57,7 +57,7 @@ def test_one_step_from_100_contact_states_matches_mujoco_batch(warp, lift):
         b.reset(np.arange(n))
         b.field("qpos")[:], b.field("qvel")[:], b.field("ctrl")[:] = q, v, ctrl
         b.forward()
-    assert backends[1].d.nacon.numpy()[0] > 2 * n  # feet on the floor, hands on the box
+    assert backends[1].inner.d.nacon.numpy()[0] > 2 * n  # feet on the floor, hands on the box
     for b in backends:
         b.step(1)
     cpu, gpu = ({k: b.field(k).astype(np.float64) for k in ("qpos", "qvel", "xpos", "cvel")}
@@ -164,15 +164,16 @@ def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run,
     s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, threads=1, steps_per_iter=3,
                              epochs=1, mini_batches=1, critic_warmup_iters=0,
                              critic_hidden=(8,), backend="warp"))  # fmt: skip
-    assert type(s3.env.backend).__name__ == "WarpBackend"
+    assert type(s3.env.backend.inner).__name__ == "WarpBackend"
     logs = s3.learn(s3.rollout(), s3.distill.rollout())
     assert np.isfinite(logs["surrogate"])
 
 
 def test_host_copies_as_on_a_gpu_give_the_same_environment(warp, lift):
-    """The CUDA path (fields are host copies, synced at every call) on the CPU device:
-    an environment with randomization, resets and pushes runs bit for bit as with views."""
-    from training.backend import WarpBackend
+    """The numpy environment's CUDA path (fields are host copies, synced at every call)
+    on the CPU device: with randomization, resets and pushes it runs bit for bit as
+    with views."""
+    from training.backend import HostArrays, WarpBackend
     from training.env import EnvConfig, HoiEnv
 
     clip, refs, _ = lift
@@ -180,11 +181,102 @@ def test_host_copies_as_on_a_gpu_give_the_same_environment(warp, lift):
     model = build_scene([refs.object], gains=cfg.gains, options=cfg.physics).compile()
     runs = []
     for copies in (False, True):
-        env = HoiEnv([clip], cfg, backend=WarpBackend(model, 3, host_copies=copies))
+        env = HoiEnv([clip], cfg, backend=HostArrays(WarpBackend(model, 3), copies=copies))
         rng = np.random.default_rng(1)
         runs.append(np.stack([env.step(rng.normal(scale=0.5, size=(3, 29)))[0] for _ in range(20)]))
-    assert env.backend.views is False and env.steps.max() < 20  # it reset on the way
+    assert env.backend.copies is True and env.steps.max() < 20  # it reset on the way
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_the_environment_on_the_device_computes_what_the_host_one_does(warp, lift):
+    """Torch on the simulation's device against numpy on the host, same starts and
+    actions, no randomization: observations, rewards and terminations agree."""
+    import torch
+
+    from training.env import EnvConfig, HoiEnv
+
+    clip = lift[0]
+    cfg = EnvConfig(num_envs=4, backend="warp", psi_prob=0.0, episode_seconds=0.4,
+                    randomization=RandomizationConfig(enabled=False))  # fmt: skip
+    envs = [HoiEnv([clip], cfg, on_device=d) for d in (False, True)]
+    assert isinstance(envs[1].frame, torch.Tensor) and isinstance(envs[0].frame, np.ndarray)
+    ids, frames = np.arange(4), np.array([0, 40, 80, 120])
+    envs[0].reset_to(ids, np.zeros(4, int), frames)
+    t = torch.as_tensor
+    envs[1].reset_to(t(ids), torch.zeros(4, dtype=torch.long), t(frames))
+    rng, first = np.random.default_rng(2), np.ones(4, bool)  # in the first episode
+    for _ in range(18):
+        action = rng.normal(scale=0.3, size=(4, 29))
+        host, dev = envs[0].step(action), envs[1].step(t(action, dtype=torch.float32))
+        for a, b in zip(host[1:4], dev[1:4], strict=True):  # rewards, terminated, truncated
+            np.testing.assert_allclose(b.numpy()[first], a[first], rtol=1e-3, atol=1e-3)
+        first &= ~(host[2] | host[3])  # restarts draw from other random streams
+        np.testing.assert_allclose(dev[0].numpy()[first], host[0][first], atol=2e-3)
+    assert 0 < first.sum() < 4  # some episodes ended on the way, others went on
+
+
+@pytest.fixture
+def conversions(monkeypatch) -> list[str]:
+    """Every conversion of a torch tensor to numpy or Python values (``numpy``,
+    ``__array__``, ``tolist``, ``item``) made by code of this project, as it happens."""
+    import torch
+
+    ours, calls = tuple(str(REPO / d) for d in ("training", "contract", "robots")), []
+
+    def watch(name):
+        original = getattr(torch.Tensor, name)
+
+        def watched(self, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if caller.startswith(ours):
+                calls.append(f"{name} from {caller}")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, watched)
+
+    for name in ("numpy", "__array__", "tolist", "item"):
+        watch(name)
+    return calls
+
+
+def test_a_stage1_iteration_on_the_device_never_converts_to_numpy(warp, clip, tmp_path,
+                                                                  conversions):  # fmt: skip
+    """Item 2's rule: with the warp backend, the environment, the rollout and the update
+    keep their tensors on the device: no code of this project turns one into numpy."""
+    import torch
+
+    from training.env import EnvConfig
+    from training.stage1 import PpoConfig, Stage1Config
+    from training.stage1 import train as train1
+
+    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=4, learning_epochs=1, mini_batches=1,
+                    save_interval=100)  # fmt: skip
+    env = EnvConfig(num_envs=4, episode_seconds=0.1)  # episodes end and restart (PSI too)
+    cfg = Stage1Config(env=env, ppo=ppo, iterations=1, backend="warp")
+    runner = train1(cfg, tmp_path / "s1", [clip], quiet=True)
+    assert isinstance(runner.env.env.frame, torch.Tensor)
+    assert runner.env.env.cfg.randomization.enabled and runner.env.env.probe is not None
+    assert not conversions, conversions
+
+
+def test_a_stage2_rollout_on_the_device_never_converts_to_numpy(warp, lift, conversions):
+    """The DAgger rollout (environment, ONNX expert, goals, student, storage) on the
+    warp backend stays in torch on the device."""
+    import torch
+
+    from tests.training.conftest import TINY_MODEL
+    from training.models.policy import ModelConfig
+    from training.stage2 import Stage2, Stage2Config
+
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, steps_per_iter=12, epochs=1,
+                       mini_batches=1, model=ModelConfig(**TINY_MODEL), backend="warp")  # fmt: skip
+    run = Stage2(cfg, [lift[0]])
+    run.env.max_steps = 5  # episodes end and restart within the rollout
+    batch = run.rollout()
+    assert not conversions, conversions
+    assert isinstance(run.env.frame, torch.Tensor) and isinstance(run.goals.mask, torch.Tensor)
+    assert batch["expert_action"].device == run.device and not batch["same_episode"].all()
+    assert np.isfinite(run.learn(batch)["imitation"])
 
 
 def test_a_missing_device_is_named(warp, lift):

@@ -1,0 +1,63 @@
+"""The environment's random draws on the device its arrays live on: numpy's Generator
+for numpy arrays (the streams the batch backend always drew), and ``TorchRandom``, the
+same calls drawn by a seeded torch generator on a torch device (no host round trip)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from robots.array_namespace import namespace
+
+
+class TorchRandom:
+    """The few ``numpy.random.Generator`` draws the environment makes, as float tensors
+    of ``dtype`` on ``device``; ``size`` is an int or a shape, bounds may be tensors."""
+
+    def __init__(self, seed: int, device, dtype):
+        import torch
+
+        self.torch, self.device, self.dtype = torch, device, dtype
+        self.gen = torch.Generator(device=device)
+        self.gen.manual_seed(seed)
+
+    def _shape(self, size) -> tuple[int, ...]:
+        return (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
+
+    def random(self, size):
+        return self.torch.rand(self._shape(size), generator=self.gen, device=self.device,
+                               dtype=self.dtype)  # fmt: skip
+
+    def uniform(self, low=0.0, high=1.0, size=1):
+        return low + (high - low) * self.random(size)
+
+    def normal(self, loc=0.0, scale=1.0, size=1):
+        noise = self.torch.randn(self._shape(size), generator=self.gen, device=self.device,
+                                 dtype=self.dtype)  # fmt: skip
+        return loc + scale * noise
+
+    def choice(self, a: int, size=1, p=None):
+        """Indices in [0, a) (int64), with probabilities ``p`` (uniform by default)."""
+        torch, shape = self.torch, self._shape(size)
+        count = int(np.prod(shape))
+        if count == 0:  # multinomial refuses to draw nothing
+            return torch.zeros(shape, dtype=torch.long, device=self.device)
+        weights = torch.ones(a) if p is None else torch.as_tensor(p, dtype=torch.float64)
+        draw = torch.multinomial(weights.to(self.device), count, replacement=True,
+                                 generator=self.gen)  # fmt: skip
+        return draw.reshape(shape)
+
+    def integers(self, low, high, size=1):
+        """Integers in [low, high) (int64), ``high`` a number or a tensor of bounds."""
+        span = high - low
+        if not isinstance(span, self.torch.Tensor):
+            span = self.torch.tensor(span, device=self.device)
+        draw = self.torch.floor(self.random(size).double() * span).long()
+        return low + self.torch.minimum(draw, span - 1)  # rounding never reaches high
+
+
+def make_random(seed: int, like):
+    """Random draws for arrays like ``like``: numpy's Generator, or ``TorchRandom`` on
+    the tensor's device and float dtype."""
+    if namespace(like) is np:
+        return np.random.default_rng(seed)
+    return TorchRandom(seed, like.device, like.dtype)
