@@ -37,7 +37,9 @@ def _resolved(paths) -> tuple[str, ...]:
 
 @dataclass
 class Stage1:
-    """Train the Stage 1 tracking expert with PPO (resumes if OUT has a checkpoint)."""
+    """Train the Stage 1 tracking expert with PPO (resumes if OUT has a checkpoint).
+    Several GPUs: ``torchrun --nproc-per-node K -m training stage1 ... --backend warp
+    --device cuda`` (rsl-rl's multi-GPU training, NCCL)."""
 
     out: Path
     """Run directory: config, checkpoint, TensorBoard logs."""
@@ -57,13 +59,15 @@ class Stage1:
 class Stage2:
     """Distil a Stage 1 expert (--expert: its run directory or exported ONNX policy) into
     the masked goal-conditioned variational policy with online DAgger (resumes if OUT
-    has a checkpoint). --motions defaults to the expert run's own."""
+    has a checkpoint). --motions defaults to the expert run's own. Several processes or
+    GPUs: ``torchrun --nproc-per-node K -m training stage2 ...`` (gradients averaged)."""
 
     out: Path
     """Run directory: config, checkpoint, TensorBoard logs."""
     config: _recipes(recipes.STAGE2) = Stage2Config()
 
     def run(self) -> None:
+        from training import distributed
         from training.expert import expert_env_config
         from training.stage1 import load_clips
         from training.stage2 import train
@@ -76,7 +80,8 @@ class Stage2:
             raise ValueError("name the motion clips (--motions) for an ONNX expert")
         cfg = replace(cfg, expert=_resolved([cfg.expert])[0], motions=_resolved(motions))
         run = train(cfg, self.out, load_clips(list(cfg.motions)))
-        print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
+        if distributed.setup()[0] == 0:
+            print(f"done: {run.iteration} iterations, checkpoint in {self.out}")
 
 
 @dataclass

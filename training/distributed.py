@@ -10,14 +10,22 @@ import os
 import torch
 import torch.distributed as dist
 
+_device = "cpu"  # where this process's models and collective operations are
 
-def setup() -> tuple[int, int]:
-    """(rank, world size); joins the process group ``torchrun`` describes. The models and
-    their gradients live on the CPU (the environment hands them host arrays), so the
-    group is gloo on every machine, also where the physics runs on GPUs."""
+
+def setup(device: str = "cpu") -> tuple[int, int]:
+    """(rank, world size); joins the process group ``torchrun`` describes: NCCL where the
+    processes compute on GPUs (``device`` "cuda": each its own, ``physics_device``; the
+    models live beside the environment there), gloo on CPUs."""
+    global _device
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not dist.is_initialized():
-        dist.init_process_group("gloo")
+        if device.startswith("cuda"):
+            _device = physics_device(device)
+            torch.cuda.set_device(torch.device(_device))
+            dist.init_process_group("nccl")
+        else:
+            dist.init_process_group("gloo")
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
 
 
@@ -58,6 +66,6 @@ def mean_scalar(value: float) -> float:
     """The mean of a number over the processes (logging)."""
     if not active():
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=_device)
     dist.all_reduce(t)
     return float(t) / dist.get_world_size()

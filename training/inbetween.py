@@ -21,11 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from array_api_compat import device
 
 from contract.goals.features import POSITIONS, SLICES
 from contract.goals.masks import NUM_TOKENS, sample_masks
 from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
+from robots.array_namespace import namespace
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
 
@@ -48,12 +50,14 @@ class InbetweenConfig:
 def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     """(n, NUM_TOKENS, GOAL_DIM) masks of single-frame goals: a training mask's snapshot
     token alone (preview tokens hidden); a snapshot without any position feature gets
-    the key-body positions, so that success is measurable."""
+    the key-body positions, so that success is measurable. Arrays of ``rng``'s kind."""
     masks = sample_masks(rng, n)
+    xp = namespace(masks)
     masks[:, : NUM_TOKENS - 1] = False
-    snapshot = masks[:, -1]
-    blind = ~snapshot[:, POSITIONS].any(axis=1)
-    snapshot[np.ix_(blind, np.arange(SLICES["body_pos"].start, SLICES["body_pos"].stop))] = True
+    blind = ~xp.any(masks[:, -1, POSITIONS], axis=1)
+    body = xp.zeros(masks.shape[-1], dtype=xp.bool, device=device(masks))
+    body[SLICES["body_pos"]] = True
+    masks[:, -1] |= blind[:, None] & body
     return masks
 
 
@@ -61,34 +65,38 @@ class InbetweenEnv(HoiEnv):
     """:class:`HoiEnv` with in-betweening starts, the get-up flag and falls as the only
     early termination (the reference only supplies goals and object poses here)."""
 
-    def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig, task: InbetweenConfig):
+    def __init__(self, clips: Sequence[MotionClip], cfg: EnvConfig, task: InbetweenConfig,
+                 on_device: bool = False):  # fmt: skip
         if not 0.0 <= task.fallen_prob <= 1.0:
             raise ValueError(f"fallen_prob {task.fallen_prob} is outside 0 ... 1")
         self.task = task
-        self.getup = np.zeros(cfg.num_envs, bool)
-        self.getup_steps = np.zeros(cfg.num_envs, int)
-        self.counts = {"fallen_starts": 0, "stood_up": 0}  # since the owner last cleared
+        # since the owner last cleared them (0-d arrays where the environment computes)
+        self.counts = {"fallen_starts": 0, "stood_up": 0}
         self.fallen_bank: dict[str, np.ndarray] | None = None
-        super().__init__(clips, cfg)
+        super().__init__(clips, cfg, on_device=on_device)  # plain dataset starts
+        xp, dev = self.xp, device(self.frame)
+        self.getup = xp.zeros(self.n, dtype=xp.bool, device=dev)
+        self.getup_steps = xp.zeros(self.n, dtype=xp.int64, device=dev)
         self.pelvis = self.model.body("pelvis").id
         # Without fallen starts no bank is needed (an empty one: no longer building).
         self.fallen_bank = self._simulate_falls(task.fallen_states) if task.fallen_prob else {}
-        self.reset(np.arange(self.n))
+        self.reset(xp.arange(self.n, device=dev))
 
     def _simulate_falls(self, count: int) -> dict[str, np.ndarray]:
         """States of robots that toppled from dataset frames: tilted 70-90 degrees about
         a random horizontal axis, then 1.5 s of physics holding their joint targets.
         Frames leave the get-up time of clip after them where the clip is that long."""
         out: dict[str, list] = {"qpos": [], "qvel": [], "clip": [], "frame": []}
-        ids = np.arange(self.n)
-        ix = self.index
+        xp, ix = self.xp, self.index
+        ids = xp.arange(self.n, device=device(self.frame))
         getup = round(self.task.getup.seconds * self.cfg.control_hz)
         while sum(map(len, out["clip"])) < count:
             clip = self.rng.integers(0, self.refs.num_clips, self.n)
-            room = np.maximum(self.refs.lengths[clip] - getup - 1, 1)
-            self.reset_to(ids, clip, (self.rng.random(self.n) * room).astype(int))
+            room = xp.clip(self.refs.lengths[clip] - getup - 1, min=1)
+            self.reset_to(ids, clip, xp.astype(self.rng.random(self.n) * room, xp.int64))
             axis_angle = self.rng.uniform(0, 2 * np.pi, self.n)
-            axis = np.stack([np.cos(axis_angle), np.sin(axis_angle), np.zeros(self.n)], 1)
+            axis = xp.stack([xp.cos(axis_angle), xp.sin(axis_angle), xp.zeros_like(axis_angle)],
+                            axis=1)  # fmt: skip
             tilt = quat.from_axis_angle(axis, self.rng.uniform(1.2, 1.6, self.n))
             root = self._qpos[:, ix.root_q + 3 : ix.root_q + 7]
             self._qpos[:, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(tilt, root)
@@ -97,21 +105,19 @@ class InbetweenEnv(HoiEnv):
             self._ctrl[:] = self._qpos[:, ix.joint_q]
             self.backend.forward(ids)
             self.backend.step(round(1.5 * self.cfg.control_hz) * self.decimation)
-            out["qpos"].append(self._qpos.copy())
-            out["qvel"].append(self._qvel.copy())
-            out["clip"].append(self.clip.copy())
-            out["frame"].append(self.frame.copy())
-        return {k: np.concatenate(v)[:count] for k, v in out.items()}
+            for k, a in (("qpos", self._qpos), ("qvel", self._qvel), ("clip", self.clip),
+                         ("frame", self.frame)):  # fmt: skip
+                out[k].append(xp.asarray(a, copy=True))
+        return {k: xp.concat(v)[:count] for k, v in out.items()}
 
     def reset(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids)
         if len(ids) == 0:
             return
-        self.getup[ids] = False
         if self.fallen_bank is None:  # still building the bank: plain dataset starts
             super().reset(ids)
             return
-        t, rng, ix = self.task, self.rng, self.index
+        self.getup[ids] = False
+        t, rng = self.task, self.rng
         u = rng.random(len(ids))
         fallen, up = ids[u < t.fallen_prob], ids[u >= t.fallen_prob]
         super().reset(up)
@@ -122,7 +128,7 @@ class InbetweenEnv(HoiEnv):
             self.reset_to(fallen, bank["clip"][pick], bank["frame"][pick])
             self._qpos[fallen] = bank["qpos"][pick]
             self._qvel[fallen] = bank["qvel"][pick]
-            self._ctrl[fallen] = bank["qpos"][pick][:, ix.joint_q]
+            self._ctrl[fallen] = bank["qpos"][pick][:, self._joint_q]
         self.getup[fallen] = True
         self.counts["fallen_starts"] += len(fallen)
         self.getup_steps[ids] = 0
@@ -158,17 +164,18 @@ class InbetweenEnv(HoiEnv):
     def step_info(self, state) -> dict[str, np.ndarray]:
         """The get-up flags during the step (before standing turns them off) and the
         robot's centre of mass (N, 3): what the Stage 3 rewards read."""
+        copy = self.xp.asarray
         return {
-            "getup": self.getup.copy(),
-            "robot_com": self.backend.field("subtree_com")[:, self.pelvis].copy(),
+            "getup": copy(self.getup, copy=True),
+            "robot_com": copy(self.backend.field("subtree_com")[:, self.pelvis], copy=True),
         }
 
     def terminations(self, state, ref) -> dict[str, np.ndarray]:
         """Falls of standing robots and get-up timeouts (the reference only supplies
         goals here); the get-up flags turn off for robots that stand."""
-        was_getup = self.getup.copy()
+        was_getup = self.xp.asarray(self.getup, copy=True)
         self.getup &= ~standing(state, self.task.getup)
-        self.counts["stood_up"] += int((was_getup & ~self.getup).sum())
+        self.counts["stood_up"] += self.xp.sum(was_getup & ~self.getup)
         self.getup_steps += self.getup
         causes = tracking_causes(state, ref, self.lost, self.cfg.terminations.falls_only())
         limit = self.task.getup.seconds * self.cfg.control_hz

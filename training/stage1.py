@@ -250,6 +250,9 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool
     # under torchrun (rsl-rl's multi-GPU training, NCCL) each process simulates on its own
     # GPU with its own seed
     rank = int(os.environ.get("RANK", "0"))
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not cfg.device.startswith("cuda"):
+        raise ValueError("Stage 1 under torchrun trains one GPU per process (rsl-rl's "
+                         "multi-GPU training, NCCL): --backend warp --device cuda")  # fmt: skip
     env_cfg = replace(cfg.env, device=physics_device(cfg.env.device), seed=cfg.env.seed + rank)
     env = TorchVecEnv(HoiEnv(clips, env_cfg, on_device=True))
     runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)

@@ -28,6 +28,7 @@ from contract.goals.tokens import GoalConfig, Goals
 from contract.observations import PROPRIO_SIZE, proprioception, term_sizes
 from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
+from training import distributed
 from training.backend import BackendName
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
@@ -73,6 +74,11 @@ class Stage2Config:
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
+
+
+def keep(a, dtype=torch.float32) -> torch.Tensor:
+    """A torch copy of a rollout array (numpy or tensor; its source changes in place)."""
+    return torch.as_tensor(a).to(dtype=dtype, copy=True)
 
 
 def expert_share(cfg: Stage2Config, iteration: int) -> float:
@@ -151,9 +157,6 @@ class Stage2:
         xp, dev = self.xp, device(env.last_action)
         fresh = xp.ones(env.n, dtype=xp.bool, device=dev)
 
-        def keep(a, dtype=torch.float32) -> torch.Tensor:  # a copy: the source changes
-            return torch.as_tensor(a).to(dtype=dtype, copy=True)
-
         for _ in range(self.cfg.steps_per_iter):
             state = env.index.from_backend(env.backend)
             tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
@@ -196,6 +199,7 @@ class Stage2:
                 loss, terms = stage2_loss(out, mb, cfg.loss, t)
                 self.optimizer.zero_grad()
                 loss.backward()
+                distributed.average_gradients(list(p.parameters()))
                 torch.nn.utils.clip_grad_norm_(p.parameters(), cfg.max_grad_norm)
                 self.optimizer.step()
                 for k, v in {**terms, "total": float(loss.detach())}.items():
@@ -214,22 +218,30 @@ class Stage2:
 
 
 def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool = False) -> Stage2:
-    """Distil (or resume) until ``cfg.iterations`` iterations are done."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved = run_dir / CONFIG
-    if saved.is_file():
-        previous = json.loads(saved.read_text())
-        model = json.loads(json.dumps(asdict(cfg.model)))  # tuples -> lists, as saved
-        check_resumable(run_dir, "expert or model",
-                        {"expert": previous["expert"], "model": previous["model"]},
-                        {"expert": cfg.expert, "model": model})  # fmt: skip
-    write_text(saved, json.dumps(asdict(cfg), indent=2))
-    run = Stage2(cfg, clips)
+    """Distil (or resume) until ``cfg.iterations`` iterations are done; under ``torchrun``
+    on every process: each simulates its own environments (seed + rank), parameters
+    start as rank 0's and gradients are averaged, rank 0 writes checkpoints and logs."""
+    # on the warp backend the student sits beside the environment on its device
+    rank, world = distributed.setup(cfg.device if cfg.backend == "warp" else "cpu")
+    main = rank == 0
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        saved = run_dir / CONFIG
+        if saved.is_file():
+            previous = json.loads(saved.read_text())
+            model = json.loads(json.dumps(asdict(cfg.model)))  # tuples -> lists, as saved
+            check_resumable(run_dir, "expert or model",
+                            {"expert": previous["expert"], "model": previous["model"]},
+                            {"expert": cfg.expert, "model": model})  # fmt: skip
+        write_text(saved, json.dumps(asdict(cfg), indent=2))
+    device = distributed.physics_device(cfg.device)
+    run = Stage2(replace(cfg, seed=cfg.seed + 1000 * rank, device=device), clips)
     if (run_dir / CHECKPOINT).is_file():
         run.load_state_dict(torch.load(run_dir / CHECKPOINT, weights_only=True, map_location="cpu"))
-    writer = SummaryWriter(str(run_dir))
-    bar = tqdm(total=cfg.iterations, initial=run.iteration, desc="stage2", unit="it",
-               disable=quiet)  # fmt: skip
+    distributed.broadcast_parameters(list(run.policy.parameters()))
+    writer = SummaryWriter(str(run_dir)) if main else None
+    bar = tqdm(total=cfg.iterations, initial=run.iteration, desc=f"stage2 x{world}", unit="it",
+               disable=quiet or not main)  # fmt: skip
     while run.iteration < cfg.iterations:
         lr = learning_rate(cfg, run.iteration)
         for group in run.optimizer.param_groups:  # after a resume too
@@ -237,8 +249,11 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
         logs = run.learn(run.rollout())
         run.iteration += 1
         share = expert_share(cfg, run.iteration)
-        episode = run.mean_episode_steps()
+        logs = {k: distributed.mean_scalar(v) for k, v in logs.items()}
+        episode = distributed.mean_scalar(run.mean_episode_steps())
         logs.update(expert_share=share, episode_steps=episode, learning_rate=lr)
+        if not main:
+            continue
         for k, v in logs.items():
             writer.add_scalar(f"stage2/{k}", v, run.iteration)
         bar.update(1)
@@ -252,5 +267,6 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip], quiet: bool
             with atomic_path(run_dir / f"checkpoint_{run.iteration}.pt") as tmp:
                 torch.save(run.state_dict(), tmp)
     bar.close()
-    writer.close()
+    if writer:
+        writer.close()
     return run

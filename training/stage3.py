@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from array_api_compat import device
 from rsl_rl.modules import MLP
 from torch import nn
 
@@ -47,9 +48,10 @@ from training.expert import expert_env_config
 from training.inbetween import InbetweenConfig, InbetweenEnv, inbetween_masks
 from training.models.losses import stage2_loss
 from training.ppo import gae, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
+from training.random_source import make_random
 from training.resume import check_resumable
 from training.stage1 import load_clips
-from training.stage2 import CHECKPOINT, Stage2, build_policy
+from training.stage2 import CHECKPOINT, Stage2, build_policy, keep
 
 CONFIG = "config.json"
 STATS = ("successes", "goals", "episodes", "falls", "fallen_starts", "stood_up")
@@ -150,34 +152,40 @@ class Stage3:
         n_rl, n_keep = split(cfg)
         clips = load_clips(list(self.s2.motions))
         seed = cfg.seed + 1000 * rank
-        self.rng = np.random.default_rng(seed)
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      backend=cfg.backend, device=cfg.device, expert_share_start=0.0,
                      expert_share_end=0.0, steps_per_iter=cfg.steps_per_iter)  # fmt: skip
-        self.distill = (Stage2(s2, clips, preserve_masks(cfg.preserve_patterns), on_device=False)
-                        if n_keep else None)  # fmt: skip
+        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
         # The expert's environment, with the in-betweening task's own starts.
         seconds = max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,
                           backend=cfg.backend, device=cfg.device, psi_prob=0.0, seed=seed,
                           episode_seconds=seconds)  # fmt: skip
-        self.env = InbetweenEnv(clips, env_cfg, cfg.task)
+        # on the warp backend both groups compute on the simulation's device (torch)
+        self.env = env = InbetweenEnv(clips, env_cfg, cfg.task, on_device=True)
+        self.xp, like = env.xp, env.last_action
+        self.device = env.frame.device if env.xp is not np else torch.device("cpu")
+        self.rng = make_random(seed, like)
         torch.manual_seed(seed)
-        self.policy = self.distill.policy if self.distill else build_policy(s2, self.env)
+        self.policy = self.distill.policy if self.distill else build_policy(s2, env)
+        self.policy.to(self.device)
         checkpoint = Path(cfg.init) / CHECKPOINT
         self.policy.load_state_dict(
             torch.load(checkpoint, weights_only=True, map_location="cpu")["policy"]
         )
         self.policy.eval()
-        self.critic = Critic(self.policy, cfg.critic_hidden)
+        self.critic = Critic(self.policy, cfg.critic_hidden).to(self.device)
         actions = self.policy.sizes.actions
-        self.log_std = nn.Parameter(torch.full((actions,), math.log(cfg.init_std)))
+        self.log_std = nn.Parameter(
+            torch.full((actions,), math.log(cfg.init_std), device=self.device)
+        )
         self.optimizer = torch.optim.Adam(self.parameters(), lr=cfg.learning_rate)
         distributed.broadcast_parameters(self.parameters())
         hz = env_cfg.control_hz
-        self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks)
-        self.obs = self.env.observation()
-        self.goals.reset(np.arange(n_rl), self.env.frame, self._last(), proprioception(self.obs))
+        self.goals = Goals(n_rl, self.s2.goals, hz, self.rng, sampler=inbetween_masks, like=like)
+        self.obs = env.observation()
+        everyone = self.xp.arange(n_rl, device=device(like))
+        self.goals.reset(everyone, env.frame, self._last(), proprioception(self.obs))
         self.iteration = 0
         self.stats = dict.fromkeys(STATS, 0.0)
 
@@ -189,9 +197,8 @@ class Stage3:
 
     def _inputs(self, state):
         tokens, visible, _ = self.goals.tokens(state, self.env.refs, self.env.clip, self.env.frame)
-        return (torch.from_numpy(self.goals.history.astype(np.float32)),
-                torch.from_numpy(tokens), torch.from_numpy(visible),
-                torch.from_numpy(self.env.getup[:, None].astype(np.float32)))  # fmt: skip
+        return (keep(self.goals.history), keep(tokens), keep(visible, torch.bool),
+                keep(self.env.getup[:, None]))  # fmt: skip
 
     def rewards(self, info: dict, terminated: np.ndarray, clip: np.ndarray, due: np.ndarray,
                 snapshot: np.ndarray) -> tuple[np.ndarray, dict]:  # fmt: skip
@@ -204,7 +211,7 @@ class Stage3:
             "success": R.goal_success(distance, due & ~getup, self.cfg.task.success_distance),
             "energy": info["terms"]["energy"],
             "grasp": info["terms"]["grasp"] * ~getup,
-            "termination": terminated.astype(np.float64),
+            "termination": self.xp.astype(terminated, s.root_pos.dtype),
             "upright": R.upright(s) * getup,
             "com_height": R.com_height(info["robot_com"][:, 2], w.standing_com) * getup,
         }
@@ -225,20 +232,22 @@ class Stage3:
                 value = self.critic(self.policy, history, tokens, task)
                 action = mean + std * torch.randn_like(mean)
             log_prob = gaussian_log_prob(action, mean, self.log_std.detach())
-            clip, snapshot = env.clip.copy(), goals.snapshot.copy()
+            xp = self.xp
+            clip, snapshot = xp.asarray(env.clip, copy=True), xp.asarray(goals.snapshot, copy=True)
             due = env.frame + 1 >= snapshot
-            self.obs, _, terminated, truncated, info = env.step(action.numpy())
+            host = xp is np  # the environment computes in numpy on the host
+            self.obs, _, terminated, truncated, info = env.step(action.numpy() if host else action)
             reward, terms = self.rewards(info, terminated, clip, due, snapshot)
-            reward = reward + self.cfg.gamma * value.numpy() * truncated  # bootstrap timeouts
+            bootstrap = self.cfg.gamma * (value.numpy() if host else value) * truncated
+            reward = reward + bootstrap  # timeouts
             done = terminated | truncated
             self._count(terms, due & ~info["getup"], done, info)
             for k, v in (("history", history), ("tokens", tokens), ("visible", visible),
                          ("task", task), ("action", action), ("mean", mean),
-                         ("log_prob", log_prob),
-                         ("value", value), ("reward", torch.from_numpy(reward).float()),
-                         ("done", torch.from_numpy(done))):  # fmt: skip
+                         ("log_prob", log_prob), ("value", value), ("reward", keep(reward)),
+                         ("done", keep(done, torch.bool))):  # fmt: skip
                 steps[k].append(v)
-            ids = np.flatnonzero(done)
+            ids = xp.nonzero(done)[0]
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
         batch = {k: torch.stack(v) for k, v in steps.items()}
@@ -253,12 +262,13 @@ class Stage3:
         return batch
 
     def _count(self, terms, due, done, info) -> None:
-        """Training statistics of this step."""
-        st = self.stats
-        st["successes"] += float(terms["success"].sum())
-        st["goals"] += float(due.sum())
-        st["episodes"] += float(done.sum())
-        st["falls"] += float(info["causes"]["fall"].sum())
+        """Training statistics of this step (sums where the environment computes: no
+        host read per step; ``train`` reads them once per iteration)."""
+        st, xp = self.stats, self.xp
+        st["successes"] += xp.sum(terms["success"])
+        st["goals"] += xp.sum(due)
+        st["episodes"] += xp.sum(done)
+        st["falls"] += xp.sum(info["causes"]["fall"])
         for k in ("fallen_starts", "stood_up"):
             st[k] += self.env.counts[k]
             self.env.counts[k] = 0
@@ -273,10 +283,11 @@ class Stage3:
         logs: dict[str, list[float]] = {}
         params = self.parameters()
         for _ in range(cfg.epochs):
-            chunks = torch.randperm(n).chunk(cfg.mini_batches)
+            chunks = torch.randperm(n, device=self.device).chunk(cfg.mini_batches)
             keeps = [None]
             if preserve:  # it may have fewer simulations than minibatches: cycled below
-                keeps = torch.randperm(preserve["noise"].shape[1]).chunk(cfg.mini_batches)
+                k = preserve["noise"].shape[1]
+                keeps = torch.randperm(k, device=self.device).chunk(cfg.mini_batches)
             for i, envs in enumerate(chunks):
                 keep = keeps[i % len(keeps)]
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
@@ -353,7 +364,8 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
 
-    rank, world = distributed.setup()
+    # on the warp backend the models sit beside the environment on its device
+    rank, world = distributed.setup(cfg.device if cfg.backend == "warp" else "cpu")
     main = rank == 0
     run_dir = Path(run_dir)
     if main:
@@ -373,7 +385,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False) -> Stage3:
                unit="it", disable=quiet or not main)  # fmt: skip
     while run.iteration < cfg.iterations:
         logs = run.iterate()
-        st = {k: distributed.mean_scalar(v) for k, v in run.stats.items()}
+        st = {k: distributed.mean_scalar(float(v)) for k, v in run.stats.items()}
         logs["goal_success"] = st["successes"] / max(st["goals"], 1.0)
         logs["fall_rate"] = st["falls"] / max(st["episodes"], 1.0)
         logs["getup_rate"] = st["stood_up"] / max(st["fallen_starts"], 1.0)

@@ -164,7 +164,7 @@ def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run,
     s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, threads=1, steps_per_iter=3,
                              epochs=1, mini_batches=1, critic_warmup_iters=0,
                              critic_hidden=(8,), backend="warp"))  # fmt: skip
-    assert type(s3.env.backend.inner).__name__ == "WarpBackend"
+    assert type(s3.env.backend).__name__ == "WarpBackend"
     logs = s3.learn(s3.rollout(), s3.distill.rollout())
     assert np.isfinite(logs["surrogate"])
 
@@ -277,6 +277,26 @@ def test_a_stage2_rollout_on_the_device_never_converts_to_numpy(warp, lift, conv
     assert isinstance(run.env.frame, torch.Tensor) and isinstance(run.goals.mask, torch.Tensor)
     assert batch["expert_action"].device == run.device and not batch["same_episode"].all()
     assert np.isfinite(run.learn(batch)["imitation"])
+
+
+def test_a_stage3_rollout_on_the_device_never_converts_to_numpy(warp, stage2_run,
+                                                                 conversions):  # fmt: skip
+    """Both Stage 3 groups (in-betweening PPO with fallen starts, and the preservation
+    distillation) on the warp backend stay in torch on the device."""
+    import torch
+
+    from training.inbetween import InbetweenConfig
+    from training.stage3 import Stage3, Stage3Config
+
+    task = InbetweenConfig(fallen_prob=0.5, fallen_states=4)
+    s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, steps_per_iter=6, epochs=1,
+                             mini_batches=1, critic_warmup_iters=0, critic_hidden=(8,),
+                             backend="warp", task=task))  # fmt: skip
+    s3.env.max_steps = 3  # episodes end and restart within the rollout
+    batch, preserve = s3.rollout(), s3.distill.rollout()
+    assert not conversions, conversions
+    assert isinstance(s3.env.getup, torch.Tensor) and batch["done"].any()
+    assert np.isfinite(s3.learn(batch, preserve)["surrogate"])
 
 
 def test_a_missing_device_is_named(warp, lift):

@@ -180,3 +180,10 @@ def test_resume_from_weights_without_optimizer_state(tmp_path, clip):
     runner = train(config(2), run, [clip], quiet=True)  # and it trains on from there
     after = torch.load(run / CHECKPOINT, weights_only=True)
     assert after["iter"] == 1 and "optimizer_state_dict" in after
+
+
+def test_torchrun_without_gpus_is_refused_by_name(tmp_path, clip, monkeypatch):
+    """rsl-rl's multi-process training is NCCL on one GPU per process."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="--backend warp --device cuda"):
+        train(Stage1Config(env=EnvConfig(num_envs=2)), tmp_path, [clip], quiet=True)

@@ -2,6 +2,8 @@
 resume, with the bundled Stage 1 policy as the expert."""
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -10,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as mp
 
 from contract.observations import PROPRIO_SIZE
 from training.models.policy import ModelConfig
@@ -193,3 +196,42 @@ def test_cli_runs_and_resumes(tmp_path, clip):
          str(tmp_path / "x")], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "--motions" in bad.stderr
+
+
+def _stage2_rank(rank: int, world: int, port: int, clip_path: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world))  # fmt: skip
+    torch.set_num_threads(1)
+    from robots.clip import load_clip
+    from training import stage2
+
+    seen = {}
+    learn = stage2.Stage2.learn
+
+    def flat(policy) -> torch.Tensor:
+        return torch.cat([p.detach().flatten() for p in policy.parameters()])
+
+    def recorded(self, batch):
+        seen.setdefault("start", flat(self.policy))
+        seen["expert_action"] = batch["expert_action"]
+        return learn(self, batch)
+
+    stage2.Stage2.learn = recorded
+    cfg = Stage2Config(expert=str(EXPERT), iterations=1, num_envs=2, threads=1, steps_per_iter=3,
+                       epochs=1, mini_batches=1, model=TINY)  # fmt: skip
+    run = stage2.train(cfg, Path(out) / "run", [load_clip(clip_path)], quiet=True)
+    torch.save({**seen, "end": flat(run.policy)}, Path(out) / f"rank{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_two_process_distillation_keeps_ranks_identical(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    clip_file = REPO / "sim2sim/policies/stage1_lift_clip.npz"
+    mp.spawn(_stage2_rank, args=(2, port, str(clip_file), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{k}.pt", weights_only=True) for k in (0, 1))
+    assert torch.equal(r0["start"], r1["start"])  # rank 0's parameters everywhere
+    assert not torch.equal(r0["expert_action"], r1["expert_action"])  # own simulations
+    assert not torch.equal(r0["start"], r0["end"]) and torch.equal(r0["end"], r1["end"])
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
