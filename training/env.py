@@ -115,7 +115,7 @@ class HoiEnv:
         on_device: bool = False,
     ):  # fmt: skip
         """``on_device``: with the warp backend, compute in torch on the simulation's
-        device (Stage 1) rather than in numpy on the host."""
+        device (the training stages) rather than in numpy on the host."""
         self.cfg = cfg
         dt = cfg.physics.timestep
         self.decimation = round(1.0 / (cfg.control_hz * dt))

@@ -105,10 +105,7 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None,
-                 on_device: bool = True):  # fmt: skip
-        """``on_device``: on the warp backend, compute on the simulation's device (else
-        numpy on the host, as Stage 3's in-betweening group still does)."""
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
         env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
@@ -116,7 +113,7 @@ class Stage2:
                           start_joint_noise=cfg.start_joint_noise)  # fmt: skip
         # on the warp backend the environment, expert, goals, student and rollout all
         # stay on the simulation's device (torch); on the batch backend, numpy and CPU
-        self.env = env = HoiEnv(clips, env_cfg, on_device=on_device)
+        self.env = env = HoiEnv(clips, env_cfg, on_device=True)
         self.xp, like = env.xp, env.last_action
         self.device = env.frame.device if env.xp is not np else torch.device("cpu")
         self.expert = load_expert(Path(cfg.expert), env)
