@@ -183,7 +183,7 @@ class WarpBackend:
             self._model_fields[name] = self.wp.to_torch(getattr(self.m, name))
         return self._model_fields[name]
 
-    def _launch(self, key: object, calls) -> None:
+    def launch(self, key: object, calls) -> None:
         """Run ``calls()`` as one captured graph (CUDA graph, or warp's CPU replay): one
         launch instead of hundreds of kernel launches from Python. The first call of each
         ``key`` runs directly, which compiles and loads the kernels a capture cannot.
@@ -224,18 +224,18 @@ class WarpBackend:
             self.mjw.reset_data(self.m, self.d, self._reset_key)
 
     def step(self, nstep: int) -> None:
-        self._launch(("step", nstep), lambda: self._physics(nstep))
+        self.launch(("step", nstep), lambda: self._physics(nstep))
 
     def reset(self, ids) -> None:
         ids = self.torch.as_tensor(ids, dtype=self.torch.long, device=self.torch_device)
         which = self._reset_which
         which.fill_(-1 if self._keyframe >= 0 else False)
         which[ids] = self._keyframe if self._keyframe >= 0 else True
-        self._launch("reset", self._reset)
+        self.launch("reset", self._reset)
 
     def forward(self, ids=None) -> None:
         # All simulations: recomputing the derived quantities of unchanged ones is a no-op.
-        self._launch("forward", self._forward)
+        self.launch("forward", self._forward)
 
 
 # State the environment writes: uploaded before each physics call where fields are copies.

@@ -15,13 +15,34 @@ from typing import NamedTuple
 import mujoco
 import numpy as np
 
+from robots.array_namespace import namespace
+
 WORLD = 0  # body id of the world (the floor's body)
+FLOOR, OBJECT, ROBOT = 0, 1, 2  # what a geom belongs to; a contact's kind: Depths' order
 
 
 class Depths(NamedTuple):
     floor: np.ndarray
     object: np.ndarray
     robot: np.ndarray  # one robot geom in another
+
+
+def geom_kinds(model: mujoco.MjModel, object_name: str) -> np.ndarray:
+    """(ngeom,) FLOOR, OBJECT or ROBOT per geom of the scene."""
+    body = model.geom_bodyid
+    return np.where(body == WORLD, FLOOR,
+                    np.where(body == model.body(object_name).id, OBJECT, ROBOT))  # fmt: skip
+
+
+def contact_kinds(a, b):
+    """Per contact between geoms of kinds ``a`` and ``b`` (arrays of one namespace): what
+    it measures (OBJECT if the object is in it, else FLOOR if the floor is, else ROBOT),
+    and whether it counts (the object resting on the floor does not)."""
+    xp = namespace(a)
+    with_object = (a == OBJECT) | (b == OBJECT)
+    with_floor = (a == FLOOR) | (b == FLOOR)
+    kind = xp.where(with_object, OBJECT, xp.where(with_floor, FLOOR, ROBOT))
+    return kind, ~(with_object & with_floor)
 
 
 class PenetrationProbe:
@@ -31,25 +52,22 @@ class PenetrationProbe:
     def __init__(self, model: mujoco.MjModel, object_name: str):
         self.model = model
         self.data = mujoco.MjData(model)
-        self.object = model.body(object_name).id
+        self.kinds = geom_kinds(model, object_name)
 
     def depths(self, qpos: np.ndarray) -> Depths:
         """Depths (K,) of states ``qpos`` (K, nq): the deepest overlap of a robot geom with
         the floor, with the object and with another robot geom (0 where none)."""
         qpos = np.atleast_2d(qpos)
-        out = Depths(*(np.zeros(len(qpos)) for _ in range(3)))
+        out = np.zeros((3, len(qpos)))
         m, d = self.model, self.data
         for i, q in enumerate(qpos):
             d.qpos[:] = q
             mujoco.mj_kinematics(m, d)
             mujoco.mj_collision(m, d)
-            for c in d.contact[: d.ncon]:
-                bodies = (m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2])
-                kind = (out.object if self.object in bodies else out.floor if WORLD in bodies
-                        else out.robot)  # fmt: skip
-                if not (self.object in bodies and WORLD in bodies):
-                    kind[i] = max(kind[i], -c.dist)
-        return out
+            geom = d.contact.geom[: d.ncon]
+            kind, counts = contact_kinds(self.kinds[geom[:, 0]], self.kinds[geom[:, 1]])
+            np.maximum.at(out[:, i], kind[counts], -d.contact.dist[: d.ncon][counts])
+        return Depths(*out)
 
 
 class WarpProbe:
@@ -67,11 +85,7 @@ class WarpProbe:
         self.dist = wp.to_torch(self.d.contact.dist)
         self.nacon = wp.to_torch(self.d.nacon)
         dev = backend.torch_device
-        body = torch.as_tensor(model.geom_bodyid, device=dev)
-        # per geom: 0 the floor (world), 1 the object, 2 the robot
-        self.kind = torch.full((model.ngeom,), 2, device=dev)
-        self.kind[body == WORLD] = 0
-        self.kind[body == model.body(object_name).id] = 1
+        self.kinds = torch.as_tensor(geom_kinds(model, object_name), device=dev)
         self.rows = torch.arange(len(self.dist), device=dev)
 
     def _collide(self) -> None:
@@ -84,16 +98,13 @@ class WarpProbe:
         if k > self.backend.nsim:
             raise ValueError(f"{k} states, more than the {self.backend.nsim} simulations")
         self.qpos[:k] = qpos
-        self.backend._launch(("probe", id(self)), self._collide)
+        self.backend.launch(("probe", id(self)), self._collide)
         geom = self.backend.wp.to_torch(self.d.contact.geom).long()
         world = self.backend.wp.to_torch(self.d.contact.worldid).long()
-        a, b = self.kind[geom[:, 0]], self.kind[geom[:, 1]]
-        with_object, with_floor = (a == 1) | (b == 1), (a == 0) | (b == 0)
-        valid = (self.rows < self.nacon[0]) & (world < k) & ~(with_object & with_floor)
-        kind = torch.where(with_object, 1, torch.where(with_floor, 0, 2))
+        kind, counts = contact_kinds(self.kinds[geom[:, 0]], self.kinds[geom[:, 1]])
+        valid = (self.rows < self.nacon[0]) & (world < k) & counts
         slot = torch.where(valid, kind * k + world, 0)
         depth = torch.where(valid, -self.dist, 0.0)
         out = torch.zeros(3 * k, dtype=self.dist.dtype, device=self.dist.device)
         out.scatter_reduce_(0, slot, depth, reduce="amax", include_self=True)
-        out = out.view(3, k)
-        return Depths(floor=out[0], object=out[1], robot=out[2])
+        return Depths(*out.view(3, k))

@@ -235,9 +235,9 @@ class Stage3:
             xp = self.xp
             clip, snapshot = xp.asarray(env.clip, copy=True), xp.asarray(goals.snapshot, copy=True)
             due = env.frame + 1 >= snapshot
-            host = xp is np  # the environment computes in numpy on the host
-            self.obs, _, terminated, truncated, info = env.step(action.numpy() if host else action)
+            self.obs, _, terminated, truncated, info = env.step(action)  # taken as its arrays
             reward, terms = self.rewards(info, terminated, clip, due, snapshot)
+            host = xp is np  # the environment computes in numpy on the host
             bootstrap = self.cfg.gamma * (value.numpy() if host else value) * truncated
             reward = reward + bootstrap  # timeouts
             done = terminated | truncated
