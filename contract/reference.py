@@ -8,6 +8,7 @@ import copy
 from collections.abc import Sequence
 
 import numpy as np
+from array_api_compat import device
 
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
@@ -62,7 +63,8 @@ class ReferenceMotions:
             return self
         out = copy.copy(self)
         out.data = {k: like(v, ref) for k, v in self.data.items()}
-        out.lengths, out.starts = (ref.new_tensor(a).long() for a in (self.lengths, self.starts))
+        xp, dev = namespace(ref), device(ref)
+        out.lengths, out.starts = (xp.asarray(a, device=dev) for a in (self.lengths, self.starts))
         return out
 
     @property

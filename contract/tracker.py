@@ -95,9 +95,8 @@ def extrapolate(pos, q, lin_vel, ang_vel, ahead):
     turning = angle > 1e-12
     q = xp.asarray(q, copy=True)
     q[turning] = quat.multiply(quat.from_axis_angle(turn[turning], angle[turning]), q[turning])
-    copy = xp.asarray
-    return (advance(pos, lin_vel, ahead), quat.normalize(q), copy(lin_vel, copy=True),
-            copy(ang_vel, copy=True))  # fmt: skip
+    lin_vel, ang_vel = (xp.asarray(v, copy=True) for v in (lin_vel, ang_vel))
+    return advance(pos, lin_vel, ahead), quat.normalize(q), lin_vel, ang_vel
 
 
 def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):

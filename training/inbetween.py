@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from array_api_compat import device
 
-from contract.goals.features import POSITIONS, SLICES
-from contract.goals.masks import NUM_TOKENS, sample_masks
+from contract.goals.features import POSITIONS
+from contract.goals.masks import NUM_TOKENS, component_mask, sample_masks
 from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
 from robots.array_namespace import namespace
@@ -55,8 +55,7 @@ def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     xp = namespace(masks)
     masks[:, : NUM_TOKENS - 1] = False
     blind = ~xp.any(masks[:, -1, POSITIONS], axis=1)
-    body = xp.zeros(masks.shape[-1], dtype=xp.bool, device=device(masks))
-    body[SLICES["body_pos"]] = True
+    body = xp.asarray(component_mask(("body_pos",)), device=device(masks))
     masks[:, -1] |= blind[:, None] & body
     return masks
 
