@@ -1,7 +1,9 @@
 """Every command-line entry point answers --help (the working runs are in the package tests)."""
 
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ def test_script_help(script):
     out = subprocess.run(
         [sys.executable, script, "--help"], capture_output=True, text=True, cwd=REPO, timeout=120
     )
-    assert out.returncode == 0 and "usage" in out.stdout, out.stderr
+    assert_help(out)
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -30,7 +32,7 @@ def test_module_help(module):
         cwd=REPO,
         timeout=120,
     )
-    assert out.returncode == 0 and "usage" in out.stdout, out.stderr
+    assert_help(out)
 
 
 @pytest.mark.parametrize(
@@ -41,4 +43,27 @@ def test_training_subcommand_help(command):
         [sys.executable, "-m", "training", command, "--help"],
         capture_output=True, text=True, cwd=REPO, timeout=120,
     )  # fmt: skip
+    assert_help(out)
+
+
+def assert_help(out: subprocess.CompletedProcess) -> None:
+    """--help succeeded, and no option's help sentence is another option's too."""
     assert out.returncode == 0 and "usage" in out.stdout, out.stderr
+    # short texts ("m", "rad") may repeat; a sentence belongs to one option
+    texts = Counter(t for t in option_texts(out.stdout).values() if len(t) > 30)
+    assert not [t for t, k in texts.items() if k > 1], "a comment leaks into later options' help"
+
+
+def option_texts(help_text: str) -> dict[str, str]:
+    """Each option's help text, without its default (tyro's boxed layout)."""
+    texts: dict[str, list[str]] = {}
+    option = None
+    for line in help_text.splitlines():
+        line = line.strip("│╭╰─ ").strip()
+        if line.startswith("-"):
+            option, _, rest = line.partition("  ")
+            texts[option] = [rest.strip()]
+        elif option:
+            texts[option].append(line)
+    default = re.compile(r"\s*\(default: .*?\)\s*$")
+    return {k: default.sub("", " ".join(v).strip()) for k, v in texts.items()}

@@ -74,10 +74,11 @@ class EnvConfig:
     rewards: R.RewardConfig = field(default_factory=R.RewardConfig)
     terminations: T.TerminationConfig = field(default_factory=T.TerminationConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
-    # Physical State Initialization: simulated states of well-tracked frames, kept per
-    # reference frame, replace the reference start with this probability.
     psi_size: int = 3
+    """Physical State Initialization: simulated states of well-tracked frames kept per
+    reference frame."""
     psi_prob: float = 0.5
+    """Probability that a kept simulated state replaces the reference start."""
     psi_tolerance: float = 0.1  # m: body and object error below which a state is kept
     # Joint-angle noise at every reset, randomization or not (random-init-like starts).
     start_joint_noise: float = 0.0  # rad

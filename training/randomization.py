@@ -39,8 +39,8 @@ class RandomizationConfig:
     # this (s); the policy sees the late pose extrapolated as the robot node does
     # (training/tracker_delay.py). 0: the object is seen as it is now.
     tracker_latency_s: float = 0.0
-    # The tracker also sees the pelvis (its position and linear velocity arrive as late).
     tracker_pelvis: bool = False
+    """The tracker also sees the pelvis (its position and linear velocity arrive as late)."""
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)

@@ -56,10 +56,11 @@ class Stage2Config:
     epochs: int = 4
     mini_batches: int = 4
     learning_rate: float = 3e-4
-    # Linear decay to ``final_learning_rate`` over the iterations from ``decay_start``
-    # (default: when the student acts alone) to ``iterations``; None: constant.
     final_learning_rate: float | None = None
+    """Linear decay to this rate over the iterations from ``decay_start`` to
+    ``iterations``; None: constant."""
     decay_start: int | None = None
+    """Where the decay starts (None: when the student acts alone)."""
     max_grad_norm: float = 1.0
     expert_share_start: float = 1.0
     expert_share_end: float = 0.0
