@@ -7,12 +7,15 @@ probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else
 student's own, taken as it is deployed (prior mean, no encoder), so the student learns
 on the states its deployed form visits. Then ``epochs`` passes of minibatch Adam on the
 loss of ``training.models.losses`` (minibatches of whole environments, so that adjacent
-steps stay together for the temporal term). Checkpoints are atomic; a run resumes.
+steps stay together for the temporal term), each minibatch from one of the last
+``replay`` rollouts (DAgger's aggregated data set, bounded: the student does not chase
+its newest batch alone). Checkpoints are atomic; a run resumes (with an empty replay).
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -55,6 +58,9 @@ class Stage2Config:
     steps_per_iter: int = 24
     epochs: int = 4
     mini_batches: int = 4
+    replay: int = 1
+    """Minibatches come from the rollouts of the last this many iterations (1: the
+    newest only)."""
     learning_rate: float = 3e-4
     final_learning_rate: float | None = None
     """Linear decay to this rate over the iterations from ``decay_start`` to
@@ -128,6 +134,7 @@ class Stage2:
         everyone = self.xp.arange(env.n, device=device(like))
         self.goals.reset(everyone, env.frame, self._last(), self._proprio())
         self.noise = self._noise(env.n)
+        self.replay: deque[dict[str, torch.Tensor]] = deque(maxlen=max(cfg.replay, 1))
         self.iteration = 0
         # lengths of the last 100 finished episodes (logging), where the environment is
         self.episode_steps = self.xp.zeros(0, dtype=self.xp.int64, device=device(like))
@@ -189,10 +196,12 @@ class Stage2:
         p.train()
         p.update_normalization(batch["history"].flatten(0, 1), batch["tokens"].flatten(0, 1),
                                batch["future"].flatten(0, 1))  # fmt: skip
+        self.replay.append(batch)
         logs: dict[str, list[float]] = {}
         for _ in range(cfg.epochs):
             for envs in torch.randperm(n, device=self.device).chunk(cfg.mini_batches):
-                mb = {k: v[:, envs].flatten(0, 1) for k, v in batch.items()}
+                which = int(torch.randint(len(self.replay), ())) if len(self.replay) > 1 else 0
+                mb = {k: v[:, envs].flatten(0, 1) for k, v in self.replay[which].items()}
                 out = p(mb["history"], mb["tokens"], mb["visible"], mb["future"], mb["noise"])
                 loss, terms = stage2_loss(out, mb, cfg.loss, t)
                 self.optimizer.zero_grad()

@@ -59,6 +59,28 @@ def test_rollout_batch_and_learning_on_it(clip):
     assert last < 0.5 * first  # it fits the expert's labels
 
 
+def test_minibatches_come_from_the_last_replay_rollouts(clip, monkeypatch):
+    import training.stage2 as stage2
+
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=3, epochs=8,
+                       mini_batches=2, replay=2, model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    seen = []
+    loss = stage2.stage2_loss
+    monkeypatch.setattr(stage2, "stage2_loss", lambda out, mb, *a: (
+        seen.append(float(mb["expert_action"].mean())) or loss(out, mb, *a)))  # fmt: skip
+    batch = run.rollout()
+    labels = {}
+    for offset in (0.0, 100.0, 200.0):  # three rollouts told apart by their labels
+        b = {**batch, "expert_action": batch["expert_action"] + offset}
+        labels[offset] = float(b["expert_action"].mean())
+        seen.clear()
+        run.learn(b)
+    assert len(seen) == 16
+    near = {min(labels, key=lambda k: abs(labels[k] - v)) for v in seen}
+    assert near == {100.0, 200.0}  # the last two; the first has left the replay
+
+
 def test_student_rolls_out_its_deployed_action(clip):
     """With the expert's share at 0 the executed action is the deployment path's (prior
     mean and decoder), the one evaluated, exported and fine-tuned in Stage 3."""
