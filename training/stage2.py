@@ -82,6 +82,10 @@ class Stage2Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
 
+    def __post_init__(self):
+        if self.replay < 1:
+            raise ValueError(f"replay {self.replay}: minibatches need at least 1 rollout")
+
 
 def keep(a, dtype=torch.float32) -> torch.Tensor:
     """A torch copy of a rollout array (numpy or tensor; its source changes in place)."""
@@ -134,7 +138,7 @@ class Stage2:
         everyone = self.xp.arange(env.n, device=device(like))
         self.goals.reset(everyone, env.frame, self._last(), self._proprio())
         self.noise = self._noise(env.n)
-        self.replay: deque[dict[str, torch.Tensor]] = deque(maxlen=max(cfg.replay, 1))
+        self.replay: deque[dict[str, torch.Tensor]] = deque(maxlen=cfg.replay)
         self.iteration = 0
         # lengths of the last 100 finished episodes (logging), where the environment is
         self.episode_steps = self.xp.zeros(0, dtype=self.xp.int64, device=device(like))

@@ -79,6 +79,8 @@ def test_minibatches_come_from_the_last_replay_rollouts(clip, monkeypatch):
     assert len(seen) == 16
     near = {min(labels, key=lambda k: abs(labels[k] - v)) for v in seen}
     assert near == {100.0, 200.0}  # the last two; the first has left the replay
+    with pytest.raises(ValueError, match="replay 0"):
+        Stage2Config(replay=0)
 
 
 def test_student_rolls_out_its_deployed_action(clip):
