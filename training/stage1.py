@@ -41,7 +41,7 @@ class PpoConfig:
     mini_batches: int = 4
     learning_rate: float = 1e-3
     schedule: str = "adaptive"
-    """"adaptive" (rsl-rl: the rate follows the KL to desired_kl) or "fixed"."""
+    """Either "adaptive" (rsl-rl: the rate follows the KL to desired_kl) or "fixed"."""
     desired_kl: float = 0.01
     entropy_coef: float = 0.005
     gamma: float = 0.99
