@@ -204,6 +204,7 @@ class Stage2:
         logs: dict[str, list[float]] = {}
         for _ in range(cfg.epochs):
             for envs in torch.randperm(n, device=self.device).chunk(cfg.mini_batches):
+                # no draw from one rollout: runs without replay keep their random streams
                 which = int(torch.randint(len(self.replay), ())) if len(self.replay) > 1 else 0
                 mb = {k: v[:, envs].flatten(0, 1) for k, v in self.replay[which].items()}
                 out = p(mb["history"], mb["tokens"], mb["visible"], mb["future"], mb["noise"])
