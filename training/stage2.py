@@ -5,7 +5,8 @@ Every iteration runs ``steps_per_iter`` control steps in all simulations. Each s
 expert labels the state with its action; the action executed is the expert's with
 probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else the
 student's own, taken as it is deployed (prior mean, no encoder), so the student learns
-on the states its deployed form visits. Then ``epochs`` passes of minibatch Adam on the
+on the states its deployed form visits; ``action_noise`` perturbs the executed action
+(DART). Then ``epochs`` passes of minibatch Adam on the
 loss of ``training.models.losses`` (minibatches of whole environments, so that adjacent
 steps stay together for the temporal term), each minibatch from one of the last
 ``replay`` rollouts (DAgger's aggregated data set, bounded: the student does not chase
@@ -67,6 +68,10 @@ class Stage2Config:
     ``iterations``; None: constant."""
     decay_start: int | None = None
     """Where the decay starts (None: when the student acts alone)."""
+    action_noise: float = 0.0
+    """Std of Gaussian noise (action units) added to every executed action in the
+    rollouts (DART): the student then also learns the expert's recoveries from errors
+    like its own. 0: none."""
     max_grad_norm: float = 1.0
     expert_share_start: float = 1.0
     expert_share_end: float = 0.0
@@ -85,6 +90,8 @@ class Stage2Config:
     def __post_init__(self):
         if self.replay < 1:
             raise ValueError(f"replay {self.replay}: minibatches need at least 1 rollout")
+        if self.action_noise < 0:
+            raise ValueError(f"action_noise {self.action_noise}: a standard deviation is >= 0")
 
 
 def keep(a, dtype=torch.float32) -> torch.Tensor:
@@ -177,6 +184,8 @@ class Stage2:
             student = student if xp is not np else student.numpy()
             use_expert = self.rng.random(env.n) < share
             action = xp.where(use_expert[:, None], labels, student)
+            if self.cfg.action_noise > 0:  # no draw without: runs keep their random streams
+                action = action + self.rng.normal(scale=self.cfg.action_noise, size=action.shape)
             for k, v in (("history", history), ("tokens", tok), ("visible", vis),
                          ("future", future), ("noise", self.noise.clone()),
                          ("expert_action", keep(labels)), ("residual", keep(residual)),

@@ -99,6 +99,22 @@ def test_student_rolls_out_its_deployed_action(clip):
     assert np.allclose(run.env.last_action[lived], expected[lived], atol=1e-6)
 
 
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+def test_action_noise_perturbs_the_executed_action_not_the_label(clip, noise):
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=8, threads=1, steps_per_iter=1,
+                       action_noise=noise, model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    labels = run.expert(run.obs)  # the expert acts (share 1) and labels deterministically
+    batch = run.rollout()
+    assert np.allclose(batch["expert_action"][0].numpy(), labels, atol=1e-5)
+    lived = run.env.steps == 1
+    assert lived.sum() >= 4
+    offset = run.env.last_action[lived] - labels[lived]
+    assert offset.std() == pytest.approx(noise, abs=0.15)
+    with pytest.raises(ValueError, match=r"action_noise -0\.1: a standard"):
+        Stage2Config(action_noise=-0.1)
+
+
 def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort
