@@ -6,9 +6,9 @@ expert labels the state with its action; the action executed is the expert's wit
 probability ``expert_share`` (1 -> 0 linearly over ``expert_decay_iters``), else the
 student's own, taken as it is deployed (prior mean, no encoder), so the student learns
 on the states its deployed form visits; ``action_noise`` perturbs the executed action
-(DART). Then ``epochs`` passes of minibatch Adam on the
-loss of ``training.models.losses`` (minibatches of whole environments, so that adjacent
-steps stay together for the temporal term), each minibatch from one of the last
+(DART). Then ``epochs`` passes of minibatch Adam on the loss of
+``training.models.losses`` (minibatches of whole environments, so that adjacent steps
+stay together for the temporal term), each minibatch from one of the last
 ``replay`` rollouts (DAgger's aggregated data set, bounded: the student does not chase
 its newest batch alone). Checkpoints are atomic; a run resumes (with an empty replay).
 """
