@@ -83,6 +83,9 @@ class Stage2Config:
     seed: int = 0
     randomize: bool | None = None  # training.expert.expert_env_config
     start_joint_noise: float = 0.0  # rad: perturbed starts (EnvConfig.start_joint_noise)
+    episode_seconds: float | None = None
+    """Episodes end after this long (None: the expert's setting). Shorter ones spread the
+    states evenly over the clip; run to the clip's end, they crowd its last part."""
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -90,6 +93,8 @@ class Stage2Config:
     def __post_init__(self):
         if self.replay < 1:
             raise ValueError(f"replay {self.replay}: minibatches need at least 1 rollout")
+        if self.episode_seconds is not None and self.episode_seconds <= 0:
+            raise ValueError(f"episode_seconds {self.episode_seconds}: an episode lasts > 0 s")
         if self.action_noise < 0:
             raise ValueError(f"action_noise {self.action_noise}: a standard deviation is >= 0")
 
@@ -129,6 +134,8 @@ class Stage2:
         env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
                           device=cfg.device, seed=cfg.seed,
                           start_joint_noise=cfg.start_joint_noise)  # fmt: skip
+        if cfg.episode_seconds is not None:
+            env_cfg = replace(env_cfg, episode_seconds=cfg.episode_seconds)
         # on the warp backend the environment, expert, goals, student and rollout all
         # stay on the simulation's device (torch); on the batch backend, numpy and CPU
         self.env = env = HoiEnv(clips, env_cfg, on_device=True)

@@ -115,6 +115,17 @@ def test_action_noise_perturbs_the_executed_action_not_the_label(clip, noise):
         Stage2Config(action_noise=-0.1)
 
 
+def test_episodes_end_after_episode_seconds(clip):
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=6,
+                       episode_seconds=0.1, model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    assert run.env.max_steps == 5  # 0.1 s at 50 Hz
+    run.rollout()
+    assert len(run.episode_steps) >= 4 and int(run.episode_steps.max()) <= 5
+    with pytest.raises(ValueError, match="episode_seconds 0"):
+        Stage2Config(episode_seconds=0)
+
+
 def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort
