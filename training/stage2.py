@@ -85,7 +85,7 @@ class Stage2Config:
     start_joint_noise: float = 0.0  # rad: perturbed starts (EnvConfig.start_joint_noise)
     episode_seconds: float | None = None
     """Episodes end after this long (None: the expert's setting). Shorter ones spread the
-    states evenly over the clip; run to the clip's end, they crowd its last part."""
+    states more evenly over the clip; run to its end, they crowd its last part."""
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
