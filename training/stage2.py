@@ -131,11 +131,10 @@ class Stage2:
     def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
+        episode = env_cfg.episode_seconds if cfg.episode_seconds is None else cfg.episode_seconds
         env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
-                          device=cfg.device, seed=cfg.seed,
+                          device=cfg.device, seed=cfg.seed, episode_seconds=episode,
                           start_joint_noise=cfg.start_joint_noise)  # fmt: skip
-        if cfg.episode_seconds is not None:
-            env_cfg = replace(env_cfg, episode_seconds=cfg.episode_seconds)
         # on the warp backend the environment, expert, goals, student and rollout all
         # stay on the simulation's device (torch); on the batch backend, numpy and CPU
         self.env = env = HoiEnv(clips, env_cfg, on_device=True)
