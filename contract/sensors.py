@@ -10,6 +10,9 @@ import numpy as np
 
 from contract.state import HoiState
 
+# s from the observation to the motors on the robot, as sim2sim models it by default
+LATENCY_S = 0.005
+
 
 @dataclass(frozen=True)
 class SensorNoise:

@@ -22,7 +22,7 @@ from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
 from contract.runner import CLIP, PolicyRunner
-from contract.sensors import SensorNoise
+from contract.sensors import LATENCY_S, SensorNoise
 from contract.state import StateIndex
 from contract.terminations import (
     TerminationConfig,
@@ -51,7 +51,7 @@ from sim2sim.chain import ChainGoal
 class Sim2SimSettings:
     physics: SimOptions = STRICT
     """Physics: sim2sim's strict settings by default (``robots.g1.mjcf.STRICT``)."""
-    latency_ms: float = 5.0
+    latency_ms: float = 1e3 * LATENCY_S
     """Targets reach the motors this long after the observation."""
     noise: SensorNoise = SensorNoise()
     """Sensor noise, drawn every control step (training draws it the same way)."""

@@ -125,6 +125,10 @@ class Eval:
     """Attempts per clip (every attempt counts; no best-of-N)."""
     randomize: bool = False
     """Each attempt under the training randomization (same draws for student and expert)."""
+    action_noise: float = 0.0
+    """Gaussian noise of this standard deviation (action units) on every executed
+    action, the same draws for student and expert: how much imitation error a policy's
+    closed loop tolerates (its margin)."""
     out: Path | None = None
     """JSON report (default: RUN_DIR/eval.json)."""
     backend: BackendName = "batch"
@@ -140,7 +144,8 @@ class Eval:
 
         reports = [
             run_task(self.run, t, self.episodes, randomize=self.randomize,
-                     backend=self.backend, device=self.device)
+                     action_noise=self.action_noise, backend=self.backend,
+                     device=self.device)
             for t in self.task
         ]  # fmt: skip
         print(table(reports))
@@ -159,6 +164,9 @@ class Play:
     """Attempts per clip."""
     video: Path | None = None
     """Write an MP4 of the first clip's first attempt here."""
+    action_noise: float = 0.0
+    """Gaussian noise of this standard deviation (action units) on every executed
+    action: how much imitation error the policy's closed loop tolerates (its margin)."""
     backend: BackendName = "batch"
     """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
     device: str = "cpu"
@@ -169,8 +177,8 @@ class Play:
 
         from training.play import evaluate
 
-        report = evaluate(self.run, self.episodes, self.video, backend=self.backend,
-                          device=self.device)  # fmt: skip
+        report = evaluate(self.run, self.episodes, self.video, self.action_noise,
+                          backend=self.backend, device=self.device)  # fmt: skip
         print(json.dumps(report, indent=2))
 
 

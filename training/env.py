@@ -157,7 +157,9 @@ class HoiEnv:
         self.last_action = zeros((self.n, g1.NUM_JOINTS), self._qpos.dtype)
         rc = cfg.randomization
         self.randomizer = (
-            ModelRandomizer(self.backend, self.model, self.object.name, rc) if rc.enabled else None
+            ModelRandomizer(self.backend, self.model, self.object.name, rc)
+            if rc.enabled and rc.model
+            else None
         )
         self.latency = zeros(self.n)  # physics substeps (randomization)
         most = round(rc.tracker_latency_s * cfg.control_hz)
@@ -199,6 +201,7 @@ class HoiEnv:
         rc = self.cfg.randomization
         if self.randomizer is not None:
             self.randomizer.apply(ids, self.rng)
+        if rc.enabled:
             most = round(rc.max_latency_s / self.cfg.physics.timestep)
             self.latency[ids] = self.rng.integers(0, min(most, self.decimation) + 1, len(ids))
             if self.tracker is not None:
@@ -221,7 +224,7 @@ class HoiEnv:
             )  # else the reference state stays
             self._qpos[ids[use][ok]] = self.psi_qpos[rows[use], slot][ok]
             self._qvel[ids[use][ok]] = self.psi_qvel[rows[use], slot][ok]
-        if self.randomizer is not None:
+        if rc.enabled:
             self.perturb_joints(ids, rc.joint_pos_noise)
             self._qvel[ids[:, None], self._joint_v] += self.rng.normal(
                 scale=rc.joint_vel_noise, size=(len(ids), 29)
@@ -325,7 +328,7 @@ class HoiEnv:
             state = self.index.from_backend(self.backend)
         if self.tracker is not None:  # where a late tracker reports the tracked bodies
             state = self.tracker.observe(state)
-        if self.randomizer is not None:  # what the robot's sensors would report
+        if self.cfg.randomization.enabled:  # what the robot's sensors would report
             state = self.cfg.randomization.sensor_noise.measure(state, self.rng)
         future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
@@ -368,7 +371,7 @@ class HoiEnv:
         if tuple(action.shape) != (self.n, g1.NUM_JOINTS):
             raise ValueError(f"action shape {action.shape}, expected ({self.n}, {g1.NUM_JOINTS})")
         target = joint_targets(action, self.action_base(), self.action_scale)
-        if self.randomizer is not None:
+        if self.cfg.randomization.enabled:
             self._push()
         self._actuate(target)
         self.last_action = action

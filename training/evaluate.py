@@ -27,7 +27,9 @@ Tasks (goals the policy sees; early terminations; success):
 Without randomization the attempts of one clip differ only in the snapshot token's
 horizon (drawn 0.5-2 s ahead per attempt; 1 s in ``chain``) and, for ``random_init``,
 in the start (deterministic policy and physics); ``--randomize`` gives each attempt the
-training randomization as well.
+training randomization as well. ``--action-noise S`` adds Gaussian noise (std S action
+units, the same draws for student and expert) to every executed action: the imitation
+error a policy's closed loop tolerates.
 
 Goal error: the mean distance of the visible position goals (root, key bodies, object)
 of the nearest goal token, averaged over the episode. E_h (cm): mean key-body error to
@@ -108,18 +110,20 @@ def run_task(
     episodes: int = 1,
     with_expert: bool = True,
     randomize: bool = False,
+    action_noise: float = 0.0,
     **placement,
 ) -> dict:
     """One task's report; ``randomize``: each attempt under the training randomization
     (object mass and friction, gains, action delay, pushes), the same draws for the
-    student and the expert, so that repeated attempts of one clip differ; ``placement``:
-    the physics ``backend`` and ``device``."""
+    student and the expert, so that repeated attempts of one clip differ;
+    ``action_noise``: the std (action units) of Gaussian noise on every executed action;
+    ``placement``: the physics ``backend`` and ``device``."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
     cfg, weights, stage = load_latent_run(run_dir)
     clips = load_clips(list(cfg.motions))
     n = len(clips) * episodes
-    env_cfg, _ = expert_env_config(Path(cfg.expert), n, clips, randomize)
+    env_cfg, _ = expert_env_config(Path(cfg.expert), n, clips, randomize, cfg.physics)
     sparse = task not in ("full", "random_init")
     terms = TerminationConfig().falls_only() if sparse else TerminationConfig()
     env_cfg = replace(env_cfg, psi_prob=0.0, terminations=terms,
@@ -141,19 +145,23 @@ def run_task(
         actors["expert"] = load_expert(Path(cfg.expert), env)
     report = {"task": task, "stage": stage}
     for who, actor in actors.items():
-        report[who] = attempts(env, len(clips), task, cfg.goals, actor)
+        report[who] = attempts(env, len(clips), task, cfg.goals, actor, action_noise=action_noise)
         report[who]["failure_rate"] = report[who].pop("fall_rate")
     return report
 
 
 def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
-             record: list | None = None) -> dict:  # fmt: skip
+             record: list | None = None, action_noise: float = 0.0) -> dict:  # fmt: skip
     """One attempt per simulation of ``env`` at ``task`` (simulation i plays clip
     i mod ``num_clips``): the deterministic ``actor``, a Stage 2/3 ``VariationalPolicy``
     or a callable on observations; the report of ``AttemptStats`` with the goal error.
-    ``record`` receives the states of the first attempt while it lives (for a video).
+    ``record`` receives the states of the first attempt while it lives (for a video);
+    ``action_noise``: Gaussian noise of that std on every executed action, drawn from
+    its own seeded stream (the same draws for every actor).
     Every evaluation runs here: ``play`` for Stage 1 runs, ``eval`` for Stage 2/3."""
-    n, rng = env.n, np.random.default_rng(0)
+    if action_noise < 0:
+        raise ValueError(f"action_noise {action_noise}: a standard deviation is >= 0")
+    n, rng, kick = env.n, np.random.default_rng(0), np.random.default_rng(1)
     env.rng = np.random.default_rng(env.cfg.seed)  # same randomization for every policy
     ids = np.arange(n)
     clip = ids % num_clips
@@ -194,6 +202,8 @@ def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
                                    task=task_flags).numpy()  # fmt: skip
         else:
             action = actor(obs)
+        if action_noise > 0:
+            action = action + kick.normal(scale=action_noise, size=action.shape)
         obs, _, terminated, truncated, info = env.step(action)
         if record is not None and stats.alive[0]:
             record.append(info["state"])

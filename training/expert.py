@@ -14,6 +14,7 @@ from contract.actions import clip_action, joint_scale, rebase
 from contract.observations import term_slice
 from robots import g1
 from robots.clip import MotionClip
+from training.deployment_physics import StudentPhysics, deployment_physics
 from training.env import EnvConfig
 
 # (N, obs) float32 -> (N, 29) clipped actions, in the environment's namespace
@@ -21,12 +22,17 @@ Expert = Callable[[np.ndarray], np.ndarray]
 
 
 def expert_env_config(
-    path: Path, num_envs: int, clips: Sequence[MotionClip] = (), randomize: bool | None = None
+    path: Path,
+    num_envs: int,
+    clips: Sequence[MotionClip] = (),
+    randomize: bool | None = None,
+    physics: StudentPhysics = "expert",
 ) -> tuple[EnvConfig, list[str]]:
     """The student's environment: the expert's settings with ``num_envs``, actions from
     the default pose and unperturbed starts; and, for a run directory, the expert's motion files.
     ``randomize`` turns the robustness randomization on or off (None: as the expert's
-    run; an ONNX file does not record it, so on). For a
+    run; an ONNX file does not record it, so on); ``physics`` "deployment" puts the
+    student in sim2sim's physics (``training.deployment_physics``). For a
     reference-based expert on ``clips`` the action clip widens by the largest
     reference-to-default offset in action units, so that every target the expert sets
     stays reachable (wrist joints need up to 15 units on the lift clip)."""
@@ -50,6 +56,8 @@ def expert_env_config(
         scale = joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0])
         offset = max(np.abs((c.joint_pos - g1.DEFAULT_POS) / scale).max() for c in clips)
         cfg = replace(cfg, action_clip=float(np.ceil(cfg.action_clip + offset)))
+    if physics == "deployment":
+        cfg = deployment_physics(cfg)
     if randomize is not None:
         cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=randomize))
     return cfg, motions

@@ -80,8 +80,11 @@ def load_policy(run_dir: Path, num_envs: int, episode_seconds: float | None = No
     return env, vec, runner.get_inference_policy()
 
 
-def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None, **placement) -> dict:
-    """``placement``: the physics ``backend`` and ``device`` (default: the CPU batch)."""
+def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None,
+             action_noise: float = 0.0, **placement) -> dict:  # fmt: skip
+    """``action_noise``: Gaussian noise of that std (action units) on every executed
+    action (``attempts``); ``placement``: the physics ``backend`` and ``device``
+    (default: the CPU batch)."""
     clips = load_clips(list(load_run(run_dir)["motions"]))
     env, vec, policy = load_policy(run_dir, len(clips) * episodes, **placement)
 
@@ -90,7 +93,7 @@ def evaluate(run_dir: Path, episodes: int = 1, video: Path | None = None, **plac
             return policy(vec._wrap(obs)).numpy()
 
     record = [] if video is not None else None
-    report = attempts(env, len(clips), "full", GoalConfig(), actor, record)
+    report = attempts(env, len(clips), "full", GoalConfig(), actor, record, action_noise)
     if record:
         from robots.render import render_video
 

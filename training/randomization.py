@@ -23,6 +23,9 @@ from robots.array_namespace import namespace
 @dataclass(frozen=True)
 class RandomizationConfig:
     enabled: bool = True
+    model: bool = True
+    """Draw the per-simulation model fields (False: every simulation keeps the model's
+    own masses, friction, contact softness and gains; latency, noise and pushes as set)."""
     object_mass_scale: tuple[float, float] = (0.7, 1.3)
     object_com_offset: float = 0.02  # m, per axis
     object_friction: tuple[float, float] = (0.5, 1.2)

@@ -34,6 +34,7 @@ from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
 from training import distributed
 from training.backend import BackendName
+from training.deployment_physics import StudentPhysics
 from training.env import HoiEnv
 from training.expert import expert_env_config, load_expert
 from training.models.losses import LossWeights, stage2_loss
@@ -82,6 +83,11 @@ class Stage2Config:
     latest), to choose among checkpoints afterwards."""
     seed: int = 0
     randomize: bool | None = None  # training.expert.expert_env_config
+    physics: StudentPhysics = "expert"
+    """The student's physics: the expert's training physics and randomization, or
+    ``deployment``: sim2sim's (1 kHz, the model's own parameters, latency up to sim2sim's
+    and sensor noise; ``training/deployment_physics.py``), where an expert that fails
+    under its training randomization is still competent."""
     start_joint_noise: float = 0.0  # rad: perturbed starts (EnvConfig.start_joint_noise)
     episode_seconds: float | None = None
     """Episodes end after this long (None: the expert's setting). Shorter ones spread the
@@ -130,7 +136,9 @@ class Stage2:
 
     def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
         self.cfg = cfg
-        env_cfg, _ = expert_env_config(Path(cfg.expert), cfg.num_envs, clips, cfg.randomize)
+        env_cfg, _ = expert_env_config(
+            Path(cfg.expert), cfg.num_envs, clips, cfg.randomize, cfg.physics
+        )
         episode = env_cfg.episode_seconds if cfg.episode_seconds is None else cfg.episode_seconds
         env_cfg = replace(env_cfg, num_threads=cfg.threads, backend=cfg.backend,
                           device=cfg.device, seed=cfg.seed, episode_seconds=episode,

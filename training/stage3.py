@@ -348,7 +348,7 @@ class Stage3:
 
 
 def _expert_env(s2, clips):
-    return expert_env_config(Path(s2.expert), s2.num_envs, clips, s2.randomize)[0]
+    return expert_env_config(Path(s2.expert), s2.num_envs, clips, s2.randomize, s2.physics)[0]
 
 
 def stage3_config_dict(cfg: Stage3Config) -> dict:

@@ -93,6 +93,19 @@ def test_randomization_per_simulation(clip):
     assert 0.002 < noise.std() < 0.01  # sim2sim's 5 mrad
 
 
+def test_without_model_randomization_the_model_keeps_its_values(clip):
+    rc = RandomizationConfig(model=False, max_latency_s=0.02)
+    env = HoiEnv([clip], EnvConfig(num_envs=8, num_threads=2, psi_prob=0.0, randomization=rc))
+    assert env.randomizer is None
+    for field in ("body_mass", "geom_friction", "geom_solref", "actuator_gainprm"):
+        per_simulation = env.backend.model_field(field)
+        assert (per_simulation == getattr(env.model, field)).all(), field
+    assert len(np.unique(env.latency)) > 1  # latency and sensor noise stay drawn
+    state = env.index.from_backend(env.backend)
+    noise = env.observation(state)[:, term_slice("joint_pos")] + g1.DEFAULT_POS - state.joint_pos
+    assert 0.002 < noise.std() < 0.01
+
+
 def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
     env = HoiEnv([clip], EnvConfig(num_envs=5, num_threads=1, psi_prob=0.0))
     assert set(env.latency) <= set(range(env.decimation + 1))

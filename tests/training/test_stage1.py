@@ -43,6 +43,7 @@ def test_train_resume_and_play(tmp_path, clip):
     assert set(report) >= {"success_rate", "E_h_cm", "E_o_cm", "fall_rate"}
     assert 0 <= report["success_rate"] <= 1 and np.isfinite(report["E_h_cm"])
     assert (tmp_path / "play.mp4").stat().st_size > 0
+    assert evaluate(run, action_noise=1.0)["E_h_cm"] != report["E_h_cm"]  # noise reaches it
     png = plot_curves(run, tmp_path / "curves.png")
     assert png.stat().st_size > 1000
     with pytest.raises(FileNotFoundError, match="no TensorBoard scalars"):

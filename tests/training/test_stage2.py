@@ -126,6 +126,24 @@ def test_episodes_end_after_episode_seconds(clip):
         Stage2Config(episode_seconds=0)
 
 
+def test_deployment_physics_is_sim2sims(clip):
+    from robots.g1.mjcf import STRICT
+    from sim2sim.harness import Sim2SimSettings
+
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=2,
+                       physics="deployment", model=TINY)  # fmt: skip
+    run = Stage2(cfg, [clip])
+    env, s2s = run.env, Sim2SimSettings()
+    assert env.cfg.physics == STRICT == s2s.physics and env.decimation == 20
+    r = env.cfg.randomization
+    assert r.enabled and not r.model and r.sensor_noise == s2s.noise
+    assert r.push_robot_velocity == r.push_object_velocity == r.joint_pos_noise == 0.0
+    assert r.max_latency_s == s2s.latency_ms / 1e3 and int(env.latency.max()) <= 5
+    run.rollout()
+    expert = Stage2(replace(cfg, physics="expert"), [clip]).env.cfg
+    assert expert.physics.timestep == 0.005 and expert.randomization.model
+
+
 def check_exported_graph(path: Path, run_dir: Path):
     import onnx
     import onnxruntime as ort
