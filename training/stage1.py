@@ -47,6 +47,10 @@ class PpoConfig:
     gamma: float = 0.99
     lam: float = 0.95
     init_noise_std: float = 1.0
+    noise_std_range: tuple[float, float] = (1e-6, 1e6)
+    """The exploration std is clamped to this range per joint. An upper bound keeps the
+    rollouts' noise at a size the policy can survive, so it learns to succeed under it:
+    the margin a student's imitation error needs (equal bounds fix the std)."""
     late_from: int = 0
     """Fixed schedule: from this iteration on (0: never) the rate is ``late_learning_rate``
     (at a fixed rate the checkpoints keep swinging late in a run)."""
@@ -55,6 +59,11 @@ class PpoConfig:
     keep_every: int = 0
     """Also keep ``checkpoint_<iteration>.pt`` every this many iterations (0: only the
     latest), to choose among checkpoints afterwards."""
+
+    def __post_init__(self):
+        low, high = self.noise_std_range
+        if not 0 < low <= high:
+            raise ValueError(f"noise_std_range must be 0 < low <= high, got {self.noise_std_range}")
 
     def learning_rate_at(self, iteration: int) -> float | None:
         """The fixed schedule's rate at ``iteration`` (None for the adaptive one)."""
@@ -140,6 +149,7 @@ def rsl_config(cfg: PpoConfig) -> dict:
             "distribution_cfg": {
                 "class_name": "GaussianDistribution",
                 "init_std": cfg.init_noise_std,
+                "std_range": list(cfg.noise_std_range),
             },
         },
         "critic": dict(model),

@@ -188,3 +188,18 @@ def test_torchrun_without_gpus_is_refused_by_name(tmp_path, clip, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match="--backend warp --device cuda"):
         train(Stage1Config(env=EnvConfig(num_envs=2)), tmp_path, [clip], quiet=True)
+
+
+def test_exploration_noise_is_clamped_to_its_range(tmp_path, clip):
+    ppo = PpoConfig(**TINY, init_noise_std=1.0, noise_std_range=(0.2, 0.3))
+    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1), ppo=ppo, iterations=1)
+    runner = train(cfg, tmp_path / "run", [clip], quiet=True)
+    obs = runner.env.get_observations()
+    actor = runner.alg.actor
+    mean = actor(obs)
+    draws = torch.stack([actor(obs, stochastic_output=True) for _ in range(2000)])
+    std = (draws - mean).std(dim=(0, 1))
+    # initialized at 1.0, every joint explores at the range's upper bound
+    assert std.shape == (29,) and torch.allclose(std, torch.full((29,), 0.3), atol=0.02)
+    with pytest.raises(ValueError, match="noise_std_range"):
+        PpoConfig(noise_std_range=(0.5, 0.2))
