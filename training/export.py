@@ -41,10 +41,12 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
         # Every input shares the one batch axis on purpose; torch notes it keeps one name.
         warnings.filterwarnings("ignore", message="# The axis name: batch will not be used")
         # The dynamo-based exporter (the TorchScript one is deprecated). Traced at batch 2:
-        # torch.export specializes a size-1 dimension instead of keeping it dynamic.
+        # torch.export specializes a size-1 dimension instead of keeping it dynamic. One
+        # file: by default it puts large weights beside it in a ".data" file, which
+        # outlives the temporary name.
         torch.onnx.export(
             model, tuple(t[:2] for t in tensors), str(tmp), opset_version=OPSET, dynamo=True,
-            input_names=names, output_names=["actions"],
+            external_data=False, input_names=names, output_names=["actions"],
             dynamic_shapes=tuple({0: batch} for _ in tensors), verbose=False,
         )  # fmt: skip
         proto = onnx.load(str(tmp))
