@@ -1,14 +1,12 @@
 """The deployment's physics for a student: distil where the expert is competent.
 
-The bundled lift expert succeeds in every sim2sim episode (1 kHz, 5 ms latency, sensor
-noise) and in none of 16 attempts from the clip's start under the training
-randomization it was trained with (200 Hz, drawn masses, friction, gains, contact
-softness and pushes): a foot friction of 1.0 instead of the model's 0.6 alone makes it
-lose the lift. A student distilled there learns labels for states its expert cannot
-handle. Here the student's environment is sim2sim's: the strict physics at 1 kHz, the
-model's own parameters, and randomized only in what the robot still adds (latency up
-to sim2sim's, sensor noise). On the lift clip the student did not get better for it: the expert's
-lack of margin, not its labels, limits the student (docs/experiments/stage2.md)."""
+An expert can succeed in sim2sim (1 kHz, 5 ms latency, sensor noise) and fail from the
+clip's start under the training randomization it was trained with (drawn masses,
+friction, gains, contact softness, pushes at 200 Hz); a student distilled there learns
+labels for states its expert cannot handle. Here the student's environment is
+sim2sim's: the strict physics at 1 kHz, the model's own parameters, and randomized only
+in what the robot still adds (latency up to sim2sim's, sensor noise). What it did for
+the lift clip is measured in docs/experiments/stage2.md."""
 
 from __future__ import annotations
 
