@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from contract.goals.features import GOAL_DIM
-from contract.goals.masks import NUM_TOKENS
+from contract.goals.masks import NUM_TOKENS, TRAINING_PROBS, check_probs, sample_masks
 from contract.goals.tokens import GoalConfig, Goals
 from contract.observations import PROPRIO_SIZE, proprioception, term_sizes
 from robots.atomic import atomic_path, write_text
@@ -92,6 +93,10 @@ class Stage2Config:
     episode_seconds: float | None = None
     """Episodes end after this long (None: the expert's setting). Shorter ones spread the
     states more evenly over the clip; run to its end, they crowd its last part."""
+    pattern_probs: dict[str, float] = field(default_factory=lambda: dict(TRAINING_PROBS))
+    """Training probability of each goal pattern (``contract/goals/masks.py``, ``random``
+    included; normalized): the paper's mix by default; ``--pattern-probs.snapshot 0.6``
+    changes one, 0 leaves a pattern out."""
     goals: GoalConfig = field(default_factory=GoalConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -103,6 +108,7 @@ class Stage2Config:
             raise ValueError(f"episode_seconds {self.episode_seconds}: an episode lasts > 0 s")
         if self.action_noise < 0:
             raise ValueError(f"action_noise {self.action_noise}: a standard deviation is >= 0")
+        check_probs(self.pattern_probs)
 
 
 def keep(a, dtype=torch.float32) -> torch.Tensor:
@@ -153,7 +159,8 @@ class Stage2:
         torch.manual_seed(cfg.seed)
         self.policy = build_policy(cfg, env).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
-        self.goals = Goals(env.n, cfg.goals, env_cfg.control_hz, self.rng, sampler=mask_sampler,
+        sampler = mask_sampler or partial(sample_masks, probs=cfg.pattern_probs)
+        self.goals = Goals(env.n, cfg.goals, env_cfg.control_hz, self.rng, sampler=sampler,
                            like=like)  # fmt: skip
         self.obs = env.observation()
         everyone = self.xp.arange(env.n, device=device(like))

@@ -74,6 +74,19 @@ def pattern_mask(pattern: str, n: int = 1) -> np.ndarray:
     return np.broadcast_to(token, (n, NUM_TOKENS, GOAL_DIM)).copy()
 
 
+def check_probs(probs: dict[str, float]) -> None:
+    """Refuse a pattern mix that names an unknown pattern, weighs one below 0 or is all 0."""
+    known = set(PATTERNS) | {"random"}
+    unknown = sorted(set(probs) - known)
+    if unknown:
+        raise ValueError(f"unknown goal patterns {unknown}; known: {sorted(known)}")
+    negative = sorted(k for k, v in probs.items() if v < 0)
+    if negative:
+        raise ValueError(f"goal patterns {negative} have a probability below 0")
+    if not sum(probs.values()) > 0:
+        raise ValueError(f"goal pattern probabilities {probs} sum to 0: no pattern to draw")
+
+
 def sample_masks(rng, n: int, probs: dict[str, float] = TRAINING_PROBS) -> np.ndarray:
     """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``probs`` (pattern ->
     probability, ``random`` included; normalized). ``rng``: numpy's Generator, or one

@@ -126,6 +126,20 @@ def test_episodes_end_after_episode_seconds(clip):
         Stage2Config(episode_seconds=0)
 
 
+def test_rollout_goals_follow_the_pattern_probabilities(clip):
+    from contract.goals.masks import pattern_mask
+
+    cfg = Stage2Config(expert=str(EXPERT), num_envs=6, threads=1, steps_per_iter=2,
+                       pattern_probs={"snapshot": 1.0, "full": 0.0}, model=TINY)  # fmt: skip
+    masks = Stage2(cfg, [clip]).rollout()["mask"].numpy()
+    assert (masks == pattern_mask("snapshot", 1)[None]).all()
+    for probs, message in (({"dance": 1.0}, r"unknown goal patterns \['dance'\]"),
+                           ({"full": 1.0, "snapshot": -0.1}, r"\['snapshot'\] have a prob"),
+                           ({"full": 0.0}, "sum to 0")):  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            Stage2Config(pattern_probs=probs)
+
+
 def test_deployment_physics_is_sim2sims(clip):
     from robots.g1.mjcf import STRICT
     from sim2sim.harness import Sim2SimSettings
