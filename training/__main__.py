@@ -113,8 +113,8 @@ class Stage3:
 class Eval:
     """Evaluate a Stage 2 or 3 run on the tasks of the paper's Table 1 (full, snapshot,
     trajectory, contact, chain, random_init), Stage 3's in-betweening task and get-up:
-    success, E_h, E_o, failure rate, goal error, terminations by cause; prints the table
-    and writes it as JSON."""
+    success, E_h, E_o, failure rate, goal error, terminations by cause, the student's
+    action error against its expert's labels; prints the table and writes it as JSON."""
 
     run: Annotated[Path, tyro.conf.Positional]
     task: tuple[str, ...] = (

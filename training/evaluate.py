@@ -141,23 +141,32 @@ def run_task(
     policy.load_state_dict(weights)
     policy.eval()
     actors = {"student": policy}
-    if with_expert and task in ("full", "random_init"):
-        actors["expert"] = load_expert(Path(cfg.expert), env)
+    expert = None
+    if with_expert and task not in ("inbetween", "getup"):  # the clip's own states: labels
+        expert = load_expert(Path(cfg.expert), env)
+        if task in ("full", "random_init"):
+            actors["expert"] = expert
     report = {"task": task, "stage": stage}
     for who, actor in actors.items():
-        report[who] = attempts(env, len(clips), task, cfg.goals, actor, action_noise=action_noise)
+        labeller = expert if who == "student" else None
+        report[who] = attempts(env, len(clips), task, cfg.goals, actor,
+                               action_noise=action_noise, labeller=labeller)  # fmt: skip
         report[who]["failure_rate"] = report[who].pop("fall_rate")
     return report
 
 
 def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
-             record: list | None = None, action_noise: float = 0.0) -> dict:  # fmt: skip
+             record: list | None = None, action_noise: float = 0.0,
+             labeller=None) -> dict:  # fmt: skip
     """One attempt per simulation of ``env`` at ``task`` (simulation i plays clip
     i mod ``num_clips``): the deterministic ``actor``, a Stage 2/3 ``VariationalPolicy``
     or a callable on observations; the report of ``AttemptStats`` with the goal error.
     ``record`` receives the states of the first attempt while it lives (for a video);
     ``action_noise``: Gaussian noise of that std on every executed action, drawn from
-    its own seeded stream (the same draws for every actor).
+    its own seeded stream (the same draws for every actor); ``labeller``: the expert (a
+    callable on observations), whose labels of the states ``actor`` visits give the
+    report's ``expert_action_error``, the summed squared action error per step of the
+    living attempts (the distillation's loss on the deployed path, before the noise).
     Every evaluation runs here: ``play`` for Stage 1 runs, ``eval`` for Stage 2/3."""
     if action_noise < 0:
         raise ValueError(f"action_noise {action_noise}: a standard deviation is >= 0")
@@ -188,6 +197,7 @@ def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
     stats = AttemptStats(n, surface_points(env.object, 1024))
     e_g = np.zeros(n)
     stood, ended = np.zeros(n, bool), np.zeros(n, bool)  # get-up bookkeeping
+    label_error, label_steps = 0.0, 0
     while stats.alive.any():
         state = env.index.from_backend(env.backend)
         tokens, visible, residual = goals.tokens(state, env.refs, env.clip, env.frame)
@@ -202,6 +212,10 @@ def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
                                    task=task_flags).numpy()  # fmt: skip
         else:
             action = actor(obs)
+        if labeller is not None:
+            error = ((action - labeller(obs)) ** 2).sum(axis=-1)
+            label_error += float(error[stats.alive].sum())
+            label_steps += int(stats.alive.sum())
         if action_noise > 0:
             action = action + kick.normal(scale=action_noise, size=action.shape)
         obs, _, terminated, truncated, info = env.step(action)
@@ -223,6 +237,8 @@ def attempts(env, num_clips: int, task: str, goals_cfg: GoalConfig, actor,
             stats.success.reshape(-1, num_clips).any(axis=0).mean()
         )
     report["goal_error_cm"] = float(100 * goal_error.mean())
+    if labeller is not None:
+        report["expert_action_error"] = label_error / max(label_steps, 1)
     return report
 
 

@@ -32,3 +32,21 @@ def test_action_noise_is_added_to_every_executed_action(clip, noise):
     np.testing.assert_array_equal(again, executed)  # the same draws for every actor
     with pytest.raises(ValueError, match=r"action_noise -1\.0: a standard"):
         attempts(env, 1, "full", GoalConfig(), None, action_noise=-1.0)
+
+
+def test_expert_action_error_is_measured_on_the_actors_own_states(clip):
+    cfg = EnvConfig(num_envs=3, num_threads=1, psi_prob=0.0, episode_seconds=0.1,
+                    randomization=RandomizationConfig(enabled=False))  # fmt: skip
+    env = HoiEnv([clip], cfg)
+
+    def actor(obs):
+        return np.full((len(obs), 29), 0.2)
+
+    def offset(obs):
+        return actor(obs) - 0.5
+
+    same = attempts(env, 1, "full", GoalConfig(), actor, action_noise=0.3, labeller=actor)
+    off = attempts(env, 1, "full", GoalConfig(), actor, action_noise=0.3, labeller=offset)
+    assert same["expert_action_error"] == 0.0  # taken before the noise
+    assert off["expert_action_error"] == pytest.approx(29 * 0.5**2)
+    assert "expert_action_error" not in attempts(env, 1, "full", GoalConfig(), actor)
