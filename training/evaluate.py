@@ -142,7 +142,7 @@ def run_task(
     policy.eval()
     actors = {"student": policy}
     expert = None
-    if with_expert and task not in ("inbetween", "getup"):  # the clip's own states: labels
+    if with_expert and task not in ("inbetween", "getup"):  # these start off the clip
         expert = load_expert(Path(cfg.expert), env)
         if task in ("full", "random_init"):
             actors["expert"] = expert
