@@ -140,7 +140,7 @@ def build_policy(cfg: Stage2Config, env: HoiEnv) -> VariationalPolicy:
 class Stage2:
     """Environment, expert, goals and student of one distillation run."""
 
-    def __init__(self, cfg: Stage2Config, clips: list[MotionClip], mask_sampler=None):
+    def __init__(self, cfg: Stage2Config, clips: list[MotionClip]):
         self.cfg = cfg
         env_cfg, _ = expert_env_config(
             Path(cfg.expert), cfg.num_envs, clips, cfg.randomize, cfg.physics
@@ -159,7 +159,7 @@ class Stage2:
         torch.manual_seed(cfg.seed)
         self.policy = build_policy(cfg, env).to(self.device)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.learning_rate)
-        sampler = mask_sampler or partial(sample_masks, probs=cfg.pattern_probs)
+        sampler = partial(sample_masks, probs=cfg.pattern_probs)
         self.goals = Goals(env.n, cfg.goals, env_cfg.control_hz, self.rng, sampler=sampler,
                            like=like)  # fmt: skip
         self.obs = env.observation()

@@ -36,7 +36,7 @@ from rsl_rl.modules import MLP
 from torch import nn
 
 from contract.goals.features import goal_distance, goal_residual
-from contract.goals.masks import TRAINING_PROBS, sample_masks
+from contract.goals.masks import TRAINING_PROBS
 from contract.goals.tokens import Goals
 from contract.observations import proprioception
 from robots.atomic import atomic_path, write_text
@@ -122,12 +122,13 @@ def split(cfg: Stage3Config) -> tuple[int, int]:
     return cfg.num_envs - keep, keep
 
 
-def preserve_masks(patterns: tuple[str, ...]):
-    probs = {k: v for k, v in TRAINING_PROBS.items() if k in patterns}
-    unknown = set(patterns) - set(probs)
-    if unknown or not probs:
+def preserve_probs(patterns: tuple[str, ...], probs: dict[str, float] = TRAINING_PROBS):
+    """The Stage 2 pattern mix ``probs`` restricted to ``patterns``."""
+    kept = {k: v for k, v in probs.items() if k in patterns}
+    unknown = set(patterns) - set(kept)
+    if unknown or not kept:
         raise ValueError(f"preserve_patterns {sorted(unknown)} are not training patterns")
-    return lambda rng, n: sample_masks(rng, n, probs)
+    return kept
 
 
 class Critic(nn.Module):
@@ -152,10 +153,12 @@ class Stage3:
         n_rl, n_keep = split(cfg)
         clips = load_clips(list(self.s2.motions))
         seed = cfg.seed + 1000 * rank
+        kept = preserve_probs(cfg.preserve_patterns, self.s2.pattern_probs)
         s2 = replace(self.s2, num_envs=max(n_keep, 1), threads=cfg.threads, seed=seed,
                      backend=cfg.backend, device=cfg.device, expert_share_start=0.0,
-                     expert_share_end=0.0, steps_per_iter=cfg.steps_per_iter)  # fmt: skip
-        self.distill = Stage2(s2, clips, preserve_masks(cfg.preserve_patterns)) if n_keep else None
+                     expert_share_end=0.0, steps_per_iter=cfg.steps_per_iter,
+                     pattern_probs=kept)  # fmt: skip
+        self.distill = Stage2(s2, clips) if n_keep else None
         # The expert's environment, with the in-betweening task's own starts.
         seconds = max(c.duration for c in clips)
         env_cfg = replace(_expert_env(s2, clips), num_envs=n_rl, num_threads=cfg.threads,

@@ -15,13 +15,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from contract.goals.masks import NUM_TOKENS
+from contract.goals.masks import NUM_TOKENS, sample_masks
 from training.evaluate import load_stage2
 from training.inbetween import InbetweenConfig
 from training.stage3 import (
     Stage3,
     Stage3Config,
-    preserve_masks,
+    preserve_probs,
     split,
     stage3_config_dict,
     train,
@@ -46,10 +46,11 @@ def test_split_of_the_simulations():
 
 
 def test_preservation_masks_are_trajectory_conditioned():
-    masks = preserve_masks(Stage3Config().preserve_patterns)(np.random.default_rng(0), 500)
+    probs = preserve_probs(Stage3Config().preserve_patterns)
+    masks = sample_masks(np.random.default_rng(0), 500, probs)
     assert masks[:, : NUM_TOKENS - 1].any(axis=2).all()  # preview tokens always visible
     with pytest.raises(ValueError, match="not training patterns"):
-        preserve_masks(("dance",))
+        preserve_probs(("dance",))
 
 
 def flat(params) -> torch.Tensor:
