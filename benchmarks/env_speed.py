@@ -5,7 +5,8 @@ device, as Stage 1 trains) runs with noisy actions (default
 pose plus Gaussian target noise, redrawn every control period, so robots move, fall,
 touch the box and get reset like under a learning policy). Two raw-physics figures:
 - "physics in the env run": the time the backend's step itself took inside that run,
-  i.e. raw physics on exactly the same states; the ratio env / this is the env overhead;
+  i.e. raw physics on exactly the same states; the ratio env / this is the env overhead
+  (not on CUDA, where physics is queued on the device and the host goes on at once);
 - "raw loop": ``mujoco.batch`` (``Batch.step`` from the standing keyframe with the same
   control noise, resetting fallen simulations: states differ, more of them lie still),
   or for ``--backend warp`` bare ``mujoco_warp.step`` calls on the device, captured in
@@ -69,9 +70,14 @@ class TimedBackend:
         return getattr(self.inner, name)
 
 
+def asynchronous(env: HoiEnv) -> bool:
+    """Whether the environment queues its work on a CUDA device."""
+    return env.xp is not np and env.frame.device.type == "cuda"
+
+
 def synchronize(env: HoiEnv) -> None:
-    """Wait for the device's queued work (torch runs asynchronously on CUDA)."""
-    if env.xp is not np and env.frame.device.type == "cuda":
+    """Wait for the device's queued work."""
+    if asynchronous(env):
         import torch
 
         torch.cuda.synchronize(env.frame.device)
@@ -139,20 +145,25 @@ def main() -> None:
         start = time.perf_counter()
         env.step(actions[0])  # warp compiles its kernels on first use
         first = time.perf_counter() - start
-        timed = TimedBackend(env.backend)
-        env.backend = timed
+        backend = env.backend
+        timed = None if asynchronous(env) else TimedBackend(backend)
+        env.backend = timed or backend
         start = time.perf_counter()
         for a in actions:
             env.step(a)
         synchronize(env)
         total = time.perf_counter() - start
-        env_sps, phys_sps = k * n / total, k * n / timed.seconds
-        raw_sps = raw(timed.inner, actions, env)
+        env_sps = k * n / total
+        physics = "n/a (asynchronous)"
+        if timed is not None:
+            phys_sps = k * n / timed.seconds
+            physics = f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f}"
+        raw_sps = raw(backend, actions, env)
         label = f"threads {nthread}" if args.backend == "batch" else args.device
         print(
             f"{name:9s} {label}: env {env_sps:7.0f} steps/s | physics in the env run "
-            f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f} | raw loop "
-            f"{raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f} | first step {first:.1f} s"
+            f"{physics} | raw loop {raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f} "
+            f"| first step {first:.1f} s"
         )
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import like, namespace
+from robots.array_namespace import constant, namespace, readonly
 from robots.objects import signed_distance
 
 # Bodies whose distance to the object surface is observed (and whose contact is judged).
@@ -30,10 +30,11 @@ HOI_BODIES: tuple[str, ...] = HANDS + (
     "left_ankle_roll_link",
     "right_ankle_roll_link",
 )
-HOI_INDEX = np.array([KEY_BODIES.index(b) for b in HOI_BODIES])
-HAND_CONTACT = np.array([HOI_BODIES.index(h) for h in HANDS])  # hand columns of distances
+HOI_INDEX = readonly([KEY_BODIES.index(b) for b in HOI_BODIES])
+HAND_CONTACT = readonly([HOI_BODIES.index(h) for h in HANDS])  # hand columns of distances
 CONTACT_DISTANCE = 0.02  # m: closer than this to the object surface counts as touching
-GRAVITY = np.array([0.0, 0.0, -1.0])
+GRAVITY = readonly([0.0, 0.0, -1.0])
+UP = readonly([0.0, 0.0, 1.0])
 FUTURE_OFFSETS = (1, 2, 4, 16)  # control steps ahead: the default reference preview
 
 
@@ -60,7 +61,7 @@ class ObsInputs:
 
 def heading_quat(q: np.ndarray) -> np.ndarray:
     yaw = quat.yaw(q)
-    return quat.from_axis_angle(like([0.0, 0.0, 1.0], yaw), yaw)
+    return quat.from_axis_angle(constant(UP, yaw), yaw)
 
 
 def rotate_into(inv: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -82,7 +83,7 @@ def root_height(x: ObsInputs) -> np.ndarray:
 
 def projected_gravity_of(root_quat: np.ndarray) -> np.ndarray:
     xp = namespace(root_quat)
-    gravity = xp.broadcast_to(like(GRAVITY, root_quat), (root_quat.shape[0], 3))
+    gravity = xp.broadcast_to(constant(GRAVITY, root_quat), (root_quat.shape[0], 3))
     return quat.rotate(quat.conjugate(root_quat), gravity)
 
 
@@ -100,7 +101,7 @@ def root_ang_vel(x: ObsInputs) -> np.ndarray:
 
 
 def joint_pos(x: ObsInputs) -> np.ndarray:
-    return x.state.joint_pos - like(g1.DEFAULT_POS, x.state.joint_pos)
+    return x.state.joint_pos - constant(g1.DEFAULT_POS, x.state.joint_pos)
 
 
 def joint_vel(x: ObsInputs) -> np.ndarray:
@@ -132,7 +133,7 @@ def body_object_distance(
     surface normals (N, H, 3) in the world."""
     xp = namespace(state.object_quat)
     inv = quat.conjugate(state.object_quat)[:, None]
-    pts = state.body_pos[:, HOI_INDEX] - state.object_pos[:, None]
+    pts = state.body_pos[:, constant(HOI_INDEX, state.body_pos)] - state.object_pos[:, None]
     local = quat.rotate(xp.broadcast_to(inv, (*pts.shape[:-1], 4)), pts)
     dist, normal = signed_distance(planes, local)
     q = xp.broadcast_to(state.object_quat[:, None], (*pts.shape[:-1], 4))

@@ -73,7 +73,8 @@ class ReferenceMotions:
 
     def index(self, clip: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """Flat row of (clip, frame); frames past the clip's end hold its last frame."""
-        return self.starts[clip] + namespace(frame).clip(frame, 0, self.lengths[clip] - 1)
+        xp = namespace(frame)
+        return self.starts[clip] + xp.minimum(xp.clip(frame, min=0), self.lengths[clip] - 1)
 
     def future(
         self, clip: np.ndarray, frame: np.ndarray, offsets

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 
 from robots import g1, quat
-from robots.array_namespace import namespace
+from robots.array_namespace import constant, namespace, readonly
 
 # Bodies whose poses are tracked and observed: the extremities and the main joints.
 KEY_BODIES: tuple[str, ...] = (
@@ -50,21 +50,21 @@ class StateIndex:
         root = model.joint(g1.FREE_JOINT)
         self.root_q, self.root_v = int(root.qposadr[0]), int(root.dofadr[0])
         joints = [model.joint(n) for n in g1.JOINT_NAMES]
-        self.joint_q = np.array([int(j.qposadr[0]) for j in joints])
-        self.joint_v = np.array([int(j.dofadr[0]) for j in joints])
+        self.joint_q = readonly([int(j.qposadr[0]) for j in joints])
+        self.joint_v = readonly([int(j.dofadr[0]) for j in joints])
         obj = model.joint(f"{object_name}_joint")
         self.obj_q, self.obj_v = int(obj.qposadr[0]), int(obj.dofadr[0])
-        self.bodies = np.array([model.body(n).id for n in KEY_BODIES])
-        self.body_root = model.body_rootid[self.bodies]
+        self.bodies = readonly([model.body(n).id for n in KEY_BODIES])
+        self.body_root = readonly(model.body_rootid[self.bodies])
 
     def read(self, qpos, qvel, xpos, xquat, cvel, subtree_com) -> HoiState:
         """Build the state from (N, ...) MjData field arrays: copies, numpy arrays or torch
         tensors as the fields are (``robots.array_namespace``)."""
         xp = namespace(qpos)
         rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
-        b = self.bodies
+        b = constant(self.bodies, qpos)
         ang = cvel[:, b, :3]
-        com = subtree_com[:, self.body_root]
+        com = subtree_com[:, constant(self.body_root, qpos)]
         lin = cvel[:, b, 3:] + xp.linalg.cross(ang, xpos[:, b] - com, axis=-1)
 
         def copy(a):
@@ -75,8 +75,8 @@ class StateIndex:
             root_quat=copy(qpos[:, rq + 3 : rq + 7]),
             root_lin_vel=copy(qvel[:, rv : rv + 3]),
             root_ang_vel=copy(qvel[:, rv + 3 : rv + 6]),
-            joint_pos=qpos[:, self.joint_q],
-            joint_vel=qvel[:, self.joint_v],
+            joint_pos=qpos[:, constant(self.joint_q, qpos)],
+            joint_vel=qvel[:, constant(self.joint_v, qpos)],
             body_pos=xpos[:, b],
             body_quat=xquat[:, b],
             body_lin_vel=lin,
@@ -92,12 +92,12 @@ class StateIndex:
         rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
         qpos[:, rq : rq + 3] = state.root_pos
         qpos[:, rq + 3 : rq + 7] = state.root_quat
-        qpos[:, self.joint_q] = state.joint_pos
+        qpos[:, constant(self.joint_q, qpos)] = state.joint_pos
         qpos[:, oq : oq + 3] = state.object_pos
         qpos[:, oq + 3 : oq + 7] = state.object_quat
         qvel[:, rv : rv + 3] = state.root_lin_vel
         qvel[:, rv + 3 : rv + 6] = state.root_ang_vel
-        qvel[:, self.joint_v] = state.joint_vel
+        qvel[:, constant(self.joint_v, qvel)] = state.joint_vel
         qvel[:, ov : ov + 3] = state.object_lin_vel
         # The free joint's angular velocity is in the object frame.
         qvel[:, ov + 3 : ov + 6] = quat.rotate(

@@ -11,7 +11,7 @@ from contract.metrics import body_error
 from contract.observations import HAND_CONTACT, projected_gravity_of
 from contract.state import HoiState
 from robots import g1
-from robots.array_namespace import namespace
+from robots.array_namespace import constant, namespace
 
 TOUCH_DISTANCE = 0.05  # m: a hand surface this close to the object still holds it
 
@@ -48,7 +48,8 @@ def hands_touching(hoi_distance: np.ndarray) -> np.ndarray:
     """(N, 2) whether each hand's surface is within TOUCH_DISTANCE of the object's, from
     the ``body_object_distance`` of the HOI bodies (measured from the hand links' origins
     on the hand capsule's axis: the capsule radius is taken off)."""
-    return hoi_distance[:, HAND_CONTACT] - g1.HAND_RADIUS < TOUCH_DISTANCE
+    hands = hoi_distance[:, constant(HAND_CONTACT, hoi_distance)]
+    return hands - g1.HAND_RADIUS < TOUCH_DISTANCE
 
 
 def count_contact_lost(

@@ -42,5 +42,36 @@ def like(value, ref):
         return np.asarray(value, dtype=np.float64)
     from array_api_compat import device
 
-    value = value if namespace(value) is xp else np.asarray(value)
+    value = value if namespace(value) is xp else np.array(value)  # a writable copy
     return xp.asarray(value, dtype=ref.dtype, device=device(ref))
+
+
+def readonly(a) -> np.ndarray:
+    """``a`` as a read-only numpy array: a constant ``constant`` may keep device copies of."""
+    a = np.array(a)
+    a.flags.writeable = False
+    return a
+
+
+# (id, dtype, device) -> (the numpy constant, kept alive so its id stays its own; its copy)
+_CONSTANTS: dict[tuple, tuple[np.ndarray, object]] = {}
+
+
+def constant(value: np.ndarray, ref):
+    """A read-only numpy constant (``readonly``) in ``ref``'s namespace and device: floats
+    in ``ref``'s float dtype (``like``), integers and booleans as they are (indices).
+    Uploaded once per dtype and device (an upload stops the host until a GPU has caught
+    up); the copy is shared by every caller, so nobody writes to it."""
+    if value.flags.writeable:
+        raise ValueError("constant() takes read-only arrays (robots.array_namespace.readonly)")
+    xp = namespace(ref)
+    floating = value.dtype.kind == "f"
+    if xp is np:
+        return value.astype(np.float64, copy=False) if floating else value
+    from array_api_compat import device
+
+    dtype = ref.dtype if floating else None
+    key = (id(value), dtype, device(ref))
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = (value, xp.asarray(np.array(value), dtype=dtype, device=device(ref)))
+    return _CONSTANTS[key][1]

@@ -150,6 +150,12 @@ class WarpBackend:
         except (ValueError, RuntimeError) as e:
             raise ValueError(f"warp has no device {device!r} ({e})") from e
         self.torch_device = torch.device(wp.device_to_torch(self.device))
+        if self.device.is_cuda:
+            # torch computes on warp's stream: its writes come before each graph launch and
+            # its reads after, in stream order, with no wait of the host in between
+            stream = wp.stream_to_torch(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.torch_device))
+            torch.cuda.set_stream(stream)
         data = mujoco.MjData(model)
         self._keyframe = _keyframe(model)
         if self._keyframe >= 0:
@@ -187,11 +193,7 @@ class WarpBackend:
         """Run ``calls()`` as one captured graph (CUDA graph, or warp's CPU replay): one
         launch instead of hundreds of kernel launches from Python. The first call of each
         ``key`` runs directly, which compiles and loads the kernels a capture cannot.
-        On CUDA, torch's writes are finished before and warp's after (warp launches on
-        its own stream)."""
-        cuda = self.device.is_cuda
-        if cuda:
-            self.torch.cuda.current_stream(self.torch_device).synchronize()
+        On CUDA it is queued on the stream torch computes on (see ``__init__``)."""
         with self.wp.ScopedDevice(self.device):
             graph = self._graphs.get(key)
             if graph is None:
@@ -201,8 +203,6 @@ class WarpBackend:
                 self._graphs[key] = capture.graph
             else:
                 self.wp.capture_launch(graph)
-        if cuda:
-            self.wp.synchronize_device(self.device)
 
     def _physics(self, nstep: int) -> None:
         for _ in range(nstep):

@@ -43,7 +43,7 @@ from contract.policy_file import PolicyInterface
 from contract.reference import ReferenceMotions
 from contract.state import StateIndex
 from robots import g1
-from robots.array_namespace import like, namespace
+from robots.array_namespace import constant, like, namespace
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
@@ -101,13 +101,14 @@ def without_placement(env: dict) -> dict:
     return {k: v for k, v in env.items() if k not in PLACEMENT}
 
 
-def _first_of_each(keys, xp):
-    """Indices of one element per distinct value of ``keys`` (the first in a stable sort)."""
+def _first_of_each(keys, spare: int, xp):
+    """(indices, keys) in a stable sort of ``keys`` where every key but the first of each
+    distinct value became ``spare`` (the same shape whatever the keys)."""
     order = xp.argsort(keys, stable=True)
     sorted_keys = keys[order]
     first = xp.ones(sorted_keys.shape, dtype=xp.bool, device=device(keys))
     first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    return order[first]
+    return order, xp.where(first, sorted_keys, spare)
 
 
 class HoiEnv:
@@ -137,8 +138,8 @@ class HoiEnv:
         dev = device(self._qpos)
         self.refs = self.refs.like(self._qpos)
         self.index = StateIndex(self.model, self.object.name)
-        self._joint_q, self._joint_v = (xp.asarray(a, device=dev) for a in
-                                        (self.index.joint_q, self.index.joint_v))  # fmt: skip
+        self._joint_q = constant(self.index.joint_q, self._qpos)
+        self._joint_v = constant(self.index.joint_v, self._qpos)
         self.planes = [like(p, self._qpos) for p in convex_planes(self.object)]
         self.probe = (PenetrationProbe(self.model, self.object.name) if xp is np
                       else WarpProbe(self.backend, self.object.name))  # fmt: skip
@@ -162,6 +163,8 @@ class HoiEnv:
             else None
         )
         self.latency = zeros(self.n)  # physics substeps (randomization)
+        self.max_latency = (min(round(rc.max_latency_s / dt), self.decimation)
+                            if rc.enabled else 0)  # fmt: skip
         most = round(rc.tracker_latency_s * cfg.control_hz)
         self.tracker = (
             TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis, like=self._qpos)
@@ -171,8 +174,13 @@ class HoiEnv:
         self.prev_target = xp.asarray(xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS)),
                                       copy=True)  # fmt: skip
         self.next_push = xp.full(self.n, xp.inf, dtype=self._qpos.dtype, device=dev)
-        rows = int(self.refs.lengths.sum())
-        self.psi_qpos = zeros((rows, cfg.psi_size, self.model.nq), self._qpos.dtype)
+        # one row per reference frame, and a last one where the states not kept are written
+        # (no data-dependent shapes: nothing waits for the device); empty slots hold the
+        # model's reference pose, a configuration the start check can probe
+        rows = int(self.refs.lengths.sum()) + 1
+        shape = (rows, cfg.psi_size, self.model.nq)
+        self.psi_qpos = xp.asarray(xp.broadcast_to(like(self.model.qpos0, self._qpos), shape),
+                                   copy=True)  # fmt: skip
         self.psi_qvel = zeros((rows, cfg.psi_size, self.model.nv), self._qpos.dtype)
         self.psi_count = zeros(rows)
         self.reset(xp.arange(self.n, device=dev))
@@ -202,8 +210,7 @@ class HoiEnv:
         if self.randomizer is not None:
             self.randomizer.apply(ids, self.rng)
         if rc.enabled:
-            most = round(rc.max_latency_s / self.cfg.physics.timestep)
-            self.latency[ids] = self.rng.integers(0, min(most, self.decimation) + 1, len(ids))
+            self.latency[ids] = self.rng.integers(0, self.max_latency + 1, len(ids))
             if self.tracker is not None:
                 steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
                 self.tracker.restart(ids, steps)
@@ -213,17 +220,8 @@ class HoiEnv:
         ref, _ = self.refs.state(clip, frame)
         self.prev_target[ids] = ref.joint_pos
         self.write_state(ids, ref, flush=False)
-        rows = self.refs.index(clip, frame)
-        use = (self.psi_count[rows] > 0) & (self.rng.random(len(ids)) < self.cfg.psi_prob)
-        if bool(self.xp.any(use)):
-            count = self.psi_count[rows[use]]
-            slot = self.rng.integers(0, self.xp.clip(count, max=self.cfg.psi_size), len(count))
-            depths = self.probe.depths(self.psi_qpos[rows[use], slot])
-            ok = (depths.object <= self.cfg.start_object_tolerance) & (
-                depths.robot <= self.cfg.start_self_tolerance
-            )  # else the reference state stays
-            self._qpos[ids[use][ok]] = self.psi_qpos[rows[use], slot][ok]
-            self._qvel[ids[use][ok]] = self.psi_qvel[rows[use], slot][ok]
+        if self.cfg.psi_prob > 0:
+            self._physical_state(ids, self.refs.index(clip, frame))
         if rc.enabled:
             self.perturb_joints(ids, rc.joint_pos_noise)
             self._qvel[ids[:, None], self._joint_v] += self.rng.normal(
@@ -232,6 +230,20 @@ class HoiEnv:
         if self.cfg.start_joint_noise > 0:
             self.perturb_joints(ids, self.cfg.start_joint_noise)
         self.backend.forward(ids)
+
+    def _physical_state(self, ids, rows) -> None:
+        """PSI: with probability ``psi_prob``, start from one of the simulated states kept
+        for the frame, unless it penetrates (then the reference state stays)."""
+        xp, c = self.xp, self.cfg
+        count = self.psi_count[rows]
+        slot = self.rng.integers(0, xp.clip(count, min=1, max=c.psi_size), len(ids))
+        qpos, qvel = self.psi_qpos[rows, slot], self.psi_qvel[rows, slot]
+        depths = self.probe.depths(qpos)
+        use = ((count > 0) & (self.rng.random(len(ids)) < c.psi_prob)
+               & (depths.object <= c.start_object_tolerance)
+               & (depths.robot <= c.start_self_tolerance))[:, None]  # fmt: skip
+        self._qpos[ids] = xp.where(use, qpos, self._qpos[ids])
+        self._qvel[ids] = xp.where(use, qvel, self._qvel[ids])
 
     def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
         """Add Gaussian noise (rad) to the joint angles of simulations ``ids``, a
@@ -248,7 +260,7 @@ class HoiEnv:
             self.physical_start(ids, noise)
 
     def physical_start(self, ids: np.ndarray, perturb) -> None:
-        """Apply ``perturb(sub)`` (it changes ``qpos`` of simulations ``sub``) to ``ids``,
+        """Apply ``perturb(sub)`` (it changes only ``qpos`` of simulations ``sub``) to ``ids``,
         redrawing it up to ``start_tries`` times for simulations it pushes into the
         object or into themselves deeper than before plus the tolerances (those still
         too deep keep their unperturbed state), then lift each robot out of the floor."""
@@ -259,14 +271,17 @@ class HoiEnv:
         start = self.probe.depths(before)
         allowed_object = start.object + self.cfg.start_object_tolerance
         allowed_self = start.robot + self.cfg.start_self_tolerance
-        todo = xp.arange(len(ids), device=device(ids))
+        # every try perturbs all of ``ids`` and keeps the new draw where it is the first
+        # good one (fixed shapes: the only wait for the device is the check for more)
+        pending = xp.ones(len(ids), dtype=xp.bool, device=device(ids))
         for _ in range(self.cfg.start_tries):
-            perturb(ids[todo])
-            now = self.probe.depths(self._qpos[ids[todo]])
-            deep = (now.object > allowed_object[todo]) | (now.robot > allowed_self[todo])
-            self._qpos[ids[todo[deep]]] = before[todo[deep]]
-            todo = todo[deep]
-            if not len(todo):
+            kept = xp.asarray(self._qpos[ids], copy=True)
+            perturb(ids)
+            now = self.probe.depths(self._qpos[ids])
+            deep = (now.object > allowed_object) | (now.robot > allowed_self)
+            self._qpos[ids] = xp.where((pending & ~deep)[:, None], self._qpos[ids], kept)
+            pending = pending & deep
+            if not bool(xp.any(pending)):
                 break
         self._qpos[ids, self.index.root_q + 2] += self.probe.depths(self._qpos[ids]).floor
 
@@ -276,10 +291,9 @@ class HoiEnv:
         good = (body_error(state, ref) < tol) & (
             self.xp.linalg.vector_norm(state.object_pos - ref.object_pos, axis=1) < tol
         )
-        ids = self._nonzero(good)
-        rows = self.refs.index(self.clip[ids], self.frame[ids])
-        first = _first_of_each(rows, self.xp)  # one state per frame per step
-        rows, ids = rows[first], ids[first]
+        spare = len(self.psi_count) - 1
+        rows = self.xp.where(good, self.refs.index(self.clip, self.frame), spare)
+        ids, rows = _first_of_each(rows, spare, self.xp)  # one state per frame per step
         slot = self.psi_count[rows] % self.cfg.psi_size
         self.psi_qpos[rows, slot] = self._qpos[ids]
         self.psi_qvel[rows, slot] = self._qvel[ids]
@@ -288,18 +302,18 @@ class HoiEnv:
     def _push(self) -> None:
         """Random velocity impulses on the pelvis and the object."""
         rc = self.cfg.randomization
+        xp, ix, n = self.xp, self.index, self.n
         self.next_push -= 1
-        ids = self._nonzero(self.next_push <= 0)
-        if not len(ids):
-            return
-        ix = self.index
-        self._qvel[ids, ix.root_v : ix.root_v + 2] += (
-            self.rng.uniform(-1, 1, (len(ids), 2)) * rc.push_robot_velocity
+        due = self.next_push <= 0
+        kick = xp.astype(due, self._qvel.dtype)[:, None]
+        self._qvel[:, ix.root_v : ix.root_v + 2] += (
+            kick * self.rng.uniform(-1, 1, (n, 2)) * rc.push_robot_velocity
         )
-        self._qvel[ids, ix.obj_v : ix.obj_v + 2] += (
-            self.rng.uniform(-1, 1, (len(ids), 2)) * rc.push_object_velocity
+        self._qvel[:, ix.obj_v : ix.obj_v + 2] += (
+            kick * self.rng.uniform(-1, 1, (n, 2)) * rc.push_object_velocity
         )
-        self.next_push[ids] = self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
+        later = self.rng.uniform(*rc.push_interval_s, n) * self.cfg.control_hz
+        self.next_push = xp.where(due, later, self.next_push)
 
     def write_state(self, ids: np.ndarray, ref, flush: bool = True) -> None:
         """Set simulations ``ids`` to a (reference) state; ``flush`` recomputes kinematics."""
@@ -353,7 +367,7 @@ class HoiEnv:
     def _actuate(self, target: np.ndarray) -> None:
         """One control period of physics: each simulation's new targets reach its motors
         after its latency (in substeps); the previous targets act until then."""
-        if not bool(self.xp.any(self.latency)):
+        if not self.max_latency:
             self._ctrl[:] = target
             self.backend.step(self.decimation)
         else:

@@ -25,9 +25,10 @@ from array_api_compat import device
 
 from contract.goals.features import POSITIONS
 from contract.goals.masks import NUM_TOKENS, component_mask, sample_masks
+from contract.observations import UP
 from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
-from robots.array_namespace import namespace
+from robots.array_namespace import constant, namespace
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
 
@@ -101,7 +102,7 @@ class InbetweenEnv(HoiEnv):
             self._qpos[:, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(tilt, root)
             self._qpos[:, ix.root_q + 2] = 0.5
             self._qvel[:, ix.root_v : ix.root_v + 6] = 0.0
-            self._ctrl[:] = self._qpos[:, ix.joint_q]
+            self._ctrl[:] = self._qpos[:, self._joint_q]
             self.backend.forward(ids)
             self.backend.step(round(1.5 * self.cfg.control_hz) * self.decimation)
             for k, a in (("qpos", self._qpos), ("qvel", self._qvel), ("clip", self.clip),
@@ -155,7 +156,7 @@ class InbetweenEnv(HoiEnv):
             t.start_offset_xy
         )
         yaw = quat.from_axis_angle(
-            np.array([0.0, 0.0, 1.0]), self.rng.uniform(-1, 1, k) * t.start_offset_yaw
+            constant(UP, self._qpos), self.rng.uniform(-1, 1, k) * t.start_offset_yaw
         )
         root = self._qpos[ids, ix.root_q + 3 : ix.root_q + 7]
         self._qpos[ids, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)

@@ -84,8 +84,14 @@ class WarpProbe:
         self.qpos = wp.to_torch(self.d.qpos)
         self.dist = wp.to_torch(self.d.contact.dist)
         self.nacon = wp.to_torch(self.d.nacon)
+        self.geom = wp.to_torch(self.d.contact.geom)
+        self.world = wp.to_torch(self.d.contact.worldid)
         dev = backend.torch_device
-        self.kinds = torch.as_tensor(geom_kinds(model, object_name), device=dev)
+        # what a contact between geoms g and h measures, at g * ngeom + h (-1: not counted)
+        kinds = geom_kinds(model, object_name)
+        kind, counts = contact_kinds(kinds[:, None], kinds[None, :])
+        self.pair_kind = torch.as_tensor(np.where(counts, kind, -1).ravel(), device=dev)
+        self.ngeom = model.ngeom
         self.rows = torch.arange(len(self.dist), device=dev)
 
     def _collide(self) -> None:
@@ -99,10 +105,9 @@ class WarpProbe:
             raise ValueError(f"{k} states, more than the {self.backend.nsim} simulations")
         self.qpos[:k] = qpos
         self.backend.launch(("probe", id(self)), self._collide)
-        geom = self.backend.wp.to_torch(self.d.contact.geom).long()
-        world = self.backend.wp.to_torch(self.d.contact.worldid).long()
-        kind, counts = contact_kinds(self.kinds[geom[:, 0]], self.kinds[geom[:, 1]])
-        valid = (self.rows < self.nacon[0]) & (world < k) & counts
+        geom, world = self.geom.long(), self.world.long()
+        kind = self.pair_kind[geom[:, 0] * self.ngeom + geom[:, 1]]
+        valid = (self.rows < self.nacon[0]) & (world < k) & (kind >= 0)
         slot = torch.where(valid, kind * k + world, 0)
         depth = torch.where(valid, -self.dist, 0.0)
         out = torch.zeros(3 * k, dtype=self.dist.dtype, device=self.dist.device)

@@ -49,10 +49,8 @@ class TorchRandom:
     def integers(self, low, high, size=1):
         """Integers in [low, high) (int64), ``high`` a number or a tensor of bounds."""
         span = high - low
-        if not isinstance(span, self.torch.Tensor):
-            span = self.torch.tensor(span, device=self.device)
         draw = self.torch.floor(self.random(size).double() * span).long()
-        return low + self.torch.minimum(draw, span - 1)  # rounding never reaches high
+        return low + draw.clamp(max=span - 1)  # rounding never reaches high
 
 
 def make_random(seed: int, like):

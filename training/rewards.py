@@ -11,15 +11,15 @@ import numpy as np
 from contract.observations import HOI_BODIES, projected_gravity_of
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import like, namespace
+from robots.array_namespace import constant, namespace, readonly
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
-HAND_SLOTS = np.array([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
-HAND_BODIES = np.array([KEY_BODIES.index(h) for h in _HANDS])  # in the state's bodies
+HAND_SLOTS = readonly([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
+HAND_BODIES = readonly([KEY_BODIES.index(h) for h in _HANDS])  # in the state's bodies
 # The feet in the state's bodies, in the order of the clip's foot contact labels.
-FEET = np.array([KEY_BODIES.index(f"{s}_ankle_roll_link") for s in ("left", "right")])
+FEET = readonly([KEY_BODIES.index(f"{s}_ankle_roll_link") for s in ("left", "right")])
 # The palm faces along -y of the left hand frame and +y of the right one.
-PALM_AXIS = np.array([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
+PALM_AXIS = readonly([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
 GRASP_DISTANCE = 0.05  # m: the grasp reward's distance scale
 
 
@@ -91,9 +91,10 @@ def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.nda
     to the object surface times how well its palm faces the surface; mean over those
     hands (0 when no hand should touch). ``dist``/``normal``: ``body_object_distance``."""
     xp = namespace(dist)
-    d, n = dist[:, HAND_SLOTS], normal[:, HAND_SLOTS]
-    hand_quat = s.body_quat[:, HAND_BODIES]
-    palm = quat.rotate(hand_quat, xp.broadcast_to(like(PALM_AXIS, d), (d.shape[0], 2, 3)))
+    slots = constant(HAND_SLOTS, dist)
+    d, n = dist[:, slots], normal[:, slots]
+    hand_quat = s.body_quat[:, constant(HAND_BODIES, dist)]
+    palm = quat.rotate(hand_quat, xp.broadcast_to(constant(PALM_AXIS, d), (d.shape[0], 2, 3)))
     facing = xp.clip(-xp.sum(palm * n, axis=-1), 0.0, 1.0)
     gap = xp.clip(d - g1.HAND_RADIUS, min=0.0)  # hand surface to object surface
     score = xp.exp(-((gap / GRASP_DISTANCE) ** 2)) * facing
@@ -105,7 +106,7 @@ def grasp(s: HoiState, ref_contact: np.ndarray, dist: np.ndarray, normal: np.nda
 def foot_slip(s: HoiState, ref_contact: np.ndarray) -> np.ndarray:
     """Horizontal speed (m/s) of the feet the reference keeps planted, summed."""
     xp = namespace(s.body_lin_vel)
-    speed = xp.linalg.vector_norm(s.body_lin_vel[:, FEET, :2], axis=-1)
+    speed = xp.linalg.vector_norm(s.body_lin_vel[:, constant(FEET, s.body_lin_vel), :2], axis=-1)
     return xp.sum(speed * xp.astype(ref_contact[:, 2:4] > 0.5, speed.dtype), axis=1)
 
 

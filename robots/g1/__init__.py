@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from robots.array_namespace import readonly
 from robots.g1.gains import PROFILES, GainProfile, profile
 from robots.g1.spec import Link
 from robots.g1.table import CONTACT_EXCLUDES, DEFAULT_JOINT_POS, LINKS, MOTOR_ORDER, MOTORS
@@ -29,7 +30,7 @@ JOINT_UPPER = np.array([lk.joint.range[1] for lk in _JOINT_LINKS])
 ARMATURE = np.array([MOTORS[lk.joint.motor].armature for lk in _JOINT_LINKS])
 EFFORT_LIMIT = np.array([MOTORS[lk.joint.motor].effort for lk in _JOINT_LINKS])
 VELOCITY_LIMIT = np.array([MOTORS[lk.joint.motor].velocity for lk in _JOINT_LINKS])
-DEFAULT_POS = np.array([DEFAULT_JOINT_POS.get(name, 0.0) for name in JOINT_NAMES])
+DEFAULT_POS = readonly([DEFAULT_JOINT_POS.get(name, 0.0) for name in JOINT_NAMES])
 for _name in DEFAULT_JOINT_POS:
     if _name not in JOINT_NAMES:
         raise AssertionError(f"default pose names unknown joint {_name!r}")

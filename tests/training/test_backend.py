@@ -13,6 +13,7 @@ import pytest
 from contract.goals.tokens import GoalConfig
 from contract.reference import ReferenceMotions
 from contract.state import StateIndex
+from robots import g1
 from robots.clip import load_clip
 from robots.scene import build_scene
 from training.backend import MujocoBatchBackend, make_backend
@@ -70,6 +71,50 @@ def test_one_step_from_100_contact_states_matches_mujoco_batch(warp, lift):
     # Bodies and their velocities are those of the new state, as on the batch backend.
     np.testing.assert_allclose(gpu["xpos"], cpu["xpos"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(gpu["cvel"], cpu["cvel"], atol=0.1 * dt * 10, rtol=0.1)
+
+
+def test_the_warp_probe_measures_the_depths_the_c_probe_does(warp, lift):
+    """The start check on the device: floor, object and self depths of states touching
+    the box, sunk into the floor or with an arm in the torso, as MuJoCo's own collision
+    detection gives them (float32)."""
+    import torch
+
+    from training.penetration import PenetrationProbe, WarpProbe
+
+    _, refs, model = lift
+    n = 12
+    q, _, _ = touching_states(refs, model, n, np.random.default_rng(1))
+    ix = StateIndex(model, refs.object.name)
+    q[:4, ix.root_q + 2] -= 0.03
+    q[4:8, ix.joint_q[g1.joint_index("left_shoulder_roll_joint")]] = -0.4
+    backend = make_backend("warp", model, n, device="cpu", on_device=True)
+    device = WarpProbe(backend, refs.object.name).depths(torch.as_tensor(q, dtype=torch.float32))
+    host = PenetrationProbe(model, refs.object.name).depths(q)
+    for name, a, b in zip(host._fields, host, device, strict=True):
+        np.testing.assert_allclose(b.numpy(), a, atol=1e-4, err_msg=name)
+        assert (a > 1e-3).any(), name  # every kind of depth is measured somewhere
+
+
+def test_a_device_control_step_uploads_nothing_and_waits_only_for_resets_and_starts(warp, lift):
+    """What a GPU would stall on (``training.dispatch``): no host array becomes a tensor
+    during a step, and the host reads the device only for the simulations to reset and
+    to end the start checks' redraws."""
+    import torch
+
+    from training.dispatch import DispatchCount
+    from training.env import EnvConfig, HoiEnv
+
+    cfg = EnvConfig(num_envs=8, backend="warp", episode_seconds=0.1)
+    env = HoiEnv([lift[0]], cfg, on_device=True)
+    assert cfg.randomization.enabled and cfg.psi_prob > 0
+    actions = torch.zeros((10, 8, 29))
+    env.step(actions[0])
+    with DispatchCount() as count:
+        for a in actions[1:]:
+            env.step(a)
+    assert count.uploads == 0
+    # one nonzero for the resets, then per reset at most one check per start try
+    assert 9 <= count.syncs <= 9 * (1 + cfg.start_tries)
 
 
 def test_reset_returns_only_the_named_simulations_to_the_keyframe(warp, lift):
