@@ -424,6 +424,7 @@ class HoiEnv:
             "clip_end": clip_end,
             "state": state,  # before the resets below
             "reference": ref,
+            "reset_ids": done,  # the simulations reset at the end of this step
             **extra,
         }
         self.reset(done)

@@ -28,7 +28,7 @@ from contract.goals.masks import NUM_TOKENS, component_mask, sample_masks
 from contract.observations import UP
 from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
-from robots.array_namespace import constant, namespace
+from robots.array_namespace import constant, namespace, readonly
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
 
@@ -48,6 +48,9 @@ class InbetweenConfig:
     getup: GetupConfig = field(default_factory=GetupConfig)
 
 
+_BODY_POS = readonly(component_mask(("body_pos",)))
+
+
 def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     """(n, NUM_TOKENS, GOAL_DIM) masks of single-frame goals: a training mask's snapshot
     token alone (preview tokens hidden); a snapshot without any position feature gets
@@ -55,9 +58,8 @@ def inbetween_masks(rng: np.random.Generator, n: int) -> np.ndarray:
     masks = sample_masks(rng, n)
     xp = namespace(masks)
     masks[:, : NUM_TOKENS - 1] = False
-    blind = ~xp.any(masks[:, -1, POSITIONS], axis=1)
-    body = xp.asarray(component_mask(("body_pos",)), device=device(masks))
-    masks[:, -1] |= blind[:, None] & body
+    blind = ~xp.any(masks[:, -1, constant(POSITIONS, masks)], axis=1)
+    masks[:, -1] |= blind[:, None] & constant(_BODY_POS, masks)
     return masks
 
 

@@ -19,6 +19,7 @@ class TorchRandom:
         self.torch, self.device, self.dtype = torch, device, dtype
         self.gen = torch.Generator(device=device)
         self.gen.manual_seed(seed)
+        self._cdfs: dict[bytes, object] = {}
 
     def _shape(self, size) -> tuple[int, ...]:
         return (int(size),) if np.ndim(size) == 0 else tuple(int(s) for s in size)
@@ -36,15 +37,17 @@ class TorchRandom:
         return loc + scale * noise
 
     def choice(self, a: int, size=1, p=None):
-        """Indices in [0, a) (int64), with probabilities ``p`` (uniform by default)."""
-        torch, shape = self.torch, self._shape(size)
-        count = int(np.prod(shape))
-        if count == 0:  # multinomial refuses to draw nothing
-            return torch.zeros(shape, dtype=torch.long, device=self.device)
-        weights = torch.ones(a) if p is None else torch.as_tensor(p, dtype=torch.float64)
-        draw = torch.multinomial(weights.to(self.device), count, replacement=True,
-                                 generator=self.gen)  # fmt: skip
-        return draw.reshape(shape)
+        """Indices in [0, a) (int64), with probabilities ``p`` (uniform by default): the
+        inverse of the cumulative distribution at uniform draws, the distribution kept on
+        the device per ``p`` (no upload per call)."""
+        torch = self.torch
+        p = np.full(a, 1.0 / a) if p is None else np.asarray(p, dtype=np.float64)
+        key = p.tobytes()
+        if key not in self._cdfs:
+            self._cdfs[key] = torch.as_tensor(np.cumsum(p) / p.sum(), device=self.device)
+        u = torch.rand(self._shape(size), generator=self.gen, device=self.device,
+                       dtype=torch.float64)  # fmt: skip
+        return torch.searchsorted(self._cdfs[key], u, right=True).clamp(max=a - 1)
 
     def integers(self, low, high, size=1):
         """Integers in [low, high) (int64), ``high`` a number or a tensor of bounds."""

@@ -99,6 +99,9 @@ class TorchVecEnv(VecEnv):
         self.episode_length_buf = torch.zeros(env.n, dtype=torch.long, device=self.device)
         self.cfg = asdict(env.cfg)
         self._obs = env.observation()
+        # NaN seen since the last check (``check_finite``): one host read per iteration
+        # instead of rsl-rl's four per step
+        self._nan = torch.zeros((), dtype=torch.bool, device=self.device)
 
     @staticmethod
     def _tensor(a) -> torch.Tensor:
@@ -122,7 +125,15 @@ class TorchVecEnv(VecEnv):
         log = {f"reward/{k}": self._tensor(v).float().mean() for k, v in info["terms"].items()}
         extras = {"time_outs": self._tensor(truncated), "log": log}
         dones = self._tensor(terminated | truncated)
-        return self._wrap(obs), self._tensor(reward).float(), dones, extras
+        obs, reward = self._wrap(obs), self._tensor(reward).float()
+        self._nan |= torch.isnan(obs["policy"]).any() | torch.isnan(reward).any()
+        return obs, reward, dones, extras
+
+    def check_finite(self) -> None:
+        """Raise if an observation or reward was NaN since the last call."""
+        if bool(self._nan):
+            raise ValueError("the environment returned NaN observations or rewards (a "
+                             "simulation diverged, or a bug in a term)")  # fmt: skip
 
 
 def rsl_config(cfg: PpoConfig) -> dict:
@@ -156,6 +167,7 @@ def rsl_config(cfg: PpoConfig) -> dict:
         "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
         "num_steps_per_env": cfg.steps_per_env,
         "save_interval": cfg.save_interval,
+        "check_for_nan": False,  # TorchVecEnv.check_finite, once per iteration
         "logger": "tensorboard",
     }
 
@@ -174,6 +186,7 @@ class Runner(OnPolicyRunner):
         log = self.logger.log
 
         def log_quietly(*args, **kwargs):
+            env.check_finite()  # before the iteration is logged or saved
             with contextlib.redirect_stdout(io.StringIO()):
                 log(*args, **kwargs)
             buf = self.logger.rewbuffer

@@ -214,8 +214,8 @@ class Stage2:
                          ("same_episode", keep(~fresh, torch.bool))):  # fmt: skip
                 steps[k].append(v)
             lived = env.steps + 1
-            self.obs, _, terminated, truncated, _ = env.step(action)
-            done = xp.nonzero(terminated | truncated)[0]
+            self.obs, _, _, _, info = env.step(action)
+            done = info["reset_ids"]
             self.episode_steps = xp.concat([self.episode_steps, lived[done]])[-100:]
             goals.advance(env.frame, self._last(), self._proprio())
             goals.reset(done, env.frame[done], self._last()[done], self._proprio())

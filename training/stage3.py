@@ -250,7 +250,7 @@ class Stage3:
                          ("log_prob", log_prob), ("value", value), ("reward", keep(reward)),
                          ("done", keep(done, torch.bool))):  # fmt: skip
                 steps[k].append(v)
-            ids = xp.nonzero(done)[0]
+            ids = info["reset_ids"]
             goals.advance(env.frame, self._last(), proprioception(self.obs))
             goals.reset(ids, env.frame[ids], self._last()[ids], proprioception(self.obs))
         batch = {k: torch.stack(v) for k, v in steps.items()}

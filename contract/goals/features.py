@@ -11,7 +11,7 @@ import numpy as np
 from contract.observations import heading_quat, rotate_into
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import namespace
+from robots.array_namespace import constant, namespace, readonly
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
     ("root_pos", 3),
@@ -66,7 +66,7 @@ def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.nda
 
 
 GOAL_TOLERANCE = 0.2  # m: a goal counts as reached within this goal distance (evaluation)
-POSITIONS = np.r_[SLICES["root_pos"], SLICES["body_pos"], SLICES["object_pos"]]
+POSITIONS = readonly(np.r_[SLICES["root_pos"], SLICES["body_pos"], SLICES["object_pos"]])
 
 
 def goal_distance(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -74,7 +74,8 @@ def goal_distance(residual: np.ndarray, mask: np.ndarray) -> np.ndarray:
     point counts when all 3 of its coordinates are visible) of each simulation's first
     token with any, from (N, G, GOAL_DIM) residuals and masks: (N,), NaN where none."""
     xp = namespace(residual)
-    pos, seen = residual[..., POSITIONS], xp.astype(mask[..., POSITIONS], xp.bool)
+    positions = constant(POSITIONS, residual)
+    pos, seen = residual[..., positions], xp.astype(mask[..., positions], xp.bool)
     dist = xp.linalg.vector_norm(xp.reshape(pos, (*pos.shape[:-1], -1, 3)), axis=-1)
     seen3 = xp.all(xp.reshape(seen, (*seen.shape[:-1], -1, 3)), axis=-1)
     count = xp.sum(xp.astype(seen3, dist.dtype), axis=-1)

@@ -22,10 +22,9 @@ second, during it (so the policy learns to switch goals mid-motion).
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import device
 
 from contract.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
-from robots.array_namespace import namespace
+from robots.array_namespace import constant, namespace, readonly
 
 PREVIEW = (1, 2, 4)  # control steps ahead
 TASKS = ("getup",)  # the prior's learnable task tokens, in input order (Stage 3)
@@ -87,21 +86,22 @@ def check_probs(probs: dict[str, float]) -> None:
         raise ValueError(f"goal pattern probabilities {probs} sum to 0: no pattern to draw")
 
 
+# every pattern's mask, "random" last (its row unused), and the component of each feature
+_DRAWN = (*PATTERNS, "random")
+_MASKS = readonly([pattern_mask(name)[0] for name in PATTERNS]
+                  + [np.zeros((NUM_TOKENS, GOAL_DIM), bool)])  # fmt: skip
+_COMPONENT_OF = readonly(np.repeat(np.arange(len(COMPONENTS)), [s for _, s in COMPONENTS]))
+
+
 def sample_masks(rng, n: int, probs: dict[str, float] = TRAINING_PROBS) -> np.ndarray:
     """(n, NUM_TOKENS, GOAL_DIM) training masks drawn from ``probs`` (pattern ->
     probability, ``random`` included; normalized). ``rng``: numpy's Generator, or one
-    drawing torch tensors on a device (``training.random_source``), whose arrays these are."""
-    names = list(probs)
-    p = np.array(list(probs.values()), float)
-    picks = rng.choice(len(names), size=n, p=p / p.sum())
-    xp, dev = namespace(picks), device(picks)
-    out = xp.zeros((n, NUM_TOKENS, GOAL_DIM), dtype=xp.bool, device=dev)
-    for k, name in enumerate(names):
-        ids = xp.nonzero(picks == k)[0]
-        if name == "random":
-            keep = rng.random((len(ids), NUM_TOKENS, len(COMPONENTS))) < 0.5
-            sizes = xp.asarray([size for _, size in COMPONENTS], device=dev)
-            out[ids] = xp.repeat(keep, sizes, axis=2)
-        else:
-            out[ids] = xp.asarray(pattern_mask(name, len(ids)), device=dev)
-    return out
+    drawing torch tensors on a device (``training.random_source``), whose arrays these are.
+    Every draw has the same shapes whatever is picked: nothing waits for a device."""
+    check_probs(probs)
+    p = np.array([probs.get(name, 0.0) for name in _DRAWN])
+    picks = rng.choice(len(_DRAWN), size=n, p=p / p.sum())
+    keep = rng.random((n, NUM_TOKENS, len(COMPONENTS))) < 0.5
+    random = keep[:, :, constant(_COMPONENT_OF, picks)]
+    named = constant(_MASKS, picks)[picks]
+    return namespace(picks).where((picks == len(PATTERNS))[:, None, None], random, named)

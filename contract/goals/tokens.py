@@ -45,10 +45,13 @@ class Goals:
         self.mask = xp.zeros((n, NUM_TOKENS, GOAL_DIM), dtype=xp.bool, device=self.device)
         self.snapshot = xp.zeros(n, dtype=xp.int64, device=self.device)
         self.history: np.ndarray | None = None
+        self._fixed = (None if pattern is None
+                       else xp.asarray(pattern_mask(pattern), device=self.device))  # fmt: skip
 
     def _masks(self, k: int) -> np.ndarray:
-        masks = self.sampler(self.rng, k) if self.pattern is None else pattern_mask(self.pattern, k)
-        return self.xp.asarray(masks, device=self.device)
+        if self._fixed is not None:
+            return self.xp.broadcast_to(self._fixed, (k, *self._fixed.shape[1:]))
+        return self.xp.asarray(self.sampler(self.rng, k), device=self.device)
 
     def _snapshot_after(self, frame: np.ndarray, last: np.ndarray) -> np.ndarray:
         lo, hi = self.cfg.snapshot_steps
@@ -70,12 +73,13 @@ class Goals:
         resample some masks (training)."""
         xp = self.xp
         self.history = xp.concat([self.history[:, 1:], proprio[:, None]], axis=1)
-        reached = xp.nonzero(frame >= self.snapshot)[0]
-        self.snapshot[reached] = self._snapshot_after(frame[reached], last[reached])
+        # drawn for all simulations and kept where due: the same shapes every step
+        reached = frame >= self.snapshot
+        self.snapshot = xp.where(reached, self._snapshot_after(frame, last), self.snapshot)
         if self.pattern is None:
             p = self.cfg.resample_per_second / self.hz
-            ids = xp.nonzero(self.rng.random(self.n) < p)[0]
-            self.mask[ids] = self._masks(len(ids))
+            resample = (self.rng.random(self.n) < p)[:, None, None]
+            self.mask = xp.where(resample, self._masks(self.n), self.mask)
 
     def tokens(self, state: HoiState, refs: ReferenceMotions, clip: np.ndarray, frame: np.ndarray):
         """(tokens (N, G, TOKEN_DIM) float32, visible (N, G), full residuals (N, G, D))."""

@@ -322,6 +322,13 @@ def test_a_stage2_rollout_on_the_device_never_converts_to_numpy(warp, lift, conv
     assert isinstance(run.env.frame, torch.Tensor) and isinstance(run.goals.mask, torch.Tensor)
     assert batch["expert_action"].device == run.device and not batch["same_episode"].all()
     assert np.isfinite(run.learn(batch)["imitation"])
+    # What a GPU would stall on (``training.dispatch``): resets and start checks only.
+    from training.dispatch import DispatchCount
+
+    with DispatchCount() as count:
+        run.rollout()
+    assert count.uploads == 0
+    assert count.syncs <= cfg.steps_per_iter * (1 + run.env.cfg.start_tries)
 
 
 def test_a_stage3_rollout_on_the_device_never_converts_to_numpy(warp, stage2_run,

@@ -203,3 +203,21 @@ def test_exploration_noise_is_clamped_to_its_range(tmp_path, clip):
     assert std.shape == (29,) and torch.allclose(std, torch.full((29,), 0.3), atol=0.02)
     with pytest.raises(ValueError, match="noise_std_range"):
         PpoConfig(noise_std_range=(0.5, 0.2))
+
+
+def test_a_nan_reward_stops_training_before_the_iteration_is_saved(tmp_path, clip, monkeypatch):
+    """NaN checks are one host read per iteration (not rsl-rl's four per step) and still
+    stop the run before its checkpoint takes the diverged update."""
+    from training.env import HoiEnv
+
+    step = HoiEnv.step
+
+    def diverging(self, action):
+        obs, reward, *rest = step(self, action)
+        reward[1] = np.nan
+        return (obs, reward, *rest)
+
+    monkeypatch.setattr(HoiEnv, "step", diverging)
+    with pytest.raises(ValueError, match="NaN"):
+        train(config(1), tmp_path / "run", [clip], quiet=True)
+    assert not (tmp_path / "run" / CHECKPOINT).exists()
