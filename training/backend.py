@@ -9,6 +9,7 @@ the device from the warp backend (numpy copies through ``HostArrays``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Literal, Protocol
@@ -198,8 +199,16 @@ class WarpBackend:
             graph = self._graphs.get(key)
             if graph is None:
                 calls()
-                with self.wp.ScopedCapture(force_module_load=False) as capture:
-                    calls()
+                # no garbage collection while capturing: a warp object freed then would
+                # have its release recorded into the graph and replayed at every launch
+                collecting = gc.isenabled()
+                gc.disable()
+                try:
+                    with self.wp.ScopedCapture(force_module_load=False) as capture:
+                        calls()
+                finally:
+                    if collecting:
+                        gc.enable()
                 self._graphs[key] = capture.graph
             else:
                 self.wp.capture_launch(graph)
