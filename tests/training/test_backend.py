@@ -73,7 +73,8 @@ def test_one_step_from_100_contact_states_matches_mujoco_batch(warp, lift):
     np.testing.assert_allclose(gpu["cvel"], cpu["cvel"], atol=0.1 * dt * 10, rtol=0.1)
 
 
-def test_the_warp_probe_measures_the_depths_the_c_probe_does(warp, lift):
+@pytest.mark.parametrize("worlds", [256, 5])  # all states in one launch, or in three
+def test_the_warp_probe_measures_the_depths_the_c_probe_does(warp, lift, worlds):
     """The start check on the device: floor, object and self depths of states touching
     the box, sunk into the floor or with an arm in the torso, as MuJoCo's own collision
     detection gives them (float32)."""
@@ -88,7 +89,8 @@ def test_the_warp_probe_measures_the_depths_the_c_probe_does(warp, lift):
     q[:4, ix.root_q + 2] -= 0.03
     q[4:8, ix.joint_q[g1.joint_index("left_shoulder_roll_joint")]] = -0.4
     backend = make_backend("warp", model, n, device="cpu", on_device=True)
-    device = WarpProbe(backend, refs.object.name).depths(torch.as_tensor(q, dtype=torch.float32))
+    probe = WarpProbe(backend, refs.object.name, worlds=worlds)
+    device = probe.depths(torch.as_tensor(q, dtype=torch.float32))
     host = PenetrationProbe(model, refs.object.name).depths(q)
     for name, a, b in zip(host._fields, host, device, strict=True):
         np.testing.assert_allclose(b.numpy(), a, atol=1e-4, err_msg=name)
