@@ -26,7 +26,7 @@ def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
 # the observation, reward and termination terms use them in training and on the robot.
 # The product and the rotation are bilinear and quadratic forms: one matrix product with
 # a constant each instead of dozens of per-component operations, which is what a step
-# costs on a GPU (each operation a launch), and 3-4x faster in numpy on one robot.
+# costs on a GPU (each operation a launch), and 2-3.5x faster in numpy on one robot.
 
 
 def _left_matrix(w, x, y, z) -> list[list[float]]:

@@ -184,9 +184,12 @@ class Runner(OnPolicyRunner):
         self._record_code_state()
         self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
         log = self.logger.log
+        self._ended: list[torch.Tensor] = []  # (2, N) per step: see _track_episodes
+        self.logger.process_env_step = self._track_episodes
 
         def log_quietly(*args, **kwargs):
             env.check_finite()  # before the iteration is logged or saved
+            self._record_episodes()
             with contextlib.redirect_stdout(io.StringIO()):
                 log(*args, **kwargs)
             buf = self.logger.rewbuffer
@@ -200,6 +203,35 @@ class Runner(OnPolicyRunner):
             self._set_learning_rate(kwargs["it"] + 1)
 
         self.logger.log = log_quietly
+
+    def _track_episodes(self, rewards, dones, extras, intrinsic_rewards=None) -> None:
+        """rsl-rl's per-step bookkeeping (returns and lengths of ended episodes, the
+        reward terms) without reading the device: rsl-rl's own reads the ended episodes
+        back at every step; here they are kept on the device until ``_record_episodes``.
+        No intrinsic rewards: this runner has no RND."""
+        lg = self.logger
+        if lg.writer is None:  # a process that does not log (rank > 0)
+            return
+        lg.ep_extras.append(extras["log"])
+        lg.cur_reward_sum += rewards
+        lg.cur_episode_length += 1
+        ended = dones > 0
+        self._ended.append(torch.stack([
+            torch.where(ended, lg.cur_reward_sum, torch.nan),
+            torch.where(ended, lg.cur_episode_length, torch.nan),
+        ]))  # fmt: skip
+        lg.cur_reward_sum.masked_fill_(ended, 0)
+        lg.cur_episode_length.masked_fill_(ended, 0)
+
+    def _record_episodes(self) -> None:
+        """The episodes ended since the last call into rsl-rl's buffers (one device read)."""
+        if not self._ended:
+            return
+        returns, lengths = torch.stack(self._ended, dim=1).flatten(1).cpu().numpy()
+        self._ended.clear()
+        ended = ~np.isnan(returns)
+        self.logger.rewbuffer.extend(returns[ended].tolist())
+        self.logger.lenbuffer.extend(lengths[ended].tolist())
 
     def _record_code_state(self) -> None:
         """rsl-rl writes the git state of rsl-rl itself (an installed package: it prints

@@ -221,3 +221,31 @@ def test_a_nan_reward_stops_training_before_the_iteration_is_saved(tmp_path, cli
     with pytest.raises(ValueError, match="NaN"):
         train(config(1), tmp_path / "run", [clip], quiet=True)
     assert not (tmp_path / "run" / CHECKPOINT).exists()
+
+
+def test_ended_episodes_are_logged_as_they_ended(tmp_path, clip, monkeypatch):
+    """The episode returns and lengths kept on the device until each iteration's log
+    are those of the episodes that ended, in order."""
+    from training.stage1 import TorchVecEnv
+
+    seen = []
+    step = TorchVecEnv.step
+
+    def recording(self, actions):
+        out = step(self, actions)
+        seen.append((out[1].clone(), out[2].clone()))
+        return out
+
+    monkeypatch.setattr(TorchVecEnv, "step", recording)
+    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1, episode_seconds=0.05),
+                       ppo=PpoConfig(**TINY), iterations=2)  # fmt: skip
+    runner = train(cfg, tmp_path / "run", [clip], quiet=True)
+    total, length, returns, lengths = torch.zeros(4), torch.zeros(4), [], []
+    for reward, done in seen:
+        total, length = total + reward, length + 1
+        returns += total[done].tolist()
+        lengths += length[done].tolist()
+        total[done], length[done] = 0.0, 0.0
+    assert len(lengths) > 4  # episodes of 2-3 steps in 8
+    assert list(runner.logger.lenbuffer) == lengths
+    np.testing.assert_allclose(list(runner.logger.rewbuffer), returns, rtol=1e-6)
