@@ -62,10 +62,22 @@ def test_patterns_mask_the_documented_components():
         pattern_mask("dance")
 
 
-def test_training_masks_follow_the_documented_distribution():
+def _rng(kind: str):
+    """numpy's Generator, or the torch draws the device environment makes."""
+    if kind == "numpy":
+        return np.random.default_rng(0), np.asarray
+    torch = pytest.importorskip("torch")
+    from training.random_source import TorchRandom
+
+    return TorchRandom(0, torch.device("cpu"), torch.float32), lambda t: t.numpy()
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_training_masks_follow_the_documented_distribution(kind):
     assert abs(sum(TRAINING_PROBS.values()) - 1.0) < 1e-9
     assert set(TRAINING_PROBS) == set(PATTERNS) | {"random"}
-    masks = sample_masks(np.random.default_rng(0), 20000)
+    rng, host = _rng(kind)
+    masks = host(sample_masks(rng, 20000))
     full = masks.all(axis=(1, 2)).mean()
     snapshot_only = (~masks[:, :-1].any(axis=(1, 2)) & masks[:, -1].all(axis=1)).mean()
     assert abs(full - 0.2) < 0.02  # 'full' (+ rare all-kept 'random')
@@ -98,3 +110,12 @@ def test_tokens_carry_masked_residuals_masks_and_time(refs):
     assert ((goals.snapshot > reached) | (reached == last)).all()
     assert np.allclose(goals.history[:, -1], proprio + 1)
     assert np.allclose(goals.history[:, 0], proprio)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_a_pattern_mix_draws_only_its_patterns(kind):
+    rng, host = _rng(kind)
+    masks = host(sample_masks(rng, 500, {"trajectory": 1.0, "contact": 0.0}))
+    assert (masks == pattern_mask("trajectory", 500)).all()
+    with pytest.raises(ValueError, match="unknown goal patterns"):
+        sample_masks(rng, 5, {"walk": 1.0})
