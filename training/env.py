@@ -185,9 +185,6 @@ class HoiEnv:
         self.psi_count = zeros(rows)
         self.reset(xp.arange(self.n, device=dev))
 
-    def _nonzero(self, mask):
-        return self.xp.nonzero(mask)[0]
-
     # Reset: reference state initialization ---------------------------------------------
 
     def reset(self, ids: np.ndarray) -> None:
@@ -417,7 +414,7 @@ class HoiEnv:
         reward = sum(getattr(c, k) * v for k, v in terms.items()) + c.termination * terminated
         if self.cfg.psi_prob > 0:
             self._remember(state, ref)
-        done = self._nonzero(terminated | truncated)
+        done = self.xp.nonzero(terminated | truncated)[0]  # a host sync: which to reset
         info = {
             "terms": terms,
             "causes": causes,
