@@ -34,8 +34,10 @@ class PhysicsBackend(Protocol):
         """Writable (nsim, ...) per-simulation copy of an MjModel field (randomization)."""
         ...
 
-    def step(self, nstep: int) -> None:
-        """``nstep`` physics steps; positions and velocities are current afterwards."""
+    def step(self, nstep: int, ctrl: np.ndarray | None = None) -> None:
+        """``nstep`` physics steps; positions and velocities are current afterwards.
+        ``ctrl`` (nstep, nsim, nu): the controls of each substep (left in the ctrl
+        field after), instead of the ctrl field's for all."""
         ...
 
     def reset(self, ids: np.ndarray) -> None:
@@ -63,6 +65,15 @@ def make_backend(
     raise ValueError(f"unknown physics backend {name!r}; known: {BACKENDS}")
 
 
+def _checked(ctrl, nstep: int, backend):
+    """``ctrl`` checked to be (nstep, nsim, nu)."""
+    shape = (nstep, backend.nsim, backend.model.nu)
+    if tuple(ctrl.shape) != shape:
+        raise ValueError(f"controls of shape {tuple(ctrl.shape)} for {nstep} substeps, "
+                         f"expected {shape}")  # fmt: skip
+    return ctrl
+
+
 def _keyframe(model: mujoco.MjModel) -> int:
     return model.key("default").id if model.nkey else -1
 
@@ -86,10 +97,16 @@ class MujocoBatchBackend:
     def model_field(self, name: str) -> np.ndarray:
         return self.batch.expand(name)
 
-    def step(self, nstep: int) -> None:
+    def step(self, nstep: int, ctrl: np.ndarray | None = None) -> None:
         # Velocity stage after stepping: positions, velocities and sensors are current
-        # when observations are read, and a persistent batch reuses them next step.
-        self.batch.step(nstep=nstep, stage=mujoco.mjtStage.mjSTAGE_VEL)
+        # when observations are read, and a persistent batch reuses them next step (so
+        # that substeps one at a time cost nothing extra).
+        if ctrl is None:
+            self.batch.step(nstep=nstep, stage=mujoco.mjtStage.mjSTAGE_VEL)
+            return
+        for substep in _checked(ctrl, nstep, self):
+            self.field("ctrl")[:] = substep
+            self.batch.step(nstep=1, stage=mujoco.mjtStage.mjSTAGE_VEL)
 
     def reset(self, ids: np.ndarray) -> None:
         self.batch.reset(ids, keyframe=self._keyframe, stage=mujoco.mjtStage.mjSTAGE_NONE)
@@ -172,6 +189,8 @@ class WarpBackend:
         self._fields: dict[str, object] = {}
         self._model_fields: dict[str, object] = {}
         self._graphs: dict[object, object] = {}
+        # per number of substeps: the controls of each, read inside the step's graph
+        self._substep_ctrl: dict[int, tuple[object, object]] = {}
 
     def field(self, name: str):
         if name not in self._fields:
@@ -213,8 +232,10 @@ class WarpBackend:
             else:
                 self.wp.capture_launch(graph)
 
-    def _physics(self, nstep: int) -> None:
-        for _ in range(nstep):
+    def _physics(self, nstep: int, ctrl=None) -> None:
+        for k in range(nstep):
+            if ctrl is not None:
+                self.wp.copy(self.d.ctrl, ctrl[k])
             self.mjw.step(self.m, self.d)
         # As the batch backend's velocity stage: bodies and their velocities at the new
         # state (mj_step leaves them one step old).
@@ -232,8 +253,20 @@ class WarpBackend:
         else:
             self.mjw.reset_data(self.m, self.d, self._reset_key)
 
-    def step(self, nstep: int) -> None:
-        self.launch(("step", nstep), lambda: self._physics(nstep))
+    def step(self, nstep: int, ctrl=None) -> None:
+        if ctrl is None:
+            self.launch(("step", nstep), lambda: self._physics(nstep))
+            return
+        # One graph for all substeps, the velocity stage once after the last (MuJoCo
+        # Warp's step, unlike a persistent C batch, reuses nothing of it).
+        ctrl = _checked(ctrl, nstep, self)
+        if nstep not in self._substep_ctrl:
+            buffer = self.torch.zeros(tuple(ctrl.shape), dtype=self.field("ctrl").dtype,
+                                      device=self.torch_device)  # fmt: skip
+            self._substep_ctrl[nstep] = buffer, self.wp.from_torch(buffer)
+        buffer, view = self._substep_ctrl[nstep]
+        buffer.copy_(self.torch.as_tensor(ctrl, device=self.torch_device))
+        self.launch(("step", nstep, "ctrl"), lambda: self._physics(nstep, view))
 
     def reset(self, ids) -> None:
         ids = self.torch.as_tensor(ids, dtype=self.torch.long, device=self.torch_device)
@@ -289,8 +322,8 @@ class HostArrays:
             for tensor, host in self._fields.values():
                 host[...] = tensor.cpu().numpy()
 
-    def step(self, nstep: int) -> None:
-        self._call(lambda: self.inner.step(nstep))
+    def step(self, nstep: int, ctrl: np.ndarray | None = None) -> None:
+        self._call(lambda: self.inner.step(nstep, ctrl))
 
     def reset(self, ids: np.ndarray) -> None:
         self._call(lambda: self.inner.reset(np.asarray(ids, dtype=int)))

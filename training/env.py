@@ -82,9 +82,10 @@ class EnvConfig:
     psi_tolerance: float = 0.1  # m: body and object error below which a state is kept
     # Joint-angle noise at every reset, randomization or not (random-init-like starts).
     start_joint_noise: float = 0.0  # rad
-    # Perturbed starts (joint noise, shifts) are redrawn up to this many times where they
-    # push the robot into the object deeper than the unperturbed state plus the tolerance
-    # (then the unperturbed state stays), and lifted out of the floor (training.penetration).
+    # Perturbed starts (joint noise, shifts) are drawn this many times; the first draw that
+    # does not push the robot into the object deeper than the unperturbed state plus the
+    # tolerance is kept (else the unperturbed state), then lifted out of the floor
+    # (training.penetration).
     start_tries: int = 8
     start_object_tolerance: float = 0.01  # m
     # Starts (perturbed, shifted or PSI states) with one robot geom deeper than this in
@@ -163,6 +164,7 @@ class HoiEnv:
             else None
         )
         self.latency = zeros(self.n)  # physics substeps (randomization)
+        self._substeps = xp.arange(self.decimation, device=dev)
         self.max_latency = (min(round(rc.max_latency_s / dt), self.decimation)
                             if rc.enabled else 0)  # fmt: skip
         most = round(rc.tracker_latency_s * cfg.control_hz)
@@ -191,9 +193,13 @@ class HoiEnv:
         """Reference state initialization: a random clip at a random frame."""
         if len(ids) == 0:
             return
-        clip = self.rng.integers(0, self.refs.num_clips, len(ids))
-        frame = self.rng.random(len(ids)) * (self.refs.lengths[clip] - 1)
-        self.reset_to(ids, clip, self.xp.astype(frame, self.xp.int64))
+        self.reset_to(ids, *self.draw_frames(len(ids)))
+
+    def draw_frames(self, k: int):
+        """(clip, frame) of ``k`` starts: random clips at random frames."""
+        clip = self.rng.integers(0, self.refs.num_clips, k)
+        frame = self.rng.random(k) * (self.refs.lengths[clip] - 1)
+        return clip, self.xp.astype(frame, self.xp.int64)
 
     def reset_to(self, ids: np.ndarray, clip: np.ndarray, frame: np.ndarray) -> None:
         """Start simulations ``ids`` at the given reference clips and frames (or at a
@@ -242,45 +248,49 @@ class HoiEnv:
         self._qpos[ids] = xp.where(use, qpos, self._qpos[ids])
         self._qvel[ids] = xp.where(use, qvel, self._qvel[ids])
 
-    def perturb_joints(self, ids: np.ndarray, scale: float, rng=None) -> None:
-        """Add Gaussian noise (rad) to the joint angles of simulations ``ids``, a
-        physical start (``physical_start``; the caller runs ``backend.forward``); ``rng``
-        defaults to the environment's."""
+    def perturb_joints(self, ids: np.ndarray, scale, rng=None) -> None:
+        """Add Gaussian noise (rad; ``scale`` one for all or one per simulation) to the
+        joint angles of simulations ``ids``, a physical start (``physical_start``; the
+        caller runs ``backend.forward``); ``rng`` defaults to the environment's."""
         rng = self.rng if rng is None else rng
+        one = isinstance(scale, int | float)
+        if one and scale <= 0:
+            return
+        if not one and tuple(scale.shape) != (len(ids),):
+            raise ValueError(f"noise scales {tuple(scale.shape)} for {len(ids)} simulations")
 
-        def noise(sub: np.ndarray) -> None:
-            self._qpos[sub[:, None], self._joint_q] += rng.normal(
-                scale=scale, size=(len(sub), len(self.index.joint_q))
-            )
+        def noise(qpos, which):
+            qpos = self.xp.asarray(qpos, copy=True)
+            sigma = scale if one else scale[which][:, None]
+            qpos[:, self._joint_q] += sigma * rng.normal(size=(qpos.shape[0], g1.NUM_JOINTS))
+            return qpos
 
-        if scale > 0:
-            self.physical_start(ids, noise)
+        self.physical_start(ids, noise)
 
     def physical_start(self, ids: np.ndarray, perturb) -> None:
-        """Apply ``perturb(sub)`` (it changes only ``qpos`` of simulations ``sub``) to ``ids``,
-        redrawing it up to ``start_tries`` times for simulations it pushes into the
-        object or into themselves deeper than before plus the tolerances (those still
-        too deep keep their unperturbed state), then lift each robot out of the floor."""
+        """Move simulations ``ids`` to a perturbed state, ``perturb(qpos, which)``: (M, nq)
+        states of simulations ``ids[which]`` -> a perturbed copy (independent draws per
+        row). ``start_tries`` draws are made for each simulation and the first that does
+        not push it into the object or into itself deeper than before plus the tolerances
+        is kept (where none is, the unperturbed state stays); then each robot is lifted
+        out of the floor. All draws are checked at once: the device is never waited for."""
         if not len(ids):
             return
-        xp = self.xp
-        before = xp.asarray(self._qpos[ids], copy=True)
+        xp, tries, k = self.xp, self.cfg.start_tries, len(ids)
+        before = self._qpos[ids]
         start = self.probe.depths(before)
-        allowed_object = start.object + self.cfg.start_object_tolerance
-        allowed_self = start.robot + self.cfg.start_self_tolerance
-        # every try perturbs all of ``ids`` and keeps the new draw where it is the first
-        # good one (fixed shapes: the only wait for the device is the check for more)
-        pending = xp.ones(len(ids), dtype=xp.bool, device=device(ids))
-        for _ in range(self.cfg.start_tries):
-            kept = xp.asarray(self._qpos[ids], copy=True)
-            perturb(ids)
-            now = self.probe.depths(self._qpos[ids])
-            deep = (now.object > allowed_object) | (now.robot > allowed_self)
-            self._qpos[ids] = xp.where((pending & ~deep)[:, None], self._qpos[ids], kept)
-            pending = pending & deep
-            if not bool(xp.any(pending)):
-                break
-        self._qpos[ids, self.index.root_q + 2] += self.probe.depths(self._qpos[ids]).floor
+        which = xp.concat([xp.arange(k, device=device(ids))] * tries)
+        drawn = perturb(xp.concat([before] * tries), which)
+        now = self.probe.depths(drawn)
+        c = self.cfg
+        fits = (xp.reshape(now.object, (tries, k)) <= start.object + c.start_object_tolerance) & (
+            xp.reshape(now.robot, (tries, k)) <= start.robot + c.start_self_tolerance
+        )
+        first = xp.argmax(xp.astype(fits, xp.int32), axis=0)  # the first draw that fits
+        chosen = xp.reshape(drawn, (tries, k, -1))[first, xp.arange(k, device=device(ids))]
+        qpos = xp.where(xp.any(fits, axis=0)[:, None], chosen, before)
+        qpos[:, self.index.root_q + 2] += self.probe.depths(qpos).floor
+        self._qpos[ids] = qpos
 
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""
@@ -368,10 +378,8 @@ class HoiEnv:
             self._ctrl[:] = target
             self.backend.step(self.decimation)
         else:
-            for k in range(self.decimation):
-                late = (k < self.latency)[:, None]
-                self._ctrl[:] = self.xp.where(late, self.prev_target, target)
-                self.backend.step(1)
+            late = (self._substeps[:, None] < self.latency)[..., None]
+            self.backend.step(self.decimation, self.xp.where(late, self.prev_target, target))
         self.prev_target = target
 
     def step(self, action):

@@ -118,21 +118,25 @@ class InbetweenEnv(HoiEnv):
         if self.fallen_bank is None:  # still building the bank: plain dataset starts
             super().reset(ids)
             return
-        self.getup[ids] = False
-        t, rng = self.task, self.rng
-        u = rng.random(len(ids))
-        fallen, up = ids[u < t.fallen_prob], ids[u >= t.fallen_prob]
-        super().reset(up)
-        self.random_starts(up)
-        if len(fallen):
-            pick = rng.integers(0, len(self.fallen_bank["clip"]), len(fallen))
-            bank = self.fallen_bank
-            self.reset_to(fallen, bank["clip"][pick], bank["frame"][pick])
-            self._qpos[fallen] = bank["qpos"][pick]
-            self._qvel[fallen] = bank["qvel"][pick]
-            self._ctrl[fallen] = bank["qpos"][pick][:, self._joint_q]
-        self.getup[fallen] = True
-        self.counts["fallen_starts"] += len(fallen)
+        # Every draw is made for all of ``ids`` and kept where it applies (fixed shapes:
+        # nothing waits for the device).
+        t, rng, xp, bank = self.task, self.rng, self.xp, self.fallen_bank
+        k = len(ids)
+        fallen = rng.random(k) < t.fallen_prob
+        clip, frame = self.draw_frames(k)
+        if bank:
+            pick = rng.integers(0, len(bank["clip"]), k)
+            clip = xp.where(fallen, bank["clip"][pick], clip)
+            frame = xp.where(fallen, bank["frame"][pick], frame)
+        self.reset_to(ids, clip, frame)
+        self.random_starts(ids)
+        if bank:
+            lying = fallen[:, None]
+            self._qpos[ids] = xp.where(lying, bank["qpos"][pick], self._qpos[ids])
+            self._qvel[ids] = xp.where(lying, bank["qvel"][pick], self._qvel[ids])
+            self._ctrl[ids] = xp.where(lying, bank["qpos"][pick][:, self._joint_q], self._ctrl[ids])
+        self.getup[ids] = fallen
+        self.counts["fallen_starts"] += xp.sum(xp.astype(fallen, xp.int64))
         self.getup_steps[ids] = 0
         self.backend.forward(ids)
 
@@ -141,27 +145,27 @@ class InbetweenEnv(HoiEnv):
         configurations: shifted and turned off the data, with ``perturbed_prob`` also
         perturbed joints and a root velocity kick; physical starts (the caller runs
         ``backend.forward``)."""
-        t, ix = self.task, self.index
+        t, ix, xp = self.task, self.index, self.xp
         self.physical_start(ids, self._offset)
-        perturbed = ids[self.rng.random(len(ids)) < t.perturbed_prob]
-        self.perturb_joints(perturbed, t.perturbed_joint_noise)
-        self._qvel[perturbed, ix.root_v : ix.root_v + 2] += (
-            self.rng.uniform(-1, 1, (len(perturbed), 2)) * t.perturbed_root_velocity
+        perturbed = xp.astype(self.rng.random(len(ids)) < t.perturbed_prob, self._qpos.dtype)
+        self.perturb_joints(ids, perturbed * t.perturbed_joint_noise)
+        self._qvel[ids, ix.root_v : ix.root_v + 2] += (
+            perturbed[:, None] * self.rng.uniform(-1, 1, (len(ids), 2)) * t.perturbed_root_velocity
         )
 
-    def _offset(self, ids: np.ndarray) -> None:
-        """Shift and turn the robot (not the object) off its dataset state (through
-        ``physical_start``: not into the object)."""
+    def _offset(self, qpos, which):
+        """``qpos`` with the robot (not the object) shifted and turned off its dataset
+        state (through ``physical_start``: not into the object)."""
         t, ix = self.task, self.index
-        k = len(ids)
-        self._qpos[ids, ix.root_q : ix.root_q + 2] += self.rng.uniform(-1, 1, (k, 2)) * (
-            t.start_offset_xy
-        )
+        qpos = self.xp.asarray(qpos, copy=True)
+        k = qpos.shape[0]
+        qpos[:, ix.root_q : ix.root_q + 2] += self.rng.uniform(-1, 1, (k, 2)) * t.start_offset_xy
         yaw = quat.from_axis_angle(
             constant(UP, self._qpos), self.rng.uniform(-1, 1, k) * t.start_offset_yaw
         )
-        root = self._qpos[ids, ix.root_q + 3 : ix.root_q + 7]
-        self._qpos[ids, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)
+        root = qpos[:, ix.root_q + 3 : ix.root_q + 7]
+        qpos[:, ix.root_q + 3 : ix.root_q + 7] = quat.multiply(yaw, root)
+        return qpos
 
     def step_info(self, state) -> dict[str, np.ndarray]:
         """The get-up flags during the step (before standing turns them off) and the

@@ -114,9 +114,9 @@ def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
     seen = []
     step = env.backend.step
 
-    def record(nstep):
-        seen.append(env.backend.field("ctrl").copy())
-        step(nstep)
+    def record(nstep, ctrl=None):
+        seen.append((nstep, ctrl.copy()))
+        step(nstep, ctrl)
 
     env.backend.step = record
     env.step(np.full((5, 29), 0.5))
@@ -124,8 +124,10 @@ def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
     low, high = env.model.actuator_ctrlrange.T
     old = np.clip(g1.DEFAULT_POS, low, high)
     new = np.clip(g1.DEFAULT_POS + 0.5 * env.action_scale, low, high)
-    assert len(seen) == env.decimation  # one substep at a time
-    for k, ctrl in enumerate(seen):
+    [(nstep, controls)] = seen  # one call: the control period with each substep's targets
+    assert nstep == len(controls) == env.decimation
+    np.testing.assert_array_equal(env.backend.field("ctrl"), controls[-1])
+    for k, ctrl in enumerate(controls):
         for i in range(5):
             np.testing.assert_allclose(ctrl[i], old if k < i else new)
 

@@ -54,20 +54,53 @@ def test_perturbed_starts_stay_out_of_the_object_and_the_floor(env):
     assert (env.probe.depths(raw).object > allowed).any()
 
 
+def test_joint_noise_can_be_scaled_per_simulation(env):
+    ids = _grasp_starts(env)
+    joints = env.index.joint_q
+    before = env._qpos[ids][:, joints].copy()
+    env.perturb_joints(ids, np.where(ids % 2 == 0, 0.0, 0.05))
+    moved = np.abs(env._qpos[ids][:, joints] - before).max(axis=1)
+    assert (moved[0::2] == 0).all() and (moved[1::2] > 0).all()
+    with pytest.raises(ValueError, match=r"noise scales \(3,\) for 8 simulations"):
+        env.perturb_joints(ids, np.full(3, 0.1))
+
+
 def test_starts_that_stay_too_deep_keep_their_unperturbed_state(env):
     ids = _grasp_starts(env)
     before = env._qpos[ids].copy()
     ix, calls = env.index, []
 
-    def into_the_box(sub):
-        calls.append(len(sub))
-        env._qpos[sub, ix.root_q : ix.root_q + 3] = env._qpos[sub, ix.obj_q : ix.obj_q + 3]
+    def into_the_box(qpos, which):
+        calls.append(len(qpos))
+        qpos = qpos.copy()
+        qpos[:, ix.root_q : ix.root_q + 3] = qpos[:, ix.obj_q : ix.obj_q + 3]
+        return qpos
 
     env.physical_start(ids, into_the_box)
-    assert calls == [env.n] * env.cfg.start_tries
+    assert calls == [env.n * env.cfg.start_tries]  # every draw, in one check
     z = ix.root_q + 2  # the reference may touch the floor: at most a lift out of it
     np.testing.assert_array_equal(np.delete(env._qpos[ids], z, 1), np.delete(before, z, 1))
     assert (env._qpos[ids, z] - before[:, z]).clip(0, None).max() < 2e-3
+
+
+def test_each_start_keeps_its_first_draw_that_fits(env):
+    """Draw t of every simulation is marked by a hip angle of t cm-rad; draws before each
+    simulation's own first fitting one go into the box."""
+    ids = _grasp_starts(env)
+    ix, tries = env.index, env.cfg.start_tries
+    hip = ix.joint_q[g1.joint_index("left_hip_roll_joint")]
+    good_from = np.arange(env.n) % tries  # simulation i: draws i % tries onwards fit
+
+    def marked(qpos, which):
+        qpos = qpos.copy()
+        draw = np.arange(len(qpos)) // env.n  # rows: the draws of all, draw by draw
+        qpos[:, hip] = draw / 100
+        bad = draw < good_from[which]
+        qpos[bad, ix.root_q : ix.root_q + 3] = qpos[bad, ix.obj_q : ix.obj_q + 3]
+        return qpos
+
+    env.physical_start(ids, marked)
+    np.testing.assert_allclose(env._qpos[ids, hip], good_from / 100)
 
 
 def test_sunk_starts_are_lifted_out_of_the_floor(env):
@@ -75,8 +108,10 @@ def test_sunk_starts_are_lifted_out_of_the_floor(env):
     env.reset_to(ids, np.zeros(env.n, int), np.zeros(env.n, int))  # before the grasp
     ix = env.index
 
-    def sink(sub):
-        env._qpos[sub, ix.root_q + 2] -= 0.04
+    def sink(qpos, which):
+        qpos = qpos.copy()
+        qpos[:, ix.root_q + 2] -= 0.04
+        return qpos
 
     env.physical_start(ids, sink)
     assert (env.probe.depths(env._qpos[ids]).floor < 1e-9).all()
@@ -92,8 +127,10 @@ def test_starts_refuse_self_penetration(env):
     before = env._qpos[ids].copy()
     roll = env.index.joint_q[g1.joint_index("left_shoulder_roll_joint")]
 
-    def arm_into_torso(sub):
-        env._qpos[sub, roll] = -0.4
+    def arm_into_torso(qpos, which):
+        qpos = qpos.copy()
+        qpos[:, roll] = -0.4
+        return qpos
 
     env.physical_start(ids, arm_into_torso)
     np.testing.assert_array_equal(env._qpos[ids, roll], before[:, roll])
