@@ -80,7 +80,13 @@ class ReferenceMotions:
         self, clip: np.ndarray, frame: np.ndarray, offsets
     ) -> list[tuple[HoiState, np.ndarray]]:
         """Reference (state, contacts) at ``frame + k`` for every offset k."""
-        return [self.state(clip, frame + k) for k in offsets]
+        xp = namespace(frame)
+        # one lookup of every field for all offsets, split into views per offset
+        rows = self.index(clip, xp.stack([frame + k for k in offsets]))
+        fields = {k: xp.unstack(v[rows]) for k, v in self.data.items()}
+        contact = fields.pop("contact")
+        return [(HoiState(**{k: v[i] for k, v in fields.items()}), contact[i])
+                for i in range(len(offsets))]  # fmt: skip
 
     def state(self, clip: np.ndarray, frame: np.ndarray) -> tuple[HoiState, np.ndarray]:
         """Reference state (N, ...) and contact labels (N, 5) at (clip, frame)."""
