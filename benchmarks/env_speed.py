@@ -61,9 +61,9 @@ class TimedBackend:
     def __init__(self, backend):
         self.inner, self.seconds = backend, 0.0
 
-    def step(self, nstep: int) -> None:
+    def step(self, nstep: int, ctrl=None) -> None:
         start = time.perf_counter()
-        self.inner.step(nstep)
+        self.inner.step(nstep, ctrl)
         self.seconds += time.perf_counter() - start
 
     def __getattr__(self, name):
