@@ -64,10 +64,10 @@ def heading_quat(q: np.ndarray) -> np.ndarray:
     return quat.from_axis_angle(constant(UP, yaw), yaw)
 
 
-def rotate_into(inv: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate world vectors (N, ..., 3) by per-simulation rotations ``inv`` (N, 4), e.g.
-    world -> heading frame."""
-    return quat.rotate(inv.reshape(len(v), *([1] * (v.ndim - 2)), 4), v)
+def rotate_into(inv: np.ndarray, v: np.ndarray, lead: int = 0) -> np.ndarray:
+    """Rotate world vectors (N, ..., 3), or (K, N, ..., 3) with ``lead`` = 1, by
+    per-simulation rotations ``inv`` (N, 4), e.g. world -> heading frame."""
+    return quat.rotate(inv.reshape(len(inv), *([1] * (v.ndim - lead - 2)), 4), v)
 
 
 def _to_heading(x: ObsInputs, v: np.ndarray) -> np.ndarray:

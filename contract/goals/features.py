@@ -42,13 +42,15 @@ HAND_POS = np.concatenate(
 
 def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.ndarray:
     """(N, GOAL_DIM) residual of reference frame ``ref`` (with its contact labels) to
-    ``state``, in the heading frame of ``state``."""
+    ``state``, in the heading frame of ``state``; (K, N, GOAL_DIM) for K reference frames
+    of each simulation (``ref`` and ``contact`` fields (K, N, ...))."""
     xp = namespace(state.root_pos)
     inv = quat.conjugate(heading_quat(state.root_quat))
+    lead = ref.root_pos.shape[:-2]  # () or (K,)
     n = state.root_pos.shape[0]
 
     def to_heading(v: np.ndarray) -> np.ndarray:
-        return rotate_into(inv, v)
+        return rotate_into(inv, v, len(lead))
 
     def rot_residual(target: np.ndarray, current: np.ndarray) -> np.ndarray:
         return to_heading(quat.log(quat.multiply(target, quat.conjugate(current))))
@@ -57,12 +59,12 @@ def goal_residual(state: HoiState, ref: HoiState, contact: np.ndarray) -> np.nda
         to_heading(ref.root_pos - state.root_pos),
         rot_residual(ref.root_quat, state.root_quat),
         ref.joint_pos - state.joint_pos,
-        xp.reshape(to_heading(ref.body_pos - state.body_pos), (n, -1)),
+        xp.reshape(to_heading(ref.body_pos - state.body_pos), (*lead, n, -1)),
         to_heading(ref.object_pos - state.object_pos),
         rot_residual(ref.object_quat, state.object_quat),
     ]
     parts.append(xp.astype(xp.asarray(contact), parts[0].dtype))
-    return xp.concat(parts, axis=1)
+    return xp.concat(parts, axis=-1)
 
 
 GOAL_TOLERANCE = 0.2  # m: a goal counts as reached within this goal distance (evaluation)

@@ -84,9 +84,9 @@ class Goals:
     def tokens(self, state: HoiState, refs: ReferenceMotions, clip: np.ndarray, frame: np.ndarray):
         """(tokens (N, G, TOKEN_DIM) float32, visible (N, G), full residuals (N, G, D))."""
         xp = self.xp
-        targets = [frame + k for k in PREVIEW] + [self.snapshot]
-        residual = xp.stack([goal_residual(state, *refs.state(clip, t)) for t in targets], axis=1)
-        to_go = xp.stack([(t - frame) / self.hz for t in targets], axis=1)[..., None]
+        targets = xp.stack([frame + k for k in PREVIEW] + [self.snapshot])  # (G, N)
+        residual = xp.permute_dims(goal_residual(state, *refs.stacked(clip, targets)), (1, 0, 2))
+        to_go = xp.permute_dims((targets - frame) / self.hz, (1, 0))[..., None]
         mask = xp.astype(self.mask, residual.dtype)
         tokens = xp.concat([residual * mask, mask, xp.astype(to_go, residual.dtype)], axis=2)
         f32 = xp.float32

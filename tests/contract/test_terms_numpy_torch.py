@@ -16,6 +16,7 @@ from contract import terminations as T
 from contract.goals import features as F
 from contract.metrics import body_error
 from contract.state import HoiState
+from robots.array_namespace import namespace
 from robots.objects import ObjectSpec, convex_planes
 from tests.states import random_state
 from training import rewards as R
@@ -117,7 +118,14 @@ def evaluate_all(x: dict) -> dict:
         "standing": T.standing(s, T.GetupConfig()),
         "body_error": body_error(s, ref),
     }
-    out["goals"] = {"goal_residual": residual, "goal_distance": F.goal_distance(goals, x["mask"])}
+    xp = namespace(s.root_pos)
+    frames = HoiState(**{k: xp.stack([vars(f)[k] for f, _ in x["future"]]) for k in vars(s)})
+    frame_contact = xp.stack([c for _, c in x["future"]])
+    out["goals"] = {
+        "goal_residual": residual,
+        "goal_distance": F.goal_distance(goals, x["mask"]),
+        "goal_residual of frames": F.goal_residual(s, frames, frame_contact),
+    }
     return out
 
 
