@@ -6,11 +6,15 @@ pose plus Gaussian target noise, redrawn every control period, so robots move, f
 touch the box and get reset like under a learning policy). Two raw-physics figures:
 - "physics in the env run": the time the backend's step itself took inside that run,
   i.e. raw physics on exactly the same states; the ratio env / this is the env overhead
-  (not on CUDA, where physics is queued on the device and the host goes on at once);
+  (on CUDA, where the host queues physics and goes on, the device's time between CUDA
+  events around each step);
 - "raw loop": ``mujoco.batch`` (``Batch.step`` from the standing keyframe with the same
   control noise, resetting fallen simulations: states differ, more of them lie still),
   or for ``--backend warp`` bare ``mujoco_warp.step`` calls on the device, captured in
-  a graph as MuJoCo Warp's ``testspeed`` does.
+  a graph as MuJoCo Warp's ``testspeed`` does;
+- for ``--backend warp`` also "raw from the env's states": the same bare graph from the
+  states the env run ended in (robots holding the box, falling, as the env simulates
+  them; no resets), the physics workload of the env run also on CUDA.
 Policy steps per second (4 physics steps each); the batch backend with 1 and 2 threads;
 the shared contact model (elliptic cone, impratio 10, 50 iterations) and the previous
 training physics (pyramidal, impratio 1, 10 iterations) side by side in one run.
@@ -56,15 +60,33 @@ class Args:
 
 
 class TimedBackend:
-    """Wraps a backend and accumulates the time spent stepping physics."""
+    """Wraps a backend and accumulates the time spent stepping physics: on the host, or
+    on a CUDA device between events recorded in its stream around each step (no wait
+    for the device until ``seconds`` is read)."""
 
-    def __init__(self, backend):
-        self.inner, self.seconds = backend, 0.0
+    def __init__(self, backend, cuda: bool = False):
+        self.inner, self.cuda = backend, cuda
+        self._host, self._events = 0.0, []
 
     def step(self, nstep: int, ctrl=None) -> None:
+        if self.cuda:
+            import torch
+
+            start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            start.record()
+            self.inner.step(nstep, ctrl)
+            end.record()
+            self._events.append((start, end))
+            return
         start = time.perf_counter()
         self.inner.step(nstep, ctrl)
-        self.seconds += time.perf_counter() - start
+        self._host += time.perf_counter() - start
+
+    @property
+    def seconds(self) -> float:
+        for _, end in self._events:
+            end.synchronize()
+        return self._host + sum(s.elapsed_time(e) for s, e in self._events) / 1e3
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -101,12 +123,18 @@ def raw_batch(backend, actions: np.ndarray, env: HoiEnv) -> float:
 
 
 def raw_warp(backend, actions: np.ndarray, env: HoiEnv) -> float:
-    """Policy steps/s of bare ``mujoco_warp.step`` calls, one captured graph per control
-    step as MuJoCo Warp's own ``testspeed`` times them (no host copies, no resets)."""
-    n, wp, mjw = backend.nsim, backend.wp, backend.mjw
-    backend.reset(np.arange(n))
+    """Policy steps/s of bare ``mujoco_warp.step`` calls from the keyframe, one captured
+    graph per control step as MuJoCo Warp's own ``testspeed`` times them (no host
+    copies, no resets)."""
+    backend.reset(np.arange(backend.nsim))
     backend.field("ctrl")[:] = env.action_base() + actions[0] * env.action_scale
     backend.forward()
+    return raw_warp_here(backend, len(actions), env)
+
+
+def raw_warp_here(backend, steps: int, env: HoiEnv) -> float:
+    """Policy steps/s of the same graph from the simulations' current states and controls."""
+    wp, mjw = backend.wp, backend.mjw
     with wp.ScopedDevice(backend.device):
         with wp.ScopedCapture(force_module_load=False) as capture:
             for _ in range(env.decimation):
@@ -114,10 +142,10 @@ def raw_warp(backend, actions: np.ndarray, env: HoiEnv) -> float:
         wp.capture_launch(capture.graph)
         wp.synchronize()
         start = time.perf_counter()
-        for _ in actions:
+        for _ in range(steps):
             wp.capture_launch(capture.graph)
         wp.synchronize()
-    return len(actions) * n / (time.perf_counter() - start)
+    return steps * backend.nsim / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -146,24 +174,26 @@ def main() -> None:
         env.step(actions[0])  # warp compiles its kernels on first use
         first = time.perf_counter() - start
         backend = env.backend
-        timed = None if asynchronous(env) else TimedBackend(backend)
-        env.backend = timed or backend
+        env.backend = timed = TimedBackend(backend, cuda=asynchronous(env))
         start = time.perf_counter()
         for a in actions:
             env.step(a)
         synchronize(env)
         total = time.perf_counter() - start
+        env.backend = backend
         env_sps = k * n / total
-        physics = "n/a (asynchronous)"
-        if timed is not None:
-            phys_sps = k * n / timed.seconds
-            physics = f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f}"
+        phys_sps = k * n / timed.seconds
+        physics = f"{phys_sps:7.0f} steps/s -> ratio {env_sps / phys_sps:.2f}"
+        here = ""
+        if args.backend == "warp":  # before the raw loop resets the simulations
+            here_sps = raw_warp_here(backend, k, env)
+            here = f" | raw from the env's states {here_sps:7.0f} -> ratio {env_sps / here_sps:.2f}"
         raw_sps = raw(backend, actions, env)
         label = f"threads {nthread}" if args.backend == "batch" else args.device
         print(
             f"{name:9s} {label}: env {env_sps:7.0f} steps/s | physics in the env run "
-            f"{physics} | raw loop {raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f} "
-            f"| first step {first:.1f} s"
+            f"{physics} | raw loop {raw_sps:7.0f} steps/s -> ratio {env_sps / raw_sps:.2f}"
+            f"{here} | first step {first:.1f} s"
         )
 
 

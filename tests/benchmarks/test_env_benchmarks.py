@@ -27,6 +27,7 @@ def test_env_speed_runs(backend):
     lines = [line for line in out.splitlines() if line.startswith("shared")]
     assert len(lines) == (2 if backend == "batch" else 1)  # 1 and 2 threads
     assert all("physics in the env run" in line and "raw loop" in line for line in lines)
+    assert all(("raw from the env's states" in line) == (backend == "warp") for line in lines)
 
 
 def test_env_dispatch_runs():
