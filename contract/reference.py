@@ -81,21 +81,14 @@ class ReferenceMotions:
     ) -> list[tuple[HoiState, np.ndarray]]:
         """Reference (state, contacts) at ``frame + k`` for every offset k."""
         xp = namespace(frame)
-        states, contacts = self.stacked(clip, xp.stack([frame + k for k in offsets]))
+        states, contacts = self.state(clip, xp.stack([frame + k for k in offsets]))
         fields = {k: xp.unstack(v) for k, v in vars(states).items()}  # views per offset
         return [(HoiState(**{k: v[i] for k, v in fields.items()}), contacts[i])
                 for i in range(len(offsets))]  # fmt: skip
 
-    def stacked(self, clip: np.ndarray, frames: np.ndarray) -> tuple[HoiState, np.ndarray]:
-        """Reference states (K, N, ...) and contact labels (K, N, 5) at K frames (K, N) of
-        each simulation's clip: one lookup per field."""
-        rows = self.index(clip, frames)
-        d = {k: v[rows] for k, v in self.data.items()}
-        contact = d.pop("contact")
-        return HoiState(**d), contact
-
     def state(self, clip: np.ndarray, frame: np.ndarray) -> tuple[HoiState, np.ndarray]:
-        """Reference state (N, ...) and contact labels (N, 5) at (clip, frame)."""
+        """Reference state (N, ...) and contact labels (N, 5) at (clip, frame); (K, N, ...)
+        and (K, N, 5) for K frames (K, N) of each simulation, with one lookup per field."""
         rows = self.index(clip, frame)
         d = {k: v[rows] for k, v in self.data.items()}
         contact = d.pop("contact")

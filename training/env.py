@@ -279,7 +279,8 @@ class HoiEnv:
         xp, tries, k = self.xp, self.cfg.start_tries, len(ids)
         before = self._qpos[ids]
         start = self.probe.depths(before)
-        which = xp.concat([xp.arange(k, device=device(ids))] * tries)
+        rows = xp.arange(k, device=device(ids))
+        which = xp.concat([rows] * tries)
         drawn = perturb(xp.concat([before] * tries), which)
         now = self.probe.depths(drawn)
         c = self.cfg
@@ -287,7 +288,7 @@ class HoiEnv:
             xp.reshape(now.robot, (tries, k)) <= start.robot + c.start_self_tolerance
         )
         first = xp.argmax(xp.astype(fits, xp.int32), axis=0)  # the first draw that fits
-        chosen = xp.reshape(drawn, (tries, k, -1))[first, xp.arange(k, device=device(ids))]
+        chosen = xp.reshape(drawn, (tries, k, -1))[first, rows]
         qpos = xp.where(xp.any(fits, axis=0)[:, None], chosen, before)
         qpos[:, self.index.root_q + 2] += self.probe.depths(qpos).floor
         self._qpos[ids] = qpos

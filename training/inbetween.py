@@ -131,10 +131,10 @@ class InbetweenEnv(HoiEnv):
         self.reset_to(ids, clip, frame)
         self.random_starts(ids)
         if bank:
-            lying = fallen[:, None]
-            self._qpos[ids] = xp.where(lying, bank["qpos"][pick], self._qpos[ids])
+            lying, qpos = fallen[:, None], bank["qpos"][pick]
+            self._qpos[ids] = xp.where(lying, qpos, self._qpos[ids])
             self._qvel[ids] = xp.where(lying, bank["qvel"][pick], self._qvel[ids])
-            self._ctrl[ids] = xp.where(lying, bank["qpos"][pick][:, self._joint_q], self._ctrl[ids])
+            self._ctrl[ids] = xp.where(lying, qpos[:, self._joint_q], self._ctrl[ids])
         self.getup[ids] = fallen
         self.counts["fallen_starts"] += xp.sum(xp.astype(fallen, xp.int64))
         self.getup_steps[ids] = 0

@@ -85,7 +85,7 @@ class Goals:
         """(tokens (N, G, TOKEN_DIM) float32, visible (N, G), full residuals (N, G, D))."""
         xp = self.xp
         targets = xp.stack([frame + k for k in PREVIEW] + [self.snapshot])  # (G, N)
-        residual = xp.permute_dims(goal_residual(state, *refs.stacked(clip, targets)), (1, 0, 2))
+        residual = xp.permute_dims(goal_residual(state, *refs.state(clip, targets)), (1, 0, 2))
         to_go = xp.permute_dims((targets - frame) / self.hz, (1, 0))[..., None]
         mask = xp.astype(self.mask, residual.dtype)
         tokens = xp.concat([residual * mask, mask, xp.astype(to_go, residual.dtype)], axis=2)

@@ -92,7 +92,7 @@ def test_residuals_of_several_frames_are_those_of_each_frame(refs):
     clip = np.zeros(3, int)
     state, _ = refs.state(clip, np.array([5, 50, 100]))
     frames = np.array([[6, 51, 101], [9, 70, 100], [0, 0, 0]])
-    stacked = goal_residual(state, *refs.stacked(clip, frames))
+    stacked = goal_residual(state, *refs.state(clip, frames))
     assert stacked.shape == (3, 3, GOAL_DIM)
     for k, f in enumerate(frames):
         np.testing.assert_allclose(stacked[k], goal_residual(state, *refs.state(clip, f)),
