@@ -50,7 +50,7 @@ from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
 from training.backend import PhysicsBackend, make_backend
-from training.penetration import PenetrationProbe, WarpProbe
+from training.penetration import Depths, PenetrationProbe, WarpProbe
 from training.random_source import make_random
 from training.randomization import ModelRandomizer, RandomizationConfig
 from training.tracker_delay import TrackerDelay
@@ -241,10 +241,8 @@ class HoiEnv:
         count = self.psi_count[rows]
         slot = self.rng.integers(0, xp.clip(count, min=1, max=c.psi_size), len(ids))
         qpos, qvel = self.psi_qpos[rows, slot], self.psi_qvel[rows, slot]
-        depths = self.probe.depths(qpos)
         use = ((count > 0) & (self.rng.random(len(ids)) < c.psi_prob)
-               & (depths.object <= c.start_object_tolerance)
-               & (depths.robot <= c.start_self_tolerance))[:, None]  # fmt: skip
+               & self._fits(self.probe.depths(qpos)))[:, None]  # fmt: skip
         self._qpos[ids] = xp.where(use, qpos, self._qpos[ids])
         self._qvel[ids] = xp.where(use, qvel, self._qvel[ids])
 
@@ -282,16 +280,21 @@ class HoiEnv:
         rows = xp.arange(k, device=device(ids))
         which = xp.concat([rows] * tries)
         drawn = perturb(xp.concat([before] * tries), which)
-        now = self.probe.depths(drawn)
-        c = self.cfg
-        fits = (xp.reshape(now.object, (tries, k)) <= start.object + c.start_object_tolerance) & (
-            xp.reshape(now.robot, (tries, k)) <= start.robot + c.start_self_tolerance
-        )
+        drawn_depths = Depths(*(xp.reshape(d, (tries, k)) for d in self.probe.depths(drawn)))
+        fits = self._fits(drawn_depths, start)
         first = xp.argmax(xp.astype(fits, xp.int32), axis=0)  # the first draw that fits
         chosen = xp.reshape(drawn, (tries, k, -1))[first, rows]
         qpos = xp.where(xp.any(fits, axis=0)[:, None], chosen, before)
         qpos[:, self.index.root_q + 2] += self.probe.depths(qpos).floor
         self._qpos[ids] = qpos
+
+    def _fits(self, depths: Depths, before: Depths | None = None):
+        """Whether starts go no deeper into the object and into themselves than ``before``
+        (none: not at all) plus the start tolerances."""
+        c = self.cfg
+        obj, robot = (0.0, 0.0) if before is None else (before.object, before.robot)
+        return ((depths.object <= obj + c.start_object_tolerance)
+                & (depths.robot <= robot + c.start_self_tolerance))  # fmt: skip
 
     def _remember(self, state, ref) -> None:
         """PSI: keep the simulated states of well-tracked frames."""
