@@ -2,7 +2,7 @@
 
 On a GPU the environment's speed beside raw physics is decided by the host's work per
 control step: each torch operation is a launch from Python (microseconds each), and each
-host sync or upload stops the host until the GPU has caught up (``training.dispatch``
+host sync or upload stops the host until the GPU has caught up (``training.op_count``
 says what is counted). The counts are the same on any device and under any load, so this
 runs on warp's CPU device as well as on CUDA. Per control step: torch operations (and the
 views among them, which launch no kernel), host syncs, uploads and the backend's graph
@@ -27,11 +27,11 @@ from typing import Literal
 import numpy as np
 import tyro
 
+from common.array_namespace import like
 from robots import g1
-from robots.array_namespace import like
 from robots.clip import load_clip
-from training.dispatch import ROOT, DispatchCount
 from training.env import EnvConfig, HoiEnv
+from training.op_count import ROOT, OpCount
 
 
 @dataclass
@@ -69,22 +69,24 @@ def env_loop(args: Args):
 
 
 def stage2_loop(args: Args):
-    from training.stage2 import Stage2, Stage2Config
+    from training.configs import Placement, Stage2Config
+    from training.stage2 import Stage2
 
+    placement = Placement(args.num_envs, backend="warp", device=args.device)
     cfg = Stage2Config(expert=str(ROOT / "sim2sim/policies/stage1_lift.onnx"),
-                       num_envs=args.num_envs, steps_per_iter=args.steps, backend="warp",
-                       device=args.device)  # fmt: skip
+                       placement=placement, steps_per_iter=args.steps)  # fmt: skip
     run = Stage2(cfg, [load_clip(args.clip)])
     return run.env, run.rollout, run.rollout
 
 
 def stage3_loop(args: Args):
-    from training.stage3 import Stage3, Stage3Config
+    from training.configs import Placement, Stage3Config
+    from training.stage3 import Stage3
 
     if args.init is None:
         raise SystemExit("--loop stage3 needs --init RUN (a Stage 2 run)")
-    cfg = Stage3Config(init=str(args.init), num_envs=args.num_envs, steps_per_iter=args.steps,
-                       backend="warp", device=args.device)  # fmt: skip
+    placement = Placement(args.num_envs, backend="warp", device=args.device)
+    cfg = Stage3Config(init=str(args.init), placement=placement, steps_per_iter=args.steps)
     run = Stage3(cfg)
     return run.env, run.rollout, run.rollout
 
@@ -111,7 +113,7 @@ def main() -> None:
         return out
 
     env.step = step_counting_resets
-    count = DispatchCount(sites=True)
+    count = OpCount(sites=True)
     with count:
         run()
     resets = resets[0]

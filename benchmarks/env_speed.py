@@ -34,8 +34,8 @@ from typing import Literal
 import numpy as np
 import tyro
 
+from common.array_namespace import like
 from robots import g1
-from robots.array_namespace import like
 from robots.clip import load_clip
 from robots.g1.mjcf import PYRAMIDAL, SimOptions
 from training.backend import BackendName

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.array_namespace import as_float, namespace
 from robots import g1
-from robots.array_namespace import as_float, namespace
 
 # The defaults of every policy trained here (a policy file records its own).
 CONTROL_HZ = 50.0

@@ -6,9 +6,9 @@ from collections import Counter
 
 import numpy as np
 
+from common.array_namespace import namespace
 from contract.state import HoiState
 from robots import quat
-from robots.array_namespace import namespace
 
 
 def body_error(s: HoiState, ref: HoiState) -> np.ndarray:

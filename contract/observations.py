@@ -1,6 +1,6 @@
 """The observation contract: one function per term, batched over N simulations (N = 1
 on the robot), on numpy arrays (sim2sim, the robot node) or torch tensors (training),
-through the array API standard (``robots.array_namespace``). Training, sim2sim and
+through the array API standard (``common.array_namespace``). Training, sim2sim and
 deploy all build observations through :func:`build_observation`;
 :data:`OBSERVATION_TERMS` fixes the order and the contract hash that exported policies
 carry.
@@ -19,9 +19,9 @@ from functools import cached_property
 
 import numpy as np
 
+from common.array_namespace import constant, namespace, readonly
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import constant, namespace, readonly
 from robots.objects import signed_distance
 
 # Bodies whose distance to the object surface is observed (and whose contact is judged).

@@ -6,6 +6,8 @@ comma-separated; the object is JSON. numpy only."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,28 @@ class PolicyInterface:
     stage: int = 1
     default_pos: np.ndarray = field(default_factory=lambda: g1.DEFAULT_POS.copy())
     effort_limit: np.ndarray = field(default_factory=lambda: g1.EFFORT_LIMIT.copy())
+    clips: tuple[dict[str, str], ...] = ()
+    """The clips it was trained on, ``clip_record`` each (empty: not recorded)."""
+
+
+def clip_record(path: Path) -> dict[str, str]:
+    """A clip file as a policy or a run records it: its name and SHA-256."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"name": Path(path).name, "sha256": digest}
+
+
+def clip_warning(p: PolicyInterface, path: Path) -> str | None:
+    """What is wrong with running ``p`` on the clip file ``path``, if it was not trained
+    on it (None when it was, or when the policy does not say)."""
+    if not p.clips:
+        return None
+    if clip_record(path)["sha256"] in {c["sha256"] for c in p.clips}:
+        return None
+    names = ", ".join(c["name"] for c in p.clips)
+    return (
+        f"{path} is not a clip this policy was trained on (it expects {names}, by "
+        "checksum); tracking another clip is outside what it learned"
+    )
 
 
 def _csv(values) -> str:
@@ -98,6 +122,8 @@ def write(p: PolicyInterface) -> dict[str, str]:
         "g1hoi_effort_limit": _csv(p.effort_limit),
         "g1hoi_object": p.object.to_json(),
     }
+    if p.clips:
+        meta["g1hoi_clips"] = json.dumps(list(p.clips))
     if p.goals is not None:
         g = p.goals
         meta |= {
@@ -185,4 +211,15 @@ def read(path: Path, meta: dict[str, str]) -> PolicyInterface:
         stage=int(stage),
         default_pos=_floats(meta, "default_joint_pos", n),
         effort_limit=_floats(meta, "g1hoi_effort_limit", n),
+        clips=_clips(path, meta),
     )
+
+
+def _clips(path: Path, meta: dict) -> tuple[dict[str, str], ...]:
+    try:
+        clips = json.loads(meta.get("g1hoi_clips", "[]"))
+        return tuple({"name": str(c["name"]), "sha256": str(c["sha256"])} for c in clips)
+    except (ValueError, TypeError, KeyError):
+        raise PolicyError(
+            f"{path}: policy metadata 'g1hoi_clips' is not a list of {{name, sha256}}"
+        ) from None

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 from array_api_compat import device
 
+from common.array_namespace import like, namespace
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import like, namespace
 from robots.clip import MotionClip
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from contract.actions import clip_action
-from contract.goals.masks import pattern_mask
-from contract.goals.tokens import GoalConfig, Goals
+from contract.goals.chain import ChainGoal
+from contract.goals.command import GoalCommand
+from contract.goals.masks import PATTERNS, pattern_mask
+from contract.goals.tokens import GoalConfig
 from contract.observations import ObsInputs, build_observation, proprioception
 from contract.policy import Policy
 from contract.reference import ReferenceMotions
@@ -25,7 +27,7 @@ from robots import g1
 from robots.clip import MotionClip
 from robots.objects import convex_planes
 
-CLIP = np.zeros(1, int)  # the runner follows one clip
+ONLY_CLIP = np.zeros(1, int)  # the index of the one clip a runner follows
 
 
 @dataclass
@@ -51,12 +53,12 @@ class PolicyRunner:
         self.refs = ReferenceMotions([clip], policy.control_hz)
         self.planes = convex_planes(clip.object)
         self.last = int(self.refs.lengths[0] - 1)
-        self.goals: Goals | None = None
+        self.goals: GoalCommand | None = None
         if policy.goals is not None:
             pattern_mask(pattern)  # an unknown pattern fails here, before any physics
             layout = policy.goals
             cfg = GoalConfig(history=layout.history, snapshot_steps=layout.snapshot_steps)
-            self.goals = Goals(1, cfg, policy.control_hz, rng, pattern=pattern)
+            self.goals = GoalCommand(1, cfg, policy.control_hz, rng, pattern=pattern)
         self.can_getup = bool(getup and policy.goals and "getup" in policy.goals.tasks)
         self.getup_cfg, self.falls = GetupConfig(), TerminationConfig()
         self.reset()
@@ -67,18 +69,21 @@ class PolicyRunner:
         self.frame = float(frame)
         self.last_action = np.zeros((1, g1.NUM_JOINTS))
         self.getup = False
-        self.pinned = False  # the snapshot goal is held (sim2sim's goal chains and keys)
         self.fresh = True
-        if self.goals is not None and state is not None:
-            self._start_goals(self.observation(state))
+        if self.goals is not None:
+            self.goals.clear()
+            if state is not None:
+                self._start_goals(self.observation(state))
 
     def reference(self, frame: float | None = None):
         """Reference (state, contacts) at ``frame`` (default: the current frame)."""
-        return self.refs.state(CLIP, np.array([int(self.frame if frame is None else frame)]))
+        return self.refs.state(ONLY_CLIP, np.array([int(self.frame if frame is None else frame)]))
 
     def observation(self, state: HoiState) -> np.ndarray:
         """(1, D) observation of ``state`` at the current frame; changes nothing."""
-        future = self.refs.future(CLIP, np.array([int(self.frame)]), self.policy.future_offsets)
+        future = self.refs.future(
+            ONLY_CLIP, np.array([int(self.frame)]), self.policy.future_offsets
+        )
         return build_observation(ObsInputs(state, self.last_action, future, self.planes))
 
     def _start_goals(self, obs: np.ndarray) -> None:
@@ -87,7 +92,7 @@ class PolicyRunner:
         self.noise = (self.rng.normal(size=(1, latent)) if self.sample
                       else np.zeros((1, latent)))  # fmt: skip
         frame = np.array([int(self.frame)])
-        self.goals.reset(CLIP, frame, np.array([self.last]), proprioception(obs))
+        self.goals.reset(ONLY_CLIP, frame, np.array([self.last]), proprioception(obs))
         self.fresh = False
 
     def inputs(self, state: HoiState) -> PolicyInputs:
@@ -100,9 +105,8 @@ class PolicyRunner:
         if self.fresh:
             self._start_goals(obs)
         else:
-            g.advance(frame if not self.pinned else np.minimum(frame, g.snapshot - 1),
-                      np.array([self.last]), proprioception(obs))  # fmt: skip
-        tokens, visible, _ = g.tokens(state, self.refs, CLIP, frame)
+            g.advance(frame, np.array([self.last]), proprioception(obs))
+        tokens, visible, _ = g.tokens(state, self.refs, ONLY_CLIP, frame)
         task = None
         if self.can_getup:
             if fallen(state, self.falls)[0]:
@@ -118,6 +122,51 @@ class PolicyRunner:
         if inputs.goals is None:
             return self.policy.raw(inputs.obs)
         return self.policy.raw_goals(*inputs.goals)
+
+    # Goal commands (Stage 2/3 policies): the reference clock follows the goal --------------
+
+    def _aim(self, frame: int, seconds: float) -> None:
+        self.frame = float(max(frame - seconds * self.policy.control_hz, 0))
+
+    def start_goal(self, goal: ChainGoal) -> None:
+        """Switch to ``goal`` now (mid-trajectory command switching)."""
+        self._aim(self.goals.start(goal, self.last), goal.seconds)
+
+    def queue_goal(self, goal: ChainGoal) -> None:
+        """Append ``goal`` to the chain (started at once when no goal is active)."""
+        frame = self.goals.queue_goal(goal, self.last)
+        if frame is not None:
+            self._aim(frame, goal.seconds)
+
+    def switch_pattern(self, pattern: str) -> None:
+        """Goals from the clip under ``pattern``, no pinned goal, no chain."""
+        self.goals.switch(pattern)
+
+    def goal_key(self, key: str, chain: bool = False) -> bool:
+        """A goal key (the same in sim2sim's viewer and the node's terminal): ``1`` ...
+        ``9`` the snapshot goal at 10 ... 90 % of the clip, in 1 s (now, or with ``chain``
+        after the current goal); ``g`` the next goal pattern. Whether it was one."""
+        if self.goals is None:
+            return False
+        if len(key) == 1 and "1" <= key <= "9":
+            goal = ChainGoal(at=int(key) / 10)
+            (self.queue_goal if chain else self.start_goal)(goal)
+            return True
+        if key == "g":
+            names = list(PATTERNS)
+            self.switch_pattern(names[(names.index(self.goals.pattern) + 1) % len(names)])
+            return True
+        return False
+
+    def follow_goals(self, state: HoiState) -> None:
+        """After a control step: the clock stops at a pinned goal; a chain records the
+        goal reached (its error seen from ``state``) and moves on after its hold."""
+        if self.goals is None or not self.goals.pinned:
+            return
+        self.frame = min(self.frame, float(self.goals.snapshot[0]))
+        frame = self.goals.chain_step(state, self.refs, ONLY_CLIP, self.frame, self.last)
+        if frame is not None:
+            self._aim(frame, self.goals.current.seconds)
 
     def advance(self, raw: np.ndarray, speed: float = 1.0) -> np.ndarray:
         """Clip the action, move the reference clock ``speed`` frames on (kept inside the

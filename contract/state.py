@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from common.array_namespace import constant, namespace, readonly
 from robots import g1, quat
-from robots.array_namespace import constant, namespace, readonly
 
 # Bodies whose poses are tracked and observed: the extremities and the main joints.
 KEY_BODIES: tuple[str, ...] = (
@@ -59,7 +59,7 @@ class StateIndex:
 
     def read(self, qpos, qvel, xpos, xquat, cvel, subtree_com) -> HoiState:
         """Build the state from (N, ...) MjData field arrays: copies, numpy arrays or torch
-        tensors as the fields are (``robots.array_namespace``)."""
+        tensors as the fields are (``common.array_namespace``)."""
         xp = namespace(qpos)
         rq, rv, oq, ov = self.root_q, self.root_v, self.obj_q, self.obj_v
         b = constant(self.bodies, qpos)

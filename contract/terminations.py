@@ -1,5 +1,5 @@
 """Early-termination conditions, one function each, (N,) booleans: numpy arrays or torch
-tensors, one source for both (``robots.array_namespace``)."""
+tensors, one source for both (``common.array_namespace``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from common.array_namespace import constant, namespace
 from contract.metrics import body_error
 from contract.observations import HAND_CONTACT, projected_gravity_of
 from contract.state import HoiState
 from robots import g1
-from robots.array_namespace import constant, namespace
 
 TOUCH_DISTANCE = 0.05  # m: a hand surface this close to the object still holds it
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from common.array_namespace import namespace
 from contract.state import HoiState
 from robots import quat
-from robots.array_namespace import namespace
 
 OBJECT, PELVIS = 0, 1  # the tracked bodies, as the tracker topic numbers them
 

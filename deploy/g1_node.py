@@ -18,7 +18,9 @@ Every transition and fault is printed and written to the session log (JSON lines
 
 Keys (terminal): s = start (passive -> move -> hold), p = policy on, h = back to hold,
 space or e = emergency stop (damping), q = stop and quit; the reference playback keys of
-the sim2sim viewer: +/- faster/slower, ] / [ jump 1 s forward/back.
+the sim2sim viewer: +/- faster/slower, ] / [ jump 1 s forward/back; and its goal keys
+(Stage 2/3 policies, ``contract.runner.PolicyRunner.goal_key``): 1-9 the snapshot goal at
+10-90 % of the clip, c chain mode, g next goal pattern.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from contract import playback
 from contract.leg_odometry import LegOdometry
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
+from contract.policy_file import clip_warning
 from contract.runner import PolicyRunner
 from contract.tracker import TrackedBody
 from deploy.estimator import estimate_state
@@ -65,7 +68,9 @@ EXPLODED = 10.0
 # The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
 QUAT_NORM_TOLERANCE = 0.05
 KEYS_HELP = (
-    "keys: s start | p policy | h hold | space/e e-stop | q quit\n      " + playback.KEYS_HELP
+    "keys: s start | p policy | h hold | space/e e-stop | q quit\n      "
+    + playback.KEYS_HELP
+    + "\n      Stage 2/3: 1-9 snapshot goal at 10-90 % of the clip | c chain | g goal pattern"
 )
 
 
@@ -86,7 +91,9 @@ class Args:
     net: str
     """Network interface wired to the robot (lo for the virtual G1). Required."""
     domain: int = ROBOT_DOMAIN
-    log: Path = Path("session.jsonl")
+    log: Path | None = None
+    """Session log (JSON lines; default: runs/sessions/DATE-TIME.jsonl), created with its
+    first entry, after the interface check."""
     move_seconds: float = 3.0
     max_tilt: float = 0.8
     """rad between the pelvis z axis and vertical before damping (checked in move, hold
@@ -131,13 +138,19 @@ class Args:
 
 
 class SessionLog:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a", buffering=1)  # noqa: SIM115 - kept open for the session
+    """The session's JSON lines; the file is created with the first entry, so that a node
+    refused at start leaves none."""
+
+    def __init__(self, path: Path | None):
+        self.path = path or Path("runs/sessions") / time.strftime("%Y%m%d-%H%M%S.jsonl")
+        self.file = None
         self.start = time.perf_counter()
 
     def write(self, kind: str, **fields) -> None:
         entry = {"t": round(time.perf_counter() - self.start, 4), "kind": kind, **fields}
+        if self.file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(self.path, "a", buffering=1)  # noqa: SIM115 - kept for the session
         self.file.write(json.dumps(entry) + "\n")
         if kind in ("transition", "fault"):
             print(json.dumps(entry), flush=True)
@@ -150,6 +163,8 @@ class G1Node:
         # policies get goals from the clip under the pattern, with the mean latent.
         self.policy = Policy.load(args.policy)
         self.clip = load_clip(args.motion)
+        if warning := clip_warning(self.policy, args.motion):
+            print(f"warning: {warning}", file=sys.stderr)
         rng = np.random.default_rng(0)
         self.runner = PolicyRunner(self.policy, self.clip, rng, pattern=args.goals)
         observed = self.policy.metadata.get("observation_names", "").split(",")
@@ -179,6 +194,7 @@ class G1Node:
         self.previous: np.ndarray | None = None
         self.targets = g1.DEFAULT_POS.copy()
         self.speed = 1.0
+        self.chaining = False  # goal keys queue goals instead of switching at once
         self.move_from = g1.DEFAULT_POS.copy()
         self.decimation = round(COMMAND_HZ / self.policy.control_hz)
         self.stale_after = 3.0 / self.policy.control_hz
@@ -241,6 +257,13 @@ class G1Node:
         elif k == "q":
             self.transition(Mode.DAMPING, "quit key")
             self.quit = True
+        elif k == "c":
+            self.chaining = not self.chaining
+            self.log.write("goals", chain=self.chaining)
+        elif self.runner.goal_key(k, self.chaining):
+            g = self.runner.goals
+            self.log.write("goals", pattern=g.pattern, snapshot=int(g.snapshot[0]),
+                           pinned=g.pinned, queued=len(g.queue))  # fmt: skip
         elif k in "+=-[]":
             r = self.runner
             if k in "+=":
@@ -289,6 +312,7 @@ class G1Node:
                                tracked_pelvis)  # fmt: skip
         if tracked_pelvis is None:  # the pelvis velocity measured by leg odometry instead
             state = replace(state, root_lin_vel=self.odometry.update(state.root_quat, q[None]))
+        runner.follow_goals(state)  # a pinned goal holds the clock; a chain moves on
         raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):
             raise ValueError("policy output is not finite")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from common.atomic import atomic_path
 from contract import policy_file
 from contract.actions import ACTION_CLIP, ACTION_SCALE, CONTROL_HZ, joint_scale
 from contract.observations import FUTURE_OFFSETS, term_sizes
 from contract.policy_file import OPSET, PolicyInterface
 from robots import g1
-from robots.atomic import atomic_path
 from robots.objects import ObjectSpec
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robots.atomic import atomic_path
+from common.atomic import atomic_path
 
 
 class LoopTiming:

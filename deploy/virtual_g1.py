@@ -234,7 +234,7 @@ class VirtualG1:
         if a.report is not None:
             import json
 
-            from robots.atomic import write_text
+            from common.atomic import write_text
 
             trips = np.array(self.round_trips[1:]) * 1000  # ms
             trips = trips[trips < 1000]  # a command before the first state: not a round trip

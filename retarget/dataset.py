@@ -99,9 +99,9 @@ def load(item: str, args: Args):
 def process(item: str, args: Args, progress=None) -> tuple[str, dict]:
     """Retarget one input and write its outputs (the metrics file last: it marks the
     clip done); returns (name, metrics)."""
+    from common.atomic import write_text
     from retarget.config import load_config
     from retarget.pipeline import retarget
-    from robots.atomic import write_text
 
     name, motion = load(item, args)
     result = retarget(motion, load_config(args.config), progress=progress)
@@ -233,8 +233,8 @@ def run(args: Args) -> None:
                     tqdm.write(f"FAILED {item}: {err}")
                 else:
                     results[ok[0]] = ok[1]
+    from common.atomic import write_text
     from retarget.metrics import TARGETS, misses
-    from robots.atomic import write_text
 
     missed = {name: misses(m) for name, m in sorted(results.items()) if misses(m)}
     if results:

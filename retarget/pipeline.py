@@ -102,6 +102,23 @@ def _check(motion: HumanMotion) -> None:
         raise MotionError(f"motion lacks joints needed for retargeting: {missing}")
 
 
+@dataclass
+class _Scaled:
+    """The motion scaled to the G1, smoothed and set on the G1's ground."""
+
+    s: float  # the scale factor
+    raw: np.ndarray  # (T, J, 3) scaled joint positions, unsmoothed
+    joint: dict[str, np.ndarray]  # smoothed joint positions by name
+    obj_pos: np.ndarray  # the scaled object trajectory
+    parts: list[np.ndarray]  # the object's convex parts (face planes)
+    foot_masks: dict[str, np.ndarray]  # stance per robot side
+
+
+# Per-frame targets of a set of robot frames, and the keypoints (robot frame, human
+# positions) the quality metrics compare.
+Targets = tuple[dict[str, list[FrameTarget]], list[tuple[str, np.ndarray]]]
+
+
 def retarget(
     motion: HumanMotion,
     config: RetargetConfig | None = None,
@@ -113,7 +130,28 @@ def retarget(
     config = config or load_config()
     _check(motion)
     start = time.perf_counter()
-    fps, n, names = motion.fps, motion.num_frames, motion.joint_names
+    scaled = _scaled(motion, config)
+    targets, keypoints = {}, []
+    hand_masks = {side: hand_contact(motion, human) for human, side in SIDES}
+    for made, points in (_tracked_targets(motion, scaled, config), _foot_targets(scaled, config),
+                         _hand_targets(motion, scaled, config, hand_masks)):  # fmt: skip
+        targets.update(made)
+        keypoints += points
+    qs, joint_q = _solve(motion, scaled, config, targets, ik_class, progress)
+    clip = _lift_out_of_floor(_clip(motion, scaled, qs, joint_q, hand_masks))
+    elapsed = time.perf_counter() - start
+    robot, human = zip(*keypoints, strict=True)
+    metrics = compute_metrics(clip, _frame_positions(clip, list(robot)), np.stack(human, 1),
+                              np.stack([hand_masks["left"], hand_masks["right"]], 1))  # fmt: skip
+    n = motion.num_frames
+    metrics.update(scale=scaled.s, ik_seconds=elapsed, ik_frames_per_s=n / elapsed)
+    return RetargetResult(clip=clip, metrics=metrics, scale=scaled.s)
+
+
+def _scaled(motion: HumanMotion, config: RetargetConfig) -> _Scaled:
+    """Scale the human to the G1, shift it for the interaction, smooth the targets and
+    lower it onto the G1's ankle height; the object's trajectory scaled alike."""
+    fps, names = motion.fps, motion.joint_names
     s = scale_factor(motion, config.scale)
     raw = motion.positions * s
     raw[..., :2] += _interaction_shift(motion, s, config)[:, None]
@@ -135,33 +173,48 @@ def retarget(
     ground = _ground_offset(pos, names, foot_masks) if fs.ground_align else 0.0
     raw[..., 2] += ground
     pos = pos + np.array([0.0, 0.0, ground])
-    joint = {name: pos[:, i] for i, name in enumerate(names)}
-    obj_pos = scale_object_trajectory(motion.object_pos, s)
+    return _Scaled(s=s, raw=raw, joint={name: pos[:, i] for i, name in enumerate(names)},
+                   obj_pos=scale_object_trajectory(motion.object_pos, s),
+                   parts=convex_planes(motion.object), foot_masks=foot_masks)  # fmt: skip
 
-    parts = convex_planes(motion.object)
-    clearance = config.interaction.clearance
-    targets: dict[str, list[FrameTarget]] = {}
-    pelvis_rot = _frame(joint["L_Hip"] - joint["R_Hip"], joint["Spine"] - joint["Pelvis"])
-    torso_rot = _frame(joint["L_Shoulder"] - joint["R_Shoulder"], joint["Neck"] - joint["Spine"])
-    rotations = {"pelvis": pelvis_rot, "torso_link": torso_rot}
-    keypoints_robot, keypoints_human = [], []
+
+def _body_rotations(joint: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Pelvis and torso orientations from the human's hips, shoulders and spine."""
+    return {
+        "pelvis": _frame(joint["L_Hip"] - joint["R_Hip"], joint["Spine"] - joint["Pelvis"]),
+        "torso_link": _frame(joint["L_Shoulder"] - joint["R_Shoulder"],
+                             joint["Neck"] - joint["Spine"]),
+    }  # fmt: skip
+
+
+def _tracked_targets(motion: HumanMotion, sc: _Scaled, config: RetargetConfig) -> Targets:
+    """The config's tracked joints, kept out of the object by the clearance."""
+    rotations = _body_rotations(sc.joint)
+    targets, keypoints = {}, []
     for t in config.targets:
         if not motion.has(t.human):
             raise MotionError(f"motion lacks joint {t.human!r} named in the retarget config")
         rot = rotations.get(t.robot)
-        goal = push_out(parts, joint[t.human], obj_pos, motion.object_quat, clearance)
+        goal = push_out(sc.parts, sc.joint[t.human], sc.obj_pos, motion.object_quat,
+                        config.interaction.clearance)  # fmt: skip
         targets[t.robot] = [
             FrameTarget(goal[i], None if rot is None else rot[i], t.position, t.orientation)
-            for i in range(n)
+            for i in range(motion.num_frames)
         ]
         if t.position > 0:
-            keypoints_robot.append(t.robot)
-            keypoints_human.append(raw[:, names.index(t.human)])
+            keypoints.append((t.robot, sc.raw[:, motion.joint_names.index(t.human)]))
+    return targets, keypoints
 
-    # Feet: locked flat at the mean position during stance (detected above).
+
+def _foot_targets(sc: _Scaled, config: RetargetConfig) -> Targets:
+    """Feet locked flat at the mean position during stance, blended into the human's
+    ankle path around it."""
+    fs, names = config.feet, list(sc.joint)
+    n = len(sc.obj_pos)
+    targets, keypoints = {}, []
     for side, robot_side in SIDES:
-        ankle, toe = joint[f"{side}_Ankle"], joint[f"{side}_Toe"]
-        mask = foot_masks[robot_side]
+        ankle, toe = sc.joint[f"{side}_Ankle"], sc.joint[f"{side}_Toe"]
+        mask = sc.foot_masks[robot_side]
         rest_z = np.median(ankle[mask, 2]) if mask.any() else ankle[:, 2].min()
         free = ankle.copy()
         free[:, 2] = FOOT_Z + np.maximum(ankle[:, 2] - rest_z, 0.0)
@@ -190,40 +243,48 @@ def retarget(
             )
             for i in range(n)
         ]
-        keypoints_robot.append(frame)
-        keypoints_human.append(raw[:, names.index(f"{side}_Ankle")])
+        keypoints.append((frame, sc.raw[:, names.index(f"{side}_Ankle")]))
+    return targets, keypoints
 
-    # Hands: object-relative palm targets during (and blended around) human contact.
-    hs = config.hands
-    hand_masks = {}
+
+def _hand_targets(motion: HumanMotion, sc: _Scaled, config: RetargetConfig,
+                  hand_masks: dict[str, np.ndarray]) -> Targets:  # fmt: skip
+    """Palms on the object's surface, object-relative, during (and blended around) the
+    human's hand contact (``hand_masks``), facing it."""
+    hs, names = config.hands, motion.joint_names
+    pos = np.stack([sc.joint[name] for name in names], axis=1)
+    margin = PALM_CLEARANCE + hs.surface_margin
+    targets, keypoints = {}, []
     for side, robot_side in SIDES:
         human_palm = palm_points(motion.positions, names, side)  # unscaled: real object
-        mask = hand_contact(motion, side)
-        hand_masks[robot_side] = mask
         free = palm_points(pos, names, side)
-        w = blend_weights(mask, hs.blend_frames)[:, None]
+        w = blend_weights(hand_masks[robot_side], hs.blend_frames)[:, None]
         on_object, normals = object_relative_targets(
-            human_palm, motion.object_pos, motion.object_quat, obj_pos, parts,
-            PALM_CLEARANCE + hs.surface_margin, w[:, 0] > 0,
+            human_palm, motion.object_pos, motion.object_quat, sc.obj_pos, sc.parts, margin,
+            w[:, 0] > 0,
         )  # fmt: skip
         blended = np.where(w > 0, w * np.nan_to_num(on_object) + (1 - w) * free, free)
-        target = push_out(
-            parts, blended, obj_pos, motion.object_quat, PALM_CLEARANCE + hs.surface_margin
-        )
+        target = push_out(sc.parts, blended, sc.obj_pos, motion.object_quat, margin)
         # The palm faces the surface: the left palm normal is the hand's -y, the right's +y.
         facing = normals if robot_side == "left" else -normals
         frame = f"{robot_side}_palm"
         targets[frame] = [
             FrameTarget(target[i], None, hs.position_weight, hs.orientation_weight * w[i, 0],
                         align=(1, facing[i]) if w[i, 0] > 0 else None)
-            for i in range(n)
+            for i in range(motion.num_frames)
         ]  # fmt: skip
-        keypoints_robot.append(frame)
-        keypoints_human.append(palm_points(raw, names, side))
+        keypoints.append((frame, palm_points(sc.raw, names, side)))
+    return targets, keypoints
 
-    # IK, frame by frame, with non-penetration passes against the object.
+
+def _solve(motion: HumanMotion, sc: _Scaled, config: RetargetConfig,
+           targets: dict[str, list[FrameTarget]], ik_class: type[G1Ik],
+           progress: Callable[[int], None] | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """IK frame by frame with non-penetration passes against the object and the joints'
+    speed limits: (configurations (T, nq), the joints' indices in them)."""
+    fps, n = motion.fps, motion.num_frames
     ik = ik_class(config.ik.damping, config.ik.posture_weight, config.ik.velocity_weight)
-    ik.reset(joint["Pelvis"][0], pelvis_rot[0])
+    ik.reset(sc.joint["Pelvis"][0], _body_rotations(sc.joint)["pelvis"][0])
     check = PenetrationCheck(motion.object)
     inter = config.interaction
     qs = np.empty((n, ik.model.nq))
@@ -241,8 +302,9 @@ def retarget(
             # only balances the target pulling it in (a palm reaching past the hip) never
             # gets it out.
             new = check.pushes(
-                q[:3], quat.xyzw_to_wxyz(q[3:7]), q[ik.joint_q], obj_pos[i], motion.object_quat[i],
-                inter.penetration_weight, inter.penetration_weight * inter.self_push_growth**round_,
+                q[:3], quat.xyzw_to_wxyz(q[3:7]), q[ik.joint_q], sc.obj_pos[i],
+                motion.object_quat[i], inter.penetration_weight,
+                inter.penetration_weight * inter.self_push_growth**round_,
             )  # fmt: skip
             if not new:
                 break
@@ -257,40 +319,32 @@ def retarget(
         qs[i] = q
         if progress is not None:
             progress(1)
+    return qs, ik.joint_q
 
-    root_pos = qs[:, :3].copy()
-    root_quat = quat.normalize(quat.xyzw_to_wxyz(qs[:, 3:7]))
-    joint_pos = np.clip(qs[:, ik.joint_q], g1.JOINT_LOWER, g1.JOINT_UPPER)
-    contact = np.zeros((n, len(CONTACT_NAMES)), np.uint8)
+
+def _clip(motion: HumanMotion, sc: _Scaled, qs: np.ndarray, joint_q: np.ndarray,
+          hand_masks: dict[str, np.ndarray]) -> MotionClip:  # fmt: skip
+    """The solved configurations as a clip, joints within their limits, with the
+    contact labels."""
+    contact = np.zeros((motion.num_frames, len(CONTACT_NAMES)), np.uint8)
     contact[:, 0], contact[:, 1] = hand_masks["left"], hand_masks["right"]
-    contact[:, 2], contact[:, 3] = foot_masks["left"], foot_masks["right"]
+    contact[:, 2], contact[:, 3] = sc.foot_masks["left"], sc.foot_masks["right"]
     if motion.contacts is not None:
         contact[:, 4] = (motion.contacts > 0.5).any(axis=1)
-    clip = MotionClip(
-        fps=fps,
-        root_pos=root_pos,
-        root_quat=root_quat,
-        joint_pos=joint_pos,
-        object_pos=obj_pos,
+    return MotionClip(
+        fps=motion.fps,
+        root_pos=qs[:, :3].copy(),
+        root_quat=quat.normalize(quat.xyzw_to_wxyz(qs[:, 3:7])),
+        joint_pos=np.clip(qs[:, joint_q], g1.JOINT_LOWER, g1.JOINT_UPPER),
+        object_pos=sc.obj_pos,
         object_quat=motion.object_quat,
         object=motion.object,
         contact=contact,
         source={
             **motion.source,
-            "retarget": {"scale": s, "tool": "retarget.pipeline", "version": 1},
+            "retarget": {"scale": sc.s, "tool": "retarget.pipeline", "version": 1},
         },
     )
-    clip = _lift_out_of_floor(clip)
-    elapsed = time.perf_counter() - start
-    robot_kp = _frame_positions(clip, keypoints_robot)
-    metrics = compute_metrics(
-        clip,
-        robot_kp,
-        np.stack(keypoints_human, 1),
-        np.stack([hand_masks["left"], hand_masks["right"]], 1),
-    )
-    metrics.update(scale=s, ik_seconds=elapsed, ik_frames_per_s=n / elapsed)
-    return RetargetResult(clip=clip, metrics=metrics, scale=s)
 
 
 def _sole_points(clip: MotionClip) -> np.ndarray:

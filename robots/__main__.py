@@ -30,7 +30,7 @@ class Export:
     """MJCF only: add a floor, lights and a sky (a scene ready for the viewer)."""
 
     def run(self) -> None:
-        from robots.atomic import write_text
+        from common.atomic import write_text
 
         if self.format == "urdf":
             from robots.g1.urdf import g1_urdf

@@ -35,8 +35,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from common.atomic import atomic_path
 from robots import g1, quat
-from robots.atomic import atomic_path
 from robots.objects import ObjectSpec
 
 SCHEMA = "g1hoi.clip"

@@ -14,13 +14,24 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import mujoco
 import numpy as np
-import trimesh
 
-from robots.array_namespace import like, namespace
+from common.array_namespace import like, namespace
+
+if TYPE_CHECKING:
+    import trimesh
+
+
+def _trimesh():
+    """trimesh, imported where a mesh is made: the robot side (numpy + onnxruntime)
+    imports this module without it."""
+    import trimesh
+
+    return trimesh
+
 
 Shape = Literal["box", "cylinder", "capsule", "sphere", "mesh", "points"]
 _SIZE_LEN = {"box": 3, "cylinder": 2, "capsule": 2, "sphere": 1, "mesh": 0, "points": 0}
@@ -119,10 +130,10 @@ def _load_points(path: Path) -> np.ndarray:
 
 def _load_mesh(path: Path) -> trimesh.Trimesh:
     try:
-        mesh = trimesh.load(path, force="mesh", process=True)
+        mesh = _trimesh().load(path, force="mesh", process=True)
     except Exception as e:  # trimesh raises many types for malformed files
         raise ValueError(f"{path}: cannot read mesh: {e}") from None
-    if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
+    if not isinstance(mesh, _trimesh().Trimesh) or len(mesh.faces) == 0:
         raise ValueError(f"{path}: no triangles in mesh")
     return mesh
 
@@ -146,7 +157,7 @@ def _convex_parts(
             n = int(data["count"])
             return tuple((data[f"v{i}"], data[f"f{i}"]) for i in range(n))
     if kind == "points":
-        hull = trimesh.convex.convex_hull(_load_points(p))
+        hull = _trimesh().convex.convex_hull(_load_points(p))
         out = ((np.asarray(hull.vertices), np.asarray(hull.faces)),)
     elif collision == "hull":
         hull = _load_mesh(p).convex_hull
@@ -156,7 +167,7 @@ def _convex_parts(
     arrays = {"count": np.array(len(out))}
     for i, (v, f) in enumerate(out):
         arrays[f"v{i}"], arrays[f"f{i}"] = v, f
-    from robots.atomic import atomic_path
+    from common.atomic import atomic_path
 
     with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
@@ -195,14 +206,14 @@ def surface_points(obj: ObjectSpec, count: int = 1024, seed: int = 0) -> np.ndar
     if obj.shape == "mesh":
         mesh = _load_mesh(obj.resolved_path())
     elif obj.shape == "box":
-        mesh = trimesh.creation.box(obj.size)
+        mesh = _trimesh().creation.box(obj.size)
     elif obj.shape == "cylinder":
-        mesh = trimesh.creation.cylinder(radius=obj.size[0], height=obj.size[1])
+        mesh = _trimesh().creation.cylinder(radius=obj.size[0], height=obj.size[1])
     elif obj.shape == "capsule":
-        mesh = trimesh.creation.capsule(radius=obj.size[0], height=obj.size[1])
+        mesh = _trimesh().creation.capsule(radius=obj.size[0], height=obj.size[1])
     else:
-        mesh = trimesh.creation.icosphere(radius=obj.size[0])
-    pts, _ = trimesh.sample.sample_surface(mesh, count, seed=seed)
+        mesh = _trimesh().creation.icosphere(radius=obj.size[0])
+    pts, _ = _trimesh().sample.sample_surface(mesh, count, seed=seed)
     return np.asarray(pts)
 
 
@@ -217,7 +228,7 @@ def _volume(obj: ObjectSpec) -> float:
         return float(np.pi * r * r * h + 4.0 / 3.0 * np.pi * r**3)
     if obj.shape == "sphere":
         return float(4.0 / 3.0 * np.pi * obj.size[0] ** 3)
-    return float(sum(trimesh.Trimesh(v, f).convex_hull.volume for v, f in convex_parts(obj)))
+    return float(sum(_trimesh().Trimesh(v, f).convex_hull.volume for v, f in convex_parts(obj)))
 
 
 def add_object(
@@ -260,16 +271,17 @@ def add_object(
 def convex_planes(obj: ObjectSpec) -> list[np.ndarray]:
     """Per convex part of the collision shape, its face planes (F, 4): unit outward
     normal n and offset d with n . x <= d inside (object frame)."""
+    if obj.shape == "box":  # without trimesh: the robot side runs box policies
+        axes = np.array([[-1, 0, 0], [0, -1, 0], [0, 0, -1], [0, 0, 1], [0, 1, 0], [1, 0, 0]])
+        return [np.c_[axes, np.abs(axes) @ (np.asarray(obj.size, float) / 2)]]
     if obj.shape in ("mesh", "points"):
-        meshes = [trimesh.Trimesh(v, f, process=False) for v, f in convex_parts(obj)]
-    elif obj.shape == "box":
-        meshes = [trimesh.creation.box(obj.size)]
+        meshes = [_trimesh().Trimesh(v, f, process=False) for v, f in convex_parts(obj)]
     elif obj.shape == "cylinder":
-        meshes = [trimesh.creation.cylinder(radius=obj.size[0], height=obj.size[1], sections=48)]
+        meshes = [_trimesh().creation.cylinder(radius=obj.size[0], height=obj.size[1], sections=48)]
     elif obj.shape == "capsule":
-        meshes = [trimesh.creation.capsule(radius=obj.size[0], height=obj.size[1])]
+        meshes = [_trimesh().creation.capsule(radius=obj.size[0], height=obj.size[1])]
     else:
-        meshes = [trimesh.creation.icosphere(radius=obj.size[0], subdivisions=3)]
+        meshes = [_trimesh().creation.icosphere(radius=obj.size[0], subdivisions=3)]
     out = []
     for mesh in meshes:
         n = np.asarray(mesh.face_normals)
@@ -281,7 +293,7 @@ def signed_distance(planes: list[np.ndarray], points: np.ndarray) -> tuple[np.nd
     """Signed distance of points (..., 3) (object frame) to a union of convex parts, and
     the outward normal of the deciding face. Exact inside a part; outside, the largest
     face-plane distance (a lower bound, exact wherever the nearest point is on a face).
-    Numpy arrays or torch tensors (``robots.array_namespace``)."""
+    Numpy arrays or torch tensors (``common.array_namespace``)."""
     xp = namespace(points)
     flat = xp.reshape(points, (-1, 3))
     best = xp.full_like(flat[:, 0], xp.inf)

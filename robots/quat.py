@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robots.array_namespace import as_float, constant, like, namespace, readonly
+from common.array_namespace import as_float, constant, like, namespace, readonly
 
 
 def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
@@ -22,7 +22,7 @@ def xyzw_to_wxyz(q: np.ndarray) -> np.ndarray:
     return np.concatenate([q[..., 3:], q[..., :3]], axis=-1)
 
 
-# The functions down to ``log`` take numpy arrays or torch tensors (robots.array_namespace):
+# The functions down to ``log`` take numpy arrays or torch tensors (common.array_namespace):
 # the observation, reward and termination terms use them in training and on the robot.
 # The product and the rotation are bilinear and quadratic forms: one matrix product with
 # a constant each instead of dozens of per-component operations, which is what a step

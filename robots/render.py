@@ -13,7 +13,7 @@ import mujoco
 import numpy as np
 from PIL import Image, ImageDraw
 
-from robots.atomic import atomic_path
+from common.atomic import atomic_path
 from robots.clip import MotionClip
 from robots.g1.mjcf import COLLISION_GROUP
 from robots.scene import build_scene

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 import mujoco
 import numpy as np
 
-from contract.goals.features import GOAL_TOLERANCE, goal_distance
-from contract.goals.masks import pattern_mask
+from contract.goals.chain import ChainGoal
+from contract.goals.features import GOAL_TOLERANCE
 from contract.leg_odometry import LegOdometry
 from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
-from contract.runner import CLIP, PolicyRunner
+from contract.runner import ONLY_CLIP, PolicyRunner
 from contract.sensors import LATENCY_S, SensorNoise
 from contract.state import StateIndex
 from contract.terminations import (
@@ -44,7 +44,6 @@ from robots.clip import MotionClip
 from robots.g1.mjcf import STRICT, SimOptions
 from robots.objects import surface_points
 from robots.scene import build_scene
-from sim2sim.chain import ChainGoal
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class Sim2Sim:
 
     def reset(self, frame: int = 0) -> None:
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
-        ref, _ = self.refs.state(CLIP, np.array([frame]))
+        ref, _ = self.refs.state(ONLY_CLIP, np.array([frame]))
         # qpos[None] / qvel[None] are views: the write lands in MjData.
         self.index.write(self.data.qpos[None], self.data.qvel[None], ref)
         self.data.ctrl[:] = ref.joint_pos[0]
@@ -126,10 +125,6 @@ class Sim2Sim:
         self.next_push = self._push_delay()
         self.lost = np.zeros((1, 2), int)
         self.down_steps = 0
-        self.queue: list[ChainGoal] = []
-        self.current: ChainGoal | None = None
-        self.hold_left = 0.0
-        self.reached: list[dict] = []  # per chained goal: where, error at its time
         self.odometry = LegOdometry(1.0 / self.policy.control_hz)
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         self.tracked = TrackedBody(self.s.tracker.latency)
@@ -162,43 +157,6 @@ class Sim2Sim:
         """The policy's observation of the measured state now."""
         return self.runner.observation(self.measured_state())
 
-    def pin_snapshot(self, frame: int, seconds: float = 1.0) -> None:
-        """Stage 2/3: make the clip's ``frame`` the snapshot goal, reached ``seconds``
-        from now (the reference clock restarts that long before it and stops there)."""
-        frame = int(np.clip(frame, 0, self.runner.last))
-        self.goals.snapshot[:] = frame
-        self.frame = float(max(frame - seconds * self.policy.control_hz, 0))
-        self.runner.pinned = True
-
-    def start_goal(self, goal: ChainGoal) -> None:
-        """Switch to ``goal`` now (mid-trajectory command switching)."""
-        self.goals.pattern = goal.pattern
-        self.goals.mask[:] = pattern_mask(goal.pattern)
-        self.pin_snapshot(goal.frame(self.runner.last), goal.seconds)
-        self.current, self.hold_left = goal, goal.hold
-
-    def queue_goal(self, goal: ChainGoal) -> None:
-        """Append ``goal`` to the chain (started at once when no goal is active)."""
-        if self.current is None:
-            self.start_goal(goal)
-        else:
-            self.queue.append(goal)
-
-    def _advance_chain(self) -> None:
-        """At the goal's time: record its error; after its hold, start the next goal."""
-        if self.current is None or self.frame < self.goals.snapshot[0]:
-            return
-        if len(self.reached) == 0 or self.reached[-1]["goal"] is not self.current:
-            state = self.index.from_mjdata(self.data)
-            _, _, residual = self.goals.tokens(state, self.refs, CLIP, self.goals.snapshot.copy())
-            error = float(goal_distance(residual[:, -1:], self.goals.mask[:, -1:])[0])
-            self.reached.append({"goal": self.current, "error_cm": 100 * error})
-        self.hold_left -= 1.0 / self.policy.control_hz
-        if self.hold_left <= 0:
-            self.current = None
-            if self.queue:
-                self.start_goal(self.queue.pop(0))
-
     def step(self, speed: float = 1.0) -> dict:
         """One control period: observe, infer, actuate with latency; the reference
         advances by ``speed`` frames (teleop playback control)."""
@@ -229,9 +187,7 @@ class Sim2Sim:
                 rv = self.index.root_v
                 self.data.qvel[rv : rv + 2] += self.rng.uniform(-1, 1, 2) * self.s.push_velocity
                 self.next_push = self._push_delay()
-        if runner.pinned:
-            self.frame = min(self.frame, float(self.goals.snapshot[0]))
-            self._advance_chain()
+        runner.follow_goals(self.index.from_mjdata(self.data))
         return {"max_torque": max_torque, "limit_hits": limit_hits}
 
     def outcome(self) -> dict:
@@ -254,7 +210,7 @@ class Sim2Sim:
 
     def _running(self, frames: int, limit: float) -> bool:
         if self.chain:
-            return self.current is not None and frames < limit
+            return self.goals.current is not None and frames < limit
         return self.frame < self.runner.last
 
     def episode(self, record: bool = False) -> dict:
@@ -264,8 +220,8 @@ class Sim2Sim:
         hz = self.policy.control_hz
         limit = 0.0
         if self.chain:
-            self.queue = list(self.chain[1:])
-            self.start_goal(self.chain[0])
+            self.runner.start_goal(self.chain[0])
+            self.goals.queue = list(self.chain[1:])
             limit = sum(g.seconds + g.hold for g in self.chain) * hz + 1
         stats = AttemptStats(1, self.points)
         limit_hits, max_torque, states = 0, 0.0, []
@@ -292,10 +248,11 @@ class Sim2Sim:
             "states": states,
         }
         if self.chain:
+            reached = self.goals.reached
             result["goals"] = [{"at": r["goal"].at, "pattern": r["goal"].pattern,
-                                "error_cm": r["error_cm"]} for r in self.reached]  # fmt: skip
+                                "error_cm": r["error_cm"]} for r in reached]  # fmt: skip
             result["success"] = (
-                result["success"] and len(self.reached) == len(self.chain)
-                and all(r["error_cm"] < 100 * GOAL_TOLERANCE for r in self.reached)
+                result["success"] and len(reached) == len(self.chain)
+                and all(r["error_cm"] < 100 * GOAL_TOLERANCE for r in reached)
             )  # fmt: skip
         return result

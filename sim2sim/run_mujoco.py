@@ -1,7 +1,7 @@
 """Run an exported policy in MuJoCo with sim2sim physics: ``python sim2sim/run_mujoco.py
 --policy policy.onnx --motion CLIP.npz``. numpy + onnxruntime only (no torch). Stage 1
 policies track the clip; Stage 2/3 policies get goals from it under ``--goals PATTERN``
-or, with ``--goal-sequence FILE``, a chain of snapshot goals (``sim2sim/chain.py``).
+or, with ``--goal-sequence FILE``, a chain of snapshot goals (``contract/goals/chain.py``).
 
 Writes a JSON report (success, E_h and E_o in cm, falls, the termination that ended each
 episode, joint-limit hits, max torque); ``--render`` an MP4; ``--viewer`` the interactive
@@ -25,11 +25,12 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import tyro
 
+from common.atomic import write_text
+from contract.goals.chain import load_chain
 from contract.goals.masks import pattern_mask
 from contract.policy import Policy, PolicyError
-from robots.atomic import write_text
+from contract.policy_file import clip_warning
 from robots.clip import load_clip
-from sim2sim.chain import load_chain
 from sim2sim.harness import Sim2Sim, Sim2SimSettings
 from sim2sim.teleop import KEYS_HELP, Teleop
 
@@ -49,7 +50,8 @@ class Args:
     viewer: bool = False
     """Open the interactive viewer with keyboard teleop (needs a display)."""
     goal_sequence: Path | None = None
-    """Stage 2/3 policies: a JSON goal chain (sim2sim/chain.py), reached one after the other."""
+    """Stage 2/3 policies: a JSON goal chain (contract/goals/chain.py), reached one after
+    the other."""
 
 
 def main() -> None:
@@ -58,6 +60,8 @@ def main() -> None:
     try:
         policy = Policy.load(args.policy)  # every check happens before physics starts
         clip = load_clip(args.motion)
+        if warning := clip_warning(policy, args.motion):
+            print(f"warning: {warning}", file=sys.stderr)
         pattern_mask(settings.goals)  # an unknown pattern fails here, not mid-run
         chain = load_chain(args.goal_sequence) if args.goal_sequence else None
         if chain and policy.goals is None:

@@ -9,8 +9,6 @@ import time
 import mujoco
 
 from contract import playback
-from contract.goals.masks import PATTERNS, pattern_mask
-from sim2sim.chain import ChainGoal
 
 KEYS_HELP = """keys (sim2sim viewer):
   space        pause / resume
@@ -56,18 +54,10 @@ class Teleop:
             self.sim.reset(0)
         elif code == GLFW["e"]:
             self.estop = True
-        elif self.sim.goals is not None and GLFW["1"] <= code <= GLFW["9"]:
-            goal = ChainGoal(at=(code - GLFW["1"] + 1) / 10)
-            (self.sim.queue_goal if self.chaining else self.sim.start_goal)(goal)
         elif code == GLFW["c"]:
             self.chaining = not self.chaining
-        elif self.sim.goals is not None and code == GLFW["g"]:
-            names = list(PATTERNS)
-            pattern = names[(names.index(self.sim.goals.pattern) + 1) % len(names)]
-            self.sim.goals.pattern = pattern
-            self.sim.goals.mask[:] = pattern_mask(pattern)
-            self.sim.runner.pinned = False
-            self.sim.current, self.sim.queue = None, []
+        elif GLFW["1"] <= code <= GLFW["9"] or code == GLFW["g"]:
+            self.sim.runner.goal_key(chr(code).lower(), self.chaining)
 
     def tick(self) -> None:
         """One control period of the viewer loop."""

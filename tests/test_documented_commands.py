@@ -34,15 +34,16 @@ def documented_commands() -> list[tuple[str, list[str]]]:
     return found
 
 
-def program(argv: list[str]) -> list[str]:
-    """The program and its subcommands: what comes before the first flag or path."""
+def program(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the program and its subcommand, the choices after it, e.g. a recipe's name):
+    the words before the first flag or path."""
     n = 2 if argv[0] == "-m" else 1
-    head = argv[:n]
+    words = []
     for word in argv[n:]:
         if word.startswith("-") or "/" in word or "." in word or not word.islower():
             break
-        head.append(word)
-    return head
+        words.append(word)
+    return argv[:n] + words[:1], words[1:]
 
 
 @cache
@@ -62,7 +63,10 @@ def test_the_docs_have_commands():
 
 @pytest.mark.parametrize(("where", "argv"), COMMANDS, ids=[w for w, _ in COMMANDS])
 def test_documented_command_answers_help_with_its_flags(where, argv):
-    text = help_text(tuple(program(argv)))
+    head, choices = program(argv)
+    text = help_text(tuple(head))  # a recipe's flags are its command's
     flags = [w.split("=")[0] for w in argv if w.startswith("--")]
     unknown = [f for f in flags if f not in text]
     assert not unknown, f"{where}: unknown flags {unknown}"
+    for choice in choices:  # e.g. a recipe: named in the command's usage line
+        assert re.search(rf"[{{,]{re.escape(choice)}[,}}]", text), f"{where}: no {choice!r}"

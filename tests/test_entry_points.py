@@ -35,9 +35,7 @@ def test_module_help(module):
     assert_help(out)
 
 
-@pytest.mark.parametrize(
-    "command", ["stage1", "stage2", "stage3", "eval", "play", "curves", "export"]
-)
+@pytest.mark.parametrize("command", ["stage1", "stage2", "stage3", "evaluate", "curves", "export"])
 def test_training_subcommand_help(command):
     out = subprocess.run(
         [sys.executable, "-m", "training", command, "--help"],

@@ -4,7 +4,7 @@ following a reference clip (InterMimic-style Stage 1 expert task).
 Its arrays are numpy on the host, or, with ``on_device`` and the warp backend, torch
 tensors on the simulation's device: state, references, random draws, observations,
 rewards, terminations and resets never leave it (the terms are written once for both,
-``robots.array_namespace``).
+``common.array_namespace``).
 
 Policy at ``control_hz`` (50 Hz default), physics as ``physics`` sets it (200 Hz). The
 action is a joint-position offset from the default pose (or from the reference's next
@@ -22,6 +22,7 @@ import numpy as np
 import tyro
 from array_api_compat import device
 
+from common.array_namespace import constant, like, namespace
 from contract import terminations as T
 from contract.actions import (
     ACTION_BASES,
@@ -43,7 +44,6 @@ from contract.policy_file import PolicyInterface
 from contract.reference import ReferenceMotions
 from contract.state import StateIndex
 from robots import g1
-from robots.array_namespace import constant, like, namespace
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
@@ -91,15 +91,6 @@ class EnvConfig:
     # Starts (perturbed, shifted or PSI states) with one robot geom deeper than this in
     # another are refused as those pushed into the object are.
     start_self_tolerance: float = 0.01  # m
-
-
-PLACEMENT = ("num_threads", "backend", "device")
-
-
-def without_placement(env: dict) -> dict:
-    """A saved environment config without where its physics ran: a run resumes on
-    another backend, device or thread count."""
-    return {k: v for k, v in env.items() if k not in PLACEMENT}
 
 
 def _first_of_each(keys, spare: int, xp):

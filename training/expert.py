@@ -9,82 +9,64 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from contract.actions import clip_action, joint_scale, rebase
 from contract.observations import term_slice
+from contract.policy import Policy
 from robots import g1
 from robots.clip import MotionClip
-from training.deployment_physics import StudentPhysics, deployment_physics
+from training import runs
 from training.env import EnvConfig
+from training.onnx_torch import OnnxTorch
+from training.stage1 import trained_policy
 
 # (N, obs) float32 -> (N, 29) clipped actions, in the environment's namespace
 Expert = Callable[[np.ndarray], np.ndarray]
 
 
-def expert_env_config(
-    path: Path,
-    num_envs: int,
-    clips: Sequence[MotionClip] = (),
-    randomize: bool | None = None,
-    physics: StudentPhysics = "expert",
-) -> tuple[EnvConfig, list[str]]:
-    """The student's environment: the expert's settings with ``num_envs``, actions from
-    the default pose and unperturbed starts; and, for a run directory, the expert's motion files.
-    ``randomize`` turns the robustness randomization on or off (None: as the expert's
-    run; an ONNX file does not record it, so on); ``physics`` "deployment" puts the
-    student in sim2sim's physics (``training.deployment_physics``). For a
-    reference-based expert on ``clips`` the action clip widens by the largest
+def expert_env_config(path: Path, clips: Sequence[MotionClip] = ()) -> tuple[EnvConfig, list[str]]:
+    """The student's environment: the expert's settings with actions from the default
+    pose and unperturbed starts; and, for a run directory, the expert's motion files.
+    For a reference-based expert on ``clips`` the action clip widens by the largest
     reference-to-default offset in action units, so that every target the expert sets
-    stays reachable (wrist joints need up to 15 units on the lift clip)."""
+    stays reachable (wrist joints need up to 15 units on the lift clip). The command
+    places it and applies its overrides (``training.configs.environment``)."""
     path = Path(path)
     source = _source(path)
     if path.suffix == ".onnx":
         p = source
-        cfg = EnvConfig(
-            num_envs=num_envs, control_hz=p.control_hz, future_offsets=p.future_offsets,
-            action_clip=p.action_clip, gains=p.gain_profile,
-        )  # fmt: skip
+        cfg = EnvConfig(control_hz=p.control_hz, future_offsets=p.future_offsets,
+                        action_clip=p.action_clip, gains=p.gain_profile)  # fmt: skip
         motions = []
     else:
-        from training.play import env_config
-
-        saved = source
         # The expert's physics, not its start distribution: the caller sets the starts.
-        cfg = env_config(saved, num_envs=num_envs, action_base="default", start_joint_noise=0.0)
-        motions = list(saved["motions"])
+        cfg = replace(source.env, action_base="default", start_joint_noise=0.0)
+        motions = list(source.motions)
     if clips and _base(source) == "reference":
         scale = joint_scale(cfg.action_scale, g1.gains(cfg.gains)[0])
         offset = max(np.abs((c.joint_pos - g1.DEFAULT_POS) / scale).max() for c in clips)
         cfg = replace(cfg, action_clip=float(np.ceil(cfg.action_clip + offset)))
-    if physics == "deployment":
-        cfg = deployment_physics(cfg)
-    if randomize is not None:
-        cfg = replace(cfg, randomization=replace(cfg.randomization, enabled=randomize))
     return cfg, motions
 
 
 def _source(path: Path):
-    """The expert's file once: the loaded ONNX policy, or the run's saved config."""
+    """The expert's file once: the loaded ONNX policy, or the Stage 1 run's config."""
     if path.suffix == ".onnx":
-        from contract.policy import Policy
-
         return Policy.load(path)
-    from training.play import load_run
-
-    return load_run(path)
+    stage, cfg = runs.read(path)
+    if stage != 1:
+        raise ValueError(f"{path} is a Stage {stage} run, not a Stage 1 expert")
+    return cfg
 
 
 def _base(source) -> str:
-    if isinstance(source, dict):
-        return source["env"].get("action_base", "default")
-    return source.action_base
+    return source.action_base if isinstance(source, Policy) else source.env.action_base
 
 
 def _clip(source) -> float:
     """The action clip the expert was trained with."""
-    if isinstance(source, dict):
-        return float(source["env"]["action_clip"])
-    return source.action_clip
+    return source.action_clip if isinstance(source, Policy) else source.env.action_clip
 
 
 def load_expert(path: Path, env) -> Expert:
@@ -114,28 +96,17 @@ def load_expert(path: Path, env) -> Expert:
 
 
 def _load(path: Path, source, env) -> Expert:
-    import torch
-
-    if not isinstance(source, dict):
+    if isinstance(source, Policy):
         policy = source
         scale = joint_scale(env.cfg.action_scale, g1.gains(env.cfg.gains)[0])
         if not np.allclose(policy.action_scale, scale):
             raise ValueError(f"{path}: action scale differs from the environment's")
         if env.xp is np:
             return policy
-        from training.onnx_torch import OnnxTorch
-
         net = OnnxTorch(path, env.frame.device)  # the environment's device: no host trip
         return lambda obs: clip_action(net(obs), policy.action_clip)
 
-    from training.stage1 import PpoConfig, Runner, TorchVecEnv
-
-    ppo = PpoConfig(**{**source["ppo"], "hidden_dims": tuple(source["ppo"]["hidden_dims"])})
-    vec = TorchVecEnv(env)
-    runner = Runner(vec, ppo, path, total=0, quiet=True)
-    if not runner.resume():
-        raise FileNotFoundError(f"{path} has no checkpoint yet")
-    act = runner.get_inference_policy()
+    vec, act = trained_policy(path, env)
 
     def expert(obs: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -13,10 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common.atomic import atomic_path
 from contract import policy_file
 from contract.goals.masks import TASKS
 from contract.policy_file import OPSET, GoalLayout
-from robots.atomic import atomic_path
+from training import runs
+from training.configs import Placement
+from training.evaluate import expert_environment
+from training.stage1 import trained_policy
+from training.stage2 import Stage2
 
 # Largest torch-vs-onnxruntime difference, relative to max(1, |action|): float32 rounding
 # grows with the magnitude of the action (a student's wrist targets reach 15 units).
@@ -67,20 +72,12 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
     return diff
 
 
-def export_policy(actor, env, out: Path, recorded_obs: np.ndarray) -> dict:
-    """Write ``out`` (ONNX + metadata) and check torch vs onnxruntime on ``recorded_obs``."""
-    model = actor.as_onnx(verbose=False)  # normalize -> MLP -> mean action
-    diff = export_onnx(model, {"obs": recorded_obs}, policy_file.write(env.interface()), out)
-    return {"parity_max_rel_diff": diff, "observations": len(recorded_obs),
-            "obs_dim": recorded_obs.shape[1]}  # fmt: skip
-
-
-def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
-    """Export a Stage 1 run's policy, recording ``steps`` control steps of observations
-    from the run's own environment (no randomization) for the parity check."""
-    from training.play import load_policy
-
-    env, vec, policy = load_policy(run_dir, num_envs=8)
+def export_run(run_dir: Path, out: Path, steps: int = 100, checkpoint: int | None = None) -> dict:
+    """Export a Stage 1 run's policy (``checkpoint``: a kept iteration instead of the
+    latest), recording ``steps`` control steps of observations from the run's own
+    environment (no randomization) for the parity check."""
+    env, _ = expert_environment(run_dir, 8)
+    vec, policy = trained_policy(run_dir, env, _source(run_dir, checkpoint))
     obs = vec.get_observations()
     recorded = []
     for _ in range(steps):
@@ -88,10 +85,27 @@ def export_run(run_dir: Path, out: Path, steps: int = 100) -> dict:
         with torch.inference_mode():
             action = policy(obs)
         obs, *_ = vec.step(action)
-    report = export_policy(policy, env, out, np.concatenate(recorded))
-    meta = policy_file.write(env.interface())
-    report["metadata"] = {k: v for k, v in meta.items() if k.startswith("g1hoi_")}
+    interface = replace(env.interface(), clips=runs.clip_records(run_dir))
+    model = policy.as_onnx(verbose=False)  # normalize -> MLP -> mean action
+    recorded = np.concatenate(recorded)
+    meta = policy_file.write(interface)
+    diff = export_onnx(model, {"obs": recorded}, meta, out)
+    report = {"parity_max_rel_diff": diff, "observations": len(recorded),
+              "obs_dim": recorded.shape[1],
+              "metadata": {k: v for k, v in meta.items() if k.startswith("g1hoi_")}}  # fmt: skip
     return json.loads(json.dumps(report))
+
+
+def _source(run_dir: Path, checkpoint: int | None) -> Path:
+    """The checkpoint to export: a kept iteration's, or the latest."""
+    if checkpoint is None:
+        return Path(run_dir)
+    path = Path(run_dir) / f"checkpoint_{checkpoint}.pt"
+    if not path.is_file():
+        kept = sorted(p.name for p in Path(run_dir).glob("checkpoint_*.pt"))
+        raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {checkpoint} "
+                                f"(kept: {', '.join(kept) or 'none'})")  # fmt: skip
+    return path
 
 
 class LatentActor(torch.nn.Module):
@@ -108,27 +122,25 @@ class LatentActor(torch.nn.Module):
         return self.policy.act(history, tokens, visible > 0.5, noise, task)
 
 
-def latent_metadata(run, stage: int) -> dict[str, str]:
+def latent_metadata(run, stage: int, clips=()) -> dict[str, str]:
     """Metadata of a Stage 2/3 policy (``run``: a ``training.stage2.Stage2`` holding it)."""
     cfg = run.cfg
     goals = GoalLayout(history=cfg.goals.history, snapshot_steps=cfg.goals.snapshot_steps,
                        latent_dim=cfg.model.latent_dim, tasks=TASKS[: cfg.model.tasks])  # fmt: skip
-    return policy_file.write(replace(run.env.interface(), goals=goals, stage=stage))
+    interface = replace(run.env.interface(), goals=goals, stage=stage, clips=tuple(clips))
+    return policy_file.write(interface)
 
 
-def export_latent(run_dir: Path, out: Path, steps: int = 50) -> dict:
+def export_latent(run_dir: Path, out: Path, steps: int = 50,
+                  checkpoint: int | None = None) -> dict:  # fmt: skip
     """Export a Stage 2 or Stage 3 run's prior + decoder (the encoder and the
-    reconstruction head stay behind), recording ``steps`` control steps of inputs of
-    its Stage 2 environment for the parity check (half with latent noise, a quarter with
-    the get-up token on)."""
-    from training.evaluate import load_latent_run
-    from training.stage1 import load_clips
-    from training.stage2 import Stage2
-
-    cfg, weights, stage = load_latent_run(run_dir)
-    run = Stage2(replace(cfg, num_envs=8, threads=1, steps_per_iter=steps),
-                 load_clips(list(cfg.motions)))  # fmt: skip
-    run.policy.load_state_dict(weights)
+    reconstruction head stay behind; ``checkpoint``: a kept iteration instead of the
+    latest), recording ``steps`` control steps of inputs of its Stage 2 environment for
+    the parity check (half with latent noise, a quarter with the get-up token on)."""
+    cfg, stage = runs.latent_config(run_dir)
+    run = Stage2(replace(cfg, placement=Placement(num_envs=8, threads=1), steps_per_iter=steps),
+                 runs.load_clips(cfg.motions))  # fmt: skip
+    run.policy.load_state_dict(runs.load_checkpoint(_source(run_dir, checkpoint))["policy"])
     batch = run.rollout()
     inputs = {
         "history": batch["history"].flatten(0, 1).numpy(),
@@ -140,5 +152,6 @@ def export_latent(run_dir: Path, out: Path, steps: int = 50) -> dict:
     inputs["noise"][: k // 2] = 0.0  # deterministic and sampled both
     inputs["task"] = np.zeros((k, cfg.model.tasks), np.float32)
     inputs["task"][::4] = 1.0
-    diff = export_onnx(LatentActor(run.policy), inputs, latent_metadata(run, stage), out)
+    meta = latent_metadata(run, stage, runs.clip_records(run_dir))
+    diff = export_onnx(LatentActor(run.policy), inputs, meta, out)
     return {"parity_max_rel_diff": diff, "inputs": k, "stage": stage}

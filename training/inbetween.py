@@ -23,16 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from array_api_compat import device
 
+from common.array_namespace import constant, namespace, readonly
 from contract.goals.features import POSITIONS
 from contract.goals.masks import NUM_TOKENS, component_mask, sample_masks
 from contract.observations import UP
 from contract.terminations import GetupConfig, standing, tracking_causes, with_getup
 from robots import quat
-from robots.array_namespace import constant, namespace, readonly
 from robots.clip import MotionClip
 from training.env import EnvConfig, HoiEnv
-
-GETUP = 0  # the get-up task token
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import mujoco
 import numpy as np
 
-from robots.array_namespace import namespace
+from common.array_namespace import namespace
 
 WORLD = 0  # body id of the world (the floor's body)
 FLOOR, OBJECT, ROBOT = 0, 1, 2  # what a geom belongs to; a contact's kind: Depths' order

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robots.array_namespace import namespace
+from common.array_namespace import namespace
 
 
 class TorchRandom:

@@ -15,9 +15,9 @@ import mujoco
 import numpy as np
 from array_api_compat import device
 
+from common.array_namespace import like as as_like
+from common.array_namespace import namespace
 from contract.sensors import SensorNoise
-from robots.array_namespace import like as as_like
-from robots.array_namespace import namespace
 
 
 @dataclass(frozen=True)

@@ -1,45 +1,68 @@
-"""Named presets of the training configs: the documented recipes, chosen on the command
-line by name (``python -m training stage1 lift ...``) and overridable flag by flag."""
+"""Named recipes: the documented runs, one TOML file each under ``configs/stageN/``,
+chosen on the command line by name (``python -m training stage1 lift ...``) and
+overridable flag by flag.
+
+A recipe file holds ``description``, the command(s) that reproduce its run (``run``),
+optionally ``base`` (another recipe of the same stage it starts from) and ``[config]``:
+the settings that differ from its base (or from the stage's defaults), nested as the
+config is. A phase that continues another run names that run's checkpoint in ``init``.
+"""
 
 from __future__ import annotations
 
-from training.env import EnvConfig
-from training.stage1 import PpoConfig, Stage1Config
-from training.stage2 import Stage2Config
-from training.stage3 import Stage3Config
+import tomllib
+from dataclasses import dataclass
 
-_SMALL = PpoConfig(hidden_dims=(256, 256, 128))
+from training.configs import STAGES
+from training.runs import ROOT, from_dict, to_dict
 
-STAGE1: dict[str, tuple[str, Stage1Config]] = {
-    "default": ("the config's defaults", Stage1Config()),
-    "synthetic": (
-        "the CPU run on the walk-lift-carry clip: 128 simulations, a smaller network",
-        Stage1Config(env=EnvConfig(num_envs=128), ppo=_SMALL, iterations=1200),
-    ),
-    "lift": (
-        "the bundled lift expert: reference-based actions, fixed rate, randomized physics",
-        Stage1Config(
-            env=EnvConfig(num_envs=128, action_base="reference"),
-            ppo=PpoConfig(hidden_dims=(256, 256, 128), learning_rate=3e-4, schedule="fixed",
-                          init_noise_std=0.5),
-            iterations=2100,
-        ),
-    ),
-}  # fmt: skip
+FOLDER = ROOT / "configs"
 
-STAGE2: dict[str, tuple[str, Stage2Config]] = {
-    "default": ("the config's defaults", Stage2Config()),
-    "lift": (
-        "the lift expert's distillation: 750 iterations, expert share to 0 by 150, in the "
-        "randomized physics the expert was trained in",
-        Stage2Config(iterations=750, expert_decay_iters=150, threads=2),
-    ),
-}
 
-STAGE3: dict[str, tuple[str, Stage3Config]] = {
-    "default": ("the config's defaults", Stage3Config()),
-    "lift": (
-        "the documented fine-tune of the lift run: 200 iterations",
-        Stage3Config(iterations=200, threads=2),
-    ),
-}
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    run: str
+    """The command(s) that reproduce the documented run."""
+    config: object
+
+
+def _merged(base: dict, changes: dict, where: str) -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        if key not in base:
+            raise ValueError(f"{where}: unknown setting {key!r}")
+        nested = isinstance(value, dict) and isinstance(base[key], dict)
+        # a dict-valued setting (pattern_probs) is replaced whole unless it is a config
+        out[key] = _merged(base[key], value, f"{where}.{key}") if nested else value
+    return out
+
+
+def _files(stage: int) -> dict[str, dict]:
+    files = sorted((FOLDER / f"stage{stage}").glob("*.toml"))
+    return {f.stem: tomllib.loads(f.read_text()) for f in files}
+
+
+def _settings(name: str, files: dict[str, dict], stage: int, seen=()) -> dict:
+    if name in seen:
+        raise ValueError(f"recipe {name!r} is its own base")
+    if name not in files:
+        raise ValueError(f"no stage {stage} recipe {name!r} in {FOLDER / f'stage{stage}'}")
+    text = files[name]
+    unknown = set(text) - {"description", "run", "base", "config"}
+    if unknown:
+        raise ValueError(f"recipe {name!r}: unknown keys {sorted(unknown)}")
+    base = text.get("base")
+    start = _settings(base, files, stage, (*seen, name)) if base else to_dict(STAGES[stage]())
+    return _merged(start, text.get("config", {}), f"recipe {name!r}")
+
+
+def load(stage: int) -> dict[str, Recipe]:
+    """Every recipe of ``stage`` by name, ``default`` (the config's defaults) first."""
+    files = _files(stage)
+    out = {"default": Recipe("default", "the config's defaults", "", STAGES[stage]())}
+    for name, text in files.items():
+        cfg = from_dict(STAGES[stage], _settings(name, files, stage))
+        out[name] = Recipe(name, text["description"], text.get("run", ""), cfg)
+    return out

@@ -1,5 +1,5 @@
 """Reward terms, one function each, (N,) arrays: numpy arrays or torch tensors, one
-source for both (``robots.array_namespace``). Tracking terms are exp(-error/sigma^2) in
+source for both (``common.array_namespace``). Tracking terms are exp(-error/sigma^2) in
 [0, 1] (1 on the reference); penalties are <= 0. Weights live in ``RewardConfig``."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.array_namespace import constant, namespace, readonly
 from contract.observations import HOI_BODIES, projected_gravity_of
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import constant, namespace, readonly
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 HAND_SLOTS = readonly([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances

@@ -1,18 +1,17 @@
 """Stage 1: the full-reference tracking expert (InterMimic+), PPO from rsl-rl-lib.
 
 The environment is wrapped as an rsl-rl ``VecEnv`` (torch tensors in, out). Checkpoints
-are written atomically into ``RUN_DIR`` every ``save_interval`` iterations; starting
-again with the same ``RUN_DIR`` resumes from the last one and runs up to the same total
-iteration count. TensorBoard logs go to ``RUN_DIR``.
+go into the run folder (``training.runs``) every ``saving.interval`` iterations and when
+``minutes`` are up; starting again with the same folder resumes from the last one and
+runs up to the configured total. TensorBoard logs go to the run folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,67 +21,11 @@ from rsl_rl.runners import OnPolicyRunner
 from tensordict import TensorDict
 from tqdm import tqdm
 
-from robots.atomic import atomic_path, write_text
 from robots.clip import MotionClip
-from training.backend import BackendName
+from training import runs
+from training.configs import PpoConfig, Stage1Config, environment
 from training.distributed import physics_device
-from training.env import EnvConfig, HoiEnv, without_placement
-from training.resume import check_resumable
-
-CHECKPOINT = "checkpoint.pt"
-CONFIG = "config.json"
-
-
-@dataclass(frozen=True)
-class PpoConfig:
-    hidden_dims: tuple[int, ...] = (1024, 1024, 512)
-    steps_per_env: int = 24
-    learning_epochs: int = 5
-    mini_batches: int = 4
-    learning_rate: float = 1e-3
-    schedule: str = "adaptive"
-    """Either "adaptive" (rsl-rl: the rate follows the KL to desired_kl) or "fixed"."""
-    desired_kl: float = 0.01
-    entropy_coef: float = 0.005
-    gamma: float = 0.99
-    lam: float = 0.95
-    init_noise_std: float = 1.0
-    noise_std_range: tuple[float, float] = (1e-6, 1e6)
-    """The exploration std is clamped to this range per joint. An upper bound keeps the
-    rollouts' noise at a size the policy can survive, so it learns to succeed under it:
-    the margin a student's imitation error needs (equal bounds fix the std)."""
-    late_from: int = 0
-    """Fixed schedule: from this iteration on (0: never) the rate is ``late_learning_rate``
-    (at a fixed rate the checkpoints keep swinging late in a run)."""
-    late_learning_rate: float = 1e-4
-    save_interval: int = 10
-    keep_every: int = 0
-    """Also keep ``checkpoint_<iteration>.pt`` every this many iterations (0: only the
-    latest), to choose among checkpoints afterwards."""
-
-    def __post_init__(self):
-        low, high = self.noise_std_range
-        if not 0 < low <= high:
-            raise ValueError(f"noise_std_range must be 0 < low <= high, got {self.noise_std_range}")
-
-    def learning_rate_at(self, iteration: int) -> float | None:
-        """The fixed schedule's rate at ``iteration`` (None for the adaptive one)."""
-        if self.schedule != "fixed":
-            return None
-        late = self.late_from and iteration >= self.late_from
-        return self.late_learning_rate if late else self.learning_rate
-
-
-@dataclass(frozen=True)
-class Stage1Config:
-    env: EnvConfig = field(default_factory=EnvConfig)
-    ppo: PpoConfig = field(default_factory=PpoConfig)
-    iterations: int = 1000
-    motions: tuple[str, ...] = ()
-    backend: BackendName = "batch"
-    """Physics: batch (MuJoCo threads on the CPU) or warp (MuJoCo Warp)."""
-    device: str = "cpu"
-    """The warp backend's device: cuda, cuda:N or cpu."""
+from training.env import HoiEnv
 
 
 class TorchVecEnv(VecEnv):
@@ -136,7 +79,7 @@ class TorchVecEnv(VecEnv):
                              "simulation diverged, or a bug in a term)")  # fmt: skip
 
 
-def rsl_config(cfg: PpoConfig) -> dict:
+def rsl_config(cfg: PpoConfig, save_interval: int) -> dict:
     model = {
         "class_name": "MLPModel",
         "hidden_dims": list(cfg.hidden_dims),
@@ -148,11 +91,11 @@ def rsl_config(cfg: PpoConfig) -> dict:
             "class_name": "PPO",
             "num_learning_epochs": cfg.learning_epochs,
             "num_mini_batches": cfg.mini_batches,
-            "learning_rate": cfg.learning_rate,
+            "learning_rate": cfg.learning_rate.start,
             "entropy_coef": cfg.entropy_coef,
             "gamma": cfg.gamma,
             "lam": cfg.lam,
-            "schedule": cfg.schedule,
+            "schedule": "adaptive" if cfg.learning_rate.adaptive else "fixed",
             "desired_kl": cfg.desired_kl,
         },
         "actor": {
@@ -166,43 +109,67 @@ def rsl_config(cfg: PpoConfig) -> dict:
         "critic": dict(model),
         "obs_groups": {"actor": ["policy"], "critic": ["critic"]},
         "num_steps_per_env": cfg.steps_per_env,
-        "save_interval": cfg.save_interval,
+        "save_interval": save_interval,
         "check_for_nan": False,  # TorchVecEnv.check_finite, once per iteration
         "logger": "tensorboard",
     }
 
 
-class Runner(OnPolicyRunner):
-    """OnPolicyRunner with atomic checkpoints, weights-only loading and a progress bar."""
+class Stop(Exception):
+    """The run's ``minutes`` are up (raised after an iteration, caught by ``train``)."""
 
-    def __init__(
-        self, env: TorchVecEnv, ppo: PpoConfig, run_dir: Path, total: int, quiet: bool = False
-    ):
+
+class Runner(OnPolicyRunner):
+    """OnPolicyRunner with the run folder's checkpoints and curve, weights-only loading,
+    a deadline and a progress bar."""
+
+    def __init__(self, env: TorchVecEnv, cfg: Stage1Config, run_dir: Path, quiet: bool = False,
+                 deadline: runs.Deadline | None = None):  # fmt: skip
         with contextlib.redirect_stdout(io.StringIO()):
-            super().__init__(env, rsl_config(ppo), log_dir=str(run_dir), device=env.device)
-        self.ppo, self.run_dir = ppo, run_dir
+            super().__init__(env, rsl_config(cfg.ppo, cfg.saving.interval), log_dir=str(run_dir),
+                             device=env.device)  # fmt: skip
+        self.stage, self.run_dir = cfg, run_dir
+        self.curve = runs.Curve()
+        self.deadline = deadline or runs.Deadline(None)
         self._record_code_state()
-        self.bar = tqdm(total=total, desc="stage1", unit="it", disable=quiet)
+        self.bar = tqdm(total=cfg.iterations, desc="stage1", unit="it", disable=quiet)
         log = self.logger.log
         self._ended: list[torch.Tensor] = []  # (2, N) per step: see _track_episodes
         self.logger.process_env_step = self._track_episodes
 
         def log_quietly(*args, **kwargs):
             env.check_finite()  # before the iteration is logged or saved
-            self._record_episodes()
+            terms = self._record_episodes()
+            it = kwargs["it"]
+            self._add_curve(it, kwargs["loss_dict"], kwargs["learning_rate"], terms)
             with contextlib.redirect_stdout(io.StringIO()):
                 log(*args, **kwargs)
             buf = self.logger.rewbuffer
             lens = self.logger.lenbuffer
-            self.bar.n = kwargs["it"] + 1
+            self.bar.n = it + 1
             self.bar.set_postfix(
                 reward=f"{np.mean(buf):.2f}" if buf else "-",
                 ep_len=f"{np.mean(lens):.0f}" if lens else "-",
             )
             self.bar.refresh()
-            self._set_learning_rate(kwargs["it"] + 1)
+            self._set_learning_rate(it + 1)
+            if self.deadline.up() and it + 1 < self.stage.iterations:
+                raise Stop
 
         self.logger.log = log_quietly
+
+    def _add_curve(self, it: int, losses: dict, learning_rate: float, terms: dict) -> None:
+        """This iteration's point of the run's curve."""
+        lg = self.logger
+        if lg.writer is None:  # a process that does not log (rank > 0)
+            return
+        scalars = {f"loss/{k}": float(v) for k, v in losses.items()}
+        scalars["learning_rate"] = learning_rate
+        scalars.update(terms)
+        if lg.rewbuffer:
+            scalars["Train/mean_reward"] = float(np.mean(lg.rewbuffer))
+            scalars["Train/mean_episode_length"] = float(np.mean(lg.lenbuffer))
+        self.curve.add(it, scalars)
 
     def _track_episodes(self, rewards, dones, extras, intrinsic_rewards=None) -> None:
         """rsl-rl's per-step bookkeeping (returns and lengths of ended episodes, the
@@ -223,15 +190,23 @@ class Runner(OnPolicyRunner):
         lg.cur_reward_sum.masked_fill_(ended, 0)
         lg.cur_episode_length.masked_fill_(ended, 0)
 
-    def _record_episodes(self) -> None:
-        """The episodes ended since the last call into rsl-rl's buffers (one device read)."""
+    def _record_episodes(self) -> dict[str, float]:
+        """The episodes ended since the last call into rsl-rl's buffers, and the
+        iteration's mean reward terms for the curve (before rsl-rl's log consumes them):
+        one device read."""
+        extras = self.logger.ep_extras
         if not self._ended:
-            return
-        returns, lengths = torch.stack(self._ended, dim=1).flatten(1).cpu().numpy()
+            return {}
+        names = list(extras[0])
+        means = torch.stack([torch.stack([e[k] for e in extras]).mean() for k in names])
+        episodes = torch.stack(self._ended, dim=1).flatten()
         self._ended.clear()
+        read = torch.cat([episodes, means.to(episodes.dtype)]).cpu().numpy()
+        returns, lengths = read[: episodes.numel()].reshape(2, -1)
         ended = ~np.isnan(returns)
         self.logger.rewbuffer.extend(returns[ended].tolist())
         self.logger.lenbuffer.extend(lengths[ended].tolist())
+        return dict(zip(names, read[episodes.numel() :].tolist(), strict=True))
 
     def _record_code_state(self) -> None:
         """rsl-rl writes the git state of rsl-rl itself (an installed package: it prints
@@ -247,73 +222,72 @@ class Runner(OnPolicyRunner):
         self.logger.git_status_repos = [str(Path(__file__).resolve())]
 
     def _set_learning_rate(self, iteration: int) -> None:
-        lr = self.ppo.learning_rate_at(iteration)
-        if lr is not None:
-            self.alg.learning_rate = lr
-            for group in self.alg.optimizer.param_groups:
-                group["lr"] = lr
+        schedule = self.stage.ppo.learning_rate
+        if schedule.adaptive:
+            return
+        self.alg.learning_rate = schedule.apply(
+            self.alg.optimizer, iteration, self.stage.iterations
+        )
 
-    def save(self, path: str, infos: dict | None = None) -> None:
+    def save(self, path: str | None = None, infos: dict | None = None) -> None:
         state = self.alg.save()
         state["iter"] = self.current_learning_iteration
-        with atomic_path(self.run_dir / CHECKPOINT) as tmp:
-            torch.save(state, tmp)
-        keep = self.ppo.keep_every
-        if keep and state["iter"] % keep == 0:
-            with atomic_path(self.run_dir / f"checkpoint_{state['iter']}.pt") as tmp:
-                torch.save(state, tmp)
+        state["curve"] = self.curve.state()
+        runs.save_checkpoint(self.run_dir, state, state["iter"], self.stage.saving)
 
-    def resume(self) -> bool:
-        path = self.run_dir / CHECKPOINT
-        if not path.is_file():
-            return False
-        state = torch.load(path, weights_only=True, map_location="cpu")
-        # A checkpoint kept without its optimizer state (to commit it small) resumes
-        # from its weights with a fresh optimizer.
+    def load(self, state: dict) -> None:
+        """Continue from ``state`` (a checkpoint of this or another run): weights, the
+        optimizer state if it has one (a checkpoint kept without it, to commit it small,
+        gets a fresh optimizer), the iteration and the curve."""
         weights_only = "optimizer_state_dict" not in state
         parts = {"actor": True, "critic": True, "iteration": True} if weights_only else None
         self.alg.load(state, parts, strict=True)
         self.current_learning_iteration = int(state["iter"]) + 1
+        self.curve = runs.Curve(state.get("curve"), upto=int(state["iter"]))
         # The optimizer state carries the rate it was saved with; the config decides it.
         self._set_learning_rate(self.current_learning_iteration)
-        return True
 
 
-def load_clips(paths: list[str]) -> list[MotionClip]:
-    from robots.clip import load_clip
+def trained_policy(run_dir: Path, env: HoiEnv, checkpoint: Path | None = None):
+    """The rsl-rl view of ``env`` and a Stage 1 run's deterministic policy on it (from
+    ``checkpoint``, default the run's latest)."""
+    _, cfg = runs.read(run_dir)
+    vec = TorchVecEnv(env)
+    runner = Runner(vec, cfg, Path(run_dir), quiet=True)
+    runner.load(runs.load_checkpoint(checkpoint or run_dir))
+    return vec, runner.get_inference_policy()
 
-    files: list[Path] = []
-    for p in map(Path, paths):
-        files += sorted(p.glob("*.npz")) if p.is_dir() else [p]
-    if not files:
-        raise FileNotFoundError(f"no motion clips in {paths}")
-    return [load_clip(f) for f in files]
 
-
-def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip], quiet: bool = False) -> Runner:
-    """Train (or resume) until ``cfg.iterations`` PPO iterations are done."""
-    cfg = replace(cfg, env=replace(cfg.env, backend=cfg.backend, device=cfg.device))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    saved = run_dir / CONFIG
-    if saved.is_file():
-        previous = json.loads(saved.read_text())
-        now = json.loads(json.dumps(asdict(cfg.env)))  # tuples -> lists, as saved
-        check_resumable(run_dir, "environment config", {"env": without_placement(previous["env"])},
-                        {"env": without_placement(now)})  # fmt: skip
-    write_text(saved, json.dumps(asdict(cfg), indent=2))
+def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip] | None = None,
+          quiet: bool = False, minutes: float | None = None) -> Runner:  # fmt: skip
+    """Train (or resume) until ``cfg.iterations`` PPO iterations are done, or until
+    ``minutes`` are up (checkpoint written)."""
+    run_dir = Path(run_dir)
+    runs.write(run_dir, 1, cfg)
+    clips = clips if clips is not None else runs.load_clips(cfg.motions)
     torch.manual_seed(cfg.env.seed)
     # under torchrun (rsl-rl's multi-GPU training, NCCL) each process simulates on its own
     # GPU with its own seed
     rank = int(os.environ.get("RANK", "0"))
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not cfg.device.startswith("cuda"):
+    placement = cfg.placement
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not placement.device.startswith("cuda"):
         raise ValueError("Stage 1 under torchrun trains one GPU per process (rsl-rl's "
-                         "multi-GPU training, NCCL): --backend warp --device cuda")  # fmt: skip
-    env_cfg = replace(cfg.env, device=physics_device(cfg.env.device), seed=cfg.env.seed + rank)
+                         "multi-GPU training, NCCL): --placement.backend warp "
+                         "--placement.device cuda")  # fmt: skip
+    env_cfg = environment(cfg.env, replace(placement, device=physics_device(placement.device)),
+                          seed=cfg.env.seed + rank)  # fmt: skip
     env = TorchVecEnv(HoiEnv(clips, env_cfg, on_device=True))
-    runner = Runner(env, cfg.ppo, run_dir, cfg.iterations, quiet)
-    runner.resume()
+    runner = Runner(env, cfg, run_dir, quiet, runs.Deadline(minutes))
+    if (run_dir / runs.CHECKPOINT).is_file():
+        runner.load(runs.load_checkpoint(run_dir))
+    elif cfg.init:
+        runner.load(runs.load_checkpoint(cfg.init))
     remaining = cfg.iterations - runner.current_learning_iteration
     if remaining > 0:
-        runner.learn(remaining)
+        try:
+            runner.learn(remaining)
+        except Stop:
+            runner.save()
+            runner.logger.stop_logging_writer()
     runner.bar.close()
     return runner

@@ -13,9 +13,9 @@ from dataclasses import replace
 import numpy as np
 from array_api_compat import device
 
+from common.array_namespace import namespace
 from contract.state import HoiState
 from contract.tracker import advance, extrapolate
-from robots.array_namespace import namespace
 
 
 class TrackerDelay:

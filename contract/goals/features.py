@@ -2,16 +2,16 @@
 same quantities as the observation's reference terms, in the heading frame. Rotations
 are log-maps (rotation vectors) so that a masked-out rotation is exactly zero; positions
 are differences. Components have names; masks select them (``contract.goals.masks``).
-Numpy arrays or torch tensors, one source for both (``robots.array_namespace``)."""
+Numpy arrays or torch tensors, one source for both (``common.array_namespace``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from common.array_namespace import constant, namespace, readonly
 from contract.observations import heading_quat, rotate_into
 from contract.state import HANDS, KEY_BODIES, HoiState
 from robots import g1, quat
-from robots.array_namespace import constant, namespace, readonly
 
 COMPONENTS: tuple[tuple[str, int], ...] = (
     ("root_pos", 3),

@@ -15,21 +15,21 @@ named patterns are the tasks of the paper; training samples patterns at random:
 | contact+trajectory | root + object position | hand positions, object pose, contacts | 0.1 |
 | random | each component kept with p 0.5 | each component kept with p 0.5 | 0.1 |
 
-A mask is resampled at every episode start and, with probability ``RESAMPLE_PROB`` per
-second, during it (so the policy learns to switch goals mid-motion).
+A mask is resampled at every episode start and, with probability
+``GoalConfig.resample_per_second`` per second, during it (so the policy learns to switch
+goals mid-motion).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from common.array_namespace import constant, namespace, readonly
 from contract.goals.features import COMPONENTS, GOAL_DIM, HAND_POS, SLICES
-from robots.array_namespace import constant, namespace, readonly
 
 PREVIEW = (1, 2, 4)  # control steps ahead
 TASKS = ("getup",)  # the prior's learnable task tokens, in input order (Stage 3)
 NUM_TOKENS = len(PREVIEW) + 1  # the snapshot is the last token
-RESAMPLE_PROB = 0.2
 
 _ALL = tuple(name for name, _ in COMPONENTS)
 _PATH = ("root_pos", "object_pos")

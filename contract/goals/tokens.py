@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 from array_api_compat import device
 
+from common.array_namespace import namespace
 from contract.goals.features import GOAL_DIM, goal_residual
 from contract.goals.masks import NUM_TOKENS, PREVIEW, pattern_mask, sample_masks
 from contract.reference import ReferenceMotions
 from contract.state import HoiState
-from robots.array_namespace import namespace
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,17 @@ class Goals:
         self.mask = xp.zeros((n, NUM_TOKENS, GOAL_DIM), dtype=xp.bool, device=self.device)
         self.snapshot = xp.zeros(n, dtype=xp.int64, device=self.device)
         self.history: np.ndarray | None = None
-        self._fixed = (None if pattern is None
-                       else xp.asarray(pattern_mask(pattern), device=self.device))  # fmt: skip
+        self._fixed = None
+        if pattern is not None:
+            self.set_pattern(pattern, now=False)
+
+    def set_pattern(self, pattern: str, now: bool = True) -> None:
+        """Fixed masks of the named ``pattern`` from now on (``now``: at once, else from
+        the next reset)."""
+        self.pattern = pattern
+        self._fixed = self.xp.asarray(pattern_mask(pattern), device=self.device)
+        if now:
+            self.mask[:] = self._fixed
 
     def _masks(self, k: int) -> np.ndarray:
         if self._fixed is not None:

@@ -70,7 +70,7 @@ def read_generic(path: str | Path) -> HumanMotion:
 
 def write_generic(motion: HumanMotion, path: str | Path) -> Path:
     """Write a motion in the generic layout (z-up), atomically."""
-    from robots.atomic import atomic_path
+    from common.atomic import atomic_path
 
     arrays = dict(
         fps=np.array(motion.fps),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from robots.array_namespace import readonly
+from common.array_namespace import readonly
 from robots.g1.gains import PROFILES, GainProfile, profile
 from robots.g1.spec import Link
 from robots.g1.table import CONTACT_EXCLUDES, DEFAULT_JOINT_POS, LINKS, MOTOR_ORDER, MOTORS

@@ -10,6 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 # package -> top-level packages it must never import
 FORBIDDEN = {
+    "common": {"torch", "robots", "retarget", "contract", "training", "sim2sim", "deploy"},
     "contract": {"torch", "training", "sim2sim", "deploy"},
     "sim2sim": {"torch", "training", "deploy"},
     "deploy": {"torch", "training", "sim2sim"},
@@ -62,3 +63,62 @@ def test_contract_runs_without_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def training_imports(path: Path) -> tuple[set[str], set[str]]:
+    """(training modules imported at module level, those imported inside functions)."""
+    top, deferred = set(), set()
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        names = {n for n in names if n.split(".")[0] == "training" and _is_module(n)}
+        (top if node in tree.body else deferred).update(names)
+    return top, deferred
+
+
+def _is_module(name: str) -> bool:
+    path = REPO.joinpath(*name.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def test_training_modules_import_at_the_top_in_one_direction():
+    """No training module imports another inside a function (a deferred import hides a
+    circle), and the module graph has no circle."""
+    graph, deferred = {}, {}
+    for path in sorted((REPO / "training").rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        graph[name], deferred[name] = training_imports(path)
+    assert not {k: sorted(v) for k, v in deferred.items() if v}
+    assert circle(graph) is None
+
+
+def circle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import circle of ``graph`` (module -> modules it imports), if any."""
+    done, stack = set(), []
+
+    def visit(module: str) -> list[str] | None:
+        if module in stack:
+            return stack[stack.index(module) :] + [module]
+        if module in done:
+            return None
+        stack.append(module)
+        found = next((c for c in map(visit, sorted(graph.get(module, ()))) if c), None)
+        stack.pop()
+        done.add(module)
+        return found
+
+    return next((c for c in map(visit, sorted(graph)) if c), None)
+
+
+def test_the_checks_see_a_circle_and_a_deferred_import(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from training import runs\ndef f():\n    from training.stage1 import train\n"
+    )
+    assert training_imports(module) == ({"training", "training.runs"}, {"training.stage1"})
+    assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert circle({"a": {"b"}, "b": set()}) is None

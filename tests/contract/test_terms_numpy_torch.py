@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from common.array_namespace import namespace
 from contract import observations as O
 from contract import terminations as T
 from contract.goals import features as F
 from contract.metrics import body_error
 from contract.state import HoiState
-from robots.array_namespace import namespace
 from robots.objects import ObjectSpec, convex_planes
 from tests.states import random_state
 from training import rewards as R

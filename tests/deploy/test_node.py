@@ -347,24 +347,18 @@ def test_stop_signal_and_restart(files, monitor, tmp_path):
 def latent_policies(files):
     """Stage 2 and Stage 3 policies: distilled for one iteration from the bundled Stage 1
     policy, then fine-tuned for one iteration."""
+    from tests import tiny
+    from training.configs import Stage3Config
     from training.export import export_latent
     from training.inbetween import InbetweenConfig
-    from training.models.policy import ModelConfig
-    from training.stage2 import Stage2Config
     from training.stage2 import train as train2
-    from training.stage3 import Stage3Config
     from training.stage3 import train as train3
 
     root, _, clip_path = files
-    model = ModelConfig(latent_dim=8, prior_width=16, prior_heads=2, prior_layers=1,
-                        encoder_hidden=(32,), decoder_hidden=(32,), recon_hidden=(16,))  # fmt: skip
-    cfg = Stage2Config(
-        expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"), motions=(str(clip_path),),
-        iterations=1, num_envs=4, threads=1, steps_per_iter=4, model=model,
-    )  # fmt: skip
-    train2(cfg, root / "stage2", [load_clip(clip_path)], quiet=True)
+    expert = REPO / "sim2sim/policies/stage1_synthetic.onnx"
+    train2(tiny.stage2(expert, clip_path), root / "stage2", [load_clip(clip_path)], quiet=True)
     export_latent(root / "stage2", root / "stage2.onnx", steps=4)
-    cfg3 = Stage3Config(init=str(root / "stage2"), iterations=1, num_envs=4, threads=1,
+    cfg3 = Stage3Config(init=str(root / "stage2"), iterations=1, placement=tiny.FOUR,
                         steps_per_iter=4, task=InbetweenConfig(fallen_states=4))  # fmt: skip
     train3(cfg3, root / "stage3", quiet=True)
     export_latent(root / "stage3", root / "stage3.onnx", steps=4)

@@ -125,3 +125,49 @@ def test_tracked_object_reaches_the_state_until_it_goes_stale(node_args, tmp_pat
     state = estimate_state(q, dq, imu, gyro, node.runner.reference()[0], tracked_object)
     np.testing.assert_allclose(state.object_pos[0], [0.7, 0.1, 0.2])
     assert node.tracked_poses(now + 0.2) == (None, None)  # stale
+
+
+def test_the_node_starts_without_torch_or_trimesh(node_args, tmp_path):
+    """The robot side is numpy + onnxruntime: the node and everything it imports load
+    with torch and trimesh absent, and a start refused at the interface check leaves
+    no session log behind."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, policy, clip = node_args
+    repo = Path(__file__).resolve().parents[2]
+    code = (
+        "import runpy, sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'trimesh'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        f"sys.argv = ['g1_node.py', '--policy', {str(policy)!r}, '--motion', {str(clip)!r},\n"
+        "            '--net', 'no-such-interface', '--object-from-reference']\n"
+        f"runpy.run_path({str(repo / 'deploy/g1_node.py')!r}, run_name='__main__')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120, env={"PYTHONPATH": str(repo)})  # fmt: skip
+    assert out.returncode == 2 and "no-such-interface" in out.stderr, out.stderr
+    assert "blocked" not in out.stderr
+    assert not any(tmp_path.rglob("*.jsonl"))
+
+
+def test_the_node_takes_the_goal_keys_of_sim2sims_viewer(stage2_run, clip_file, tmp_path):
+    from training.export import export_latent
+
+    export_latent(stage2_run, tmp_path / "s2.onnx", steps=4)
+    node = G1Node(Args(policy=tmp_path / "s2.onnx", motion=clip_file, net="lo",
+                       log=tmp_path / "s.jsonl", object_from_reference=True))  # fmt: skip
+    goals = node.runner.goals
+    node.key("5")
+    assert goals.pinned and goals.snapshot[0] == round(0.5 * node.runner.last)
+    node.key("c")
+    node.key("7")
+    assert node.chaining and len(goals.queue) == 1
+    node.key("g")
+    assert not goals.pinned and not goals.queue
+    logged = (tmp_path / "s.jsonl").read_text()
+    assert '"kind": "goals"' in logged and '"chain": true' in logged

@@ -9,9 +9,10 @@ import pytest
 
 from contract.actions import joint_targets, rebase
 from robots import g1
+from tests import tiny
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
-from training.stage1 import PpoConfig, Stage1Config, train
+from training.stage1 import train
 
 EXACT = dict(randomization=RandomizationConfig(enabled=False), psi_prob=0.0, num_threads=1)
 
@@ -38,11 +39,8 @@ def test_reference_based_expert_labels_a_default_student(tmp_path, clip):
     from training.export import export_run
 
     clip_path = clip.save(tmp_path / "clip.npz")
-    cfg = Stage1Config(
-        env=EnvConfig(num_envs=4, action_base="reference", **EXACT),
-        ppo=PpoConfig(hidden_dims=(32, 32), steps_per_env=4, learning_epochs=1, mini_batches=1),
-        iterations=1, motions=(str(clip_path),),
-    )  # fmt: skip
+    exact = {k: v for k, v in EXACT.items() if k != "num_threads"}
+    cfg = tiny.stage1(clip_path, env=EnvConfig(action_base="reference", **exact))
     train(cfg, tmp_path / "run", [clip], quiet=True)
     export_run(tmp_path / "run", tmp_path / "expert.onnx", steps=10)
     policy = Policy.load(tmp_path / "expert.onnx")
@@ -50,7 +48,7 @@ def test_reference_based_expert_labels_a_default_student(tmp_path, clip):
     with pytest.raises(ValueError, match="reference joint angles"):
         policy.targets(np.zeros(29))
     for source in (tmp_path / "run", tmp_path / "expert.onnx"):
-        env_cfg, _ = expert_env_config(source, 4, [clip])
+        env_cfg = replace(expert_env_config(source, [clip])[0], num_envs=4)
         assert env_cfg.action_base == "default"  # the student's environment...
         need = np.abs((clip.joint_pos - g1.DEFAULT_POS) / HoiEnv([clip], env_cfg).action_scale)
         assert env_cfg.action_clip >= 10 + need.max()  # ...reaches every expert target

@@ -98,20 +98,20 @@ def test_the_warp_probe_measures_the_depths_the_c_probe_does(warp, lift, worlds)
 
 
 def test_a_device_control_step_uploads_nothing_and_waits_only_for_resets(warp, lift):
-    """What a GPU would stall on (``training.dispatch``): no host array becomes a tensor
+    """What a GPU would stall on (``training.op_count``): no host array becomes a tensor
     during a step, and the host reads the device once, for the simulations to reset (the
     start checks, PSI included, wait for nothing)."""
     import torch
 
-    from training.dispatch import DispatchCount
     from training.env import EnvConfig, HoiEnv
+    from training.op_count import OpCount
 
     cfg = EnvConfig(num_envs=8, backend="warp", episode_seconds=0.1)
     env = HoiEnv([lift[0]], cfg, on_device=True)
     assert cfg.randomization.enabled and cfg.psi_prob > 0
     actions = torch.zeros((10, 8, 29))
     env.step(actions[0])
-    with DispatchCount() as count:
+    with OpCount() as count:
         for a in actions[1:]:
             env.step(a)
     assert count.uploads == 0
@@ -183,8 +183,15 @@ def test_the_bundled_lift_expert_succeeds_on_the_warp_backend(warp, lift):
     from training.expert import expert_env_config, load_expert
 
     clip = lift[0]
-    cfg, _ = expert_env_config(EXPERT, 1, [clip], randomize=False)
-    cfg = replace(cfg, psi_prob=0.0, episode_seconds=clip.duration + 1.0, backend="warp")
+    cfg, _ = expert_env_config(EXPERT, [clip])
+    cfg = replace(
+        cfg,
+        num_envs=1,
+        psi_prob=0.0,
+        episode_seconds=clip.duration + 1.0,
+        backend="warp",
+        randomization=replace(cfg.randomization, enabled=False),
+    )
     env = HoiEnv([clip], cfg)
     report = attempts(env, 1, "full", GoalConfig(), load_expert(EXPERT, env))
     assert report["success_rate"] == 1.0 and report["E_o_cm"] < 15.0
@@ -212,32 +219,38 @@ def test_without_mujoco_warp_the_error_names_the_extra_and_batch_still_works(lif
 def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run, tmp_path):
     import torch
 
-    from tests.training.conftest import TINY_MODEL
-    from training.env import EnvConfig
-    from training.models.policy import ModelConfig
-    from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config
+    from tests.tiny import TINY_MODEL
+    from training.configs import (
+        Placement,
+        PpoConfig,
+        Saving,
+        Stage1Config,
+        Stage2Config,
+        Stage3Config,
+    )
+    from training.runs import CHECKPOINT
     from training.stage1 import train as train1
-    from training.stage2 import Stage2, Stage2Config
-    from training.stage3 import Stage3, Stage3Config
+    from training.stage2 import Stage2
+    from training.stage3 import Stage3
 
-    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=3, learning_epochs=1, mini_batches=1,
-                    save_interval=1)  # fmt: skip
-    cfg = Stage1Config(env=EnvConfig(num_envs=2, num_threads=1), ppo=ppo, iterations=1,
-                       backend="warp")  # fmt: skip
+    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=3, learning_epochs=1, mini_batches=1)
+    warp_cpu = Placement(2, threads=1, backend="warp")
+    cfg = Stage1Config(ppo=ppo, iterations=1, placement=warp_cpu, saving=Saving(interval=1))
     runner = train1(cfg, tmp_path / "s1", [clip], quiet=True)
     assert type(runner.env.env.backend).__name__ == "WarpBackend"
     # Where the physics ran is not part of the run: it resumes on the batch backend.
-    train1(replace(cfg, iterations=2, backend="batch"), tmp_path / "s1", [clip], quiet=True)
+    train1(replace(cfg, iterations=2, placement=Placement(2, threads=1)), tmp_path / "s1",
+           [clip], quiet=True)  # fmt: skip
     assert torch.load(tmp_path / "s1" / CHECKPOINT, weights_only=True)["iter"] == 1
 
     s2 = Stage2(Stage2Config(expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"),
-                             num_envs=2, threads=1, steps_per_iter=3, epochs=1, mini_batches=1,
-                             model=ModelConfig(**TINY_MODEL), backend="warp"), [clip])  # fmt: skip
+                             placement=warp_cpu, steps_per_iter=3, epochs=1, mini_batches=1,
+                             model=TINY_MODEL), [clip])  # fmt: skip
     assert np.isfinite(s2.learn(s2.rollout())["imitation"])
 
-    s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, threads=1, steps_per_iter=3,
-                             epochs=1, mini_batches=1, critic_warmup_iters=0,
-                             critic_hidden=(8,), backend="warp"))  # fmt: skip
+    s3 = Stage3(Stage3Config(init=str(stage2_run), placement=replace(warp_cpu, num_envs=4),
+                             steps_per_iter=3, epochs=1, mini_batches=1, critic_warmup_iters=0,
+                             critic_hidden=(8,)))  # fmt: skip
     assert type(s3.env.backend).__name__ == "WarpBackend"
     logs = s3.learn(s3.rollout(), s3.distill.rollout())
     assert np.isfinite(logs["surrogate"])
@@ -320,14 +333,14 @@ def test_a_stage1_iteration_on_the_device_never_converts_to_numpy(warp, clip, tm
     but for the iteration's log of the episodes that ended (once per iteration)."""
     import torch
 
+    from training.configs import Placement, PpoConfig, Saving, Stage1Config
     from training.env import EnvConfig
-    from training.stage1 import PpoConfig, Stage1Config
     from training.stage1 import train as train1
 
-    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=4, learning_epochs=1, mini_batches=1,
-                    save_interval=100)  # fmt: skip
-    env = EnvConfig(num_envs=4, episode_seconds=0.1)  # episodes end and restart (PSI too)
-    cfg = Stage1Config(env=env, ppo=ppo, iterations=1, backend="warp")
+    ppo = PpoConfig(hidden_dims=(16,), steps_per_env=4, learning_epochs=1, mini_batches=1)
+    env = EnvConfig(episode_seconds=0.1)  # episodes end and restart (PSI too)
+    cfg = Stage1Config(env=env, ppo=ppo, iterations=1, placement=Placement(4, backend="warp"),
+                       saving=Saving(interval=100))  # fmt: skip
     runner = train1(cfg, tmp_path / "s1", [clip], quiet=True)
     assert isinstance(runner.env.env.frame, torch.Tensor)
     assert runner.env.env.cfg.randomization.enabled and runner.env.env.probe is not None
@@ -339,12 +352,13 @@ def test_a_stage2_rollout_on_the_device_never_converts_to_numpy(warp, lift, conv
     warp backend stays in torch on the device."""
     import torch
 
-    from tests.training.conftest import TINY_MODEL
-    from training.models.policy import ModelConfig
-    from training.stage2 import Stage2, Stage2Config
+    from tests.tiny import TINY_MODEL
+    from training.configs import Placement, Stage2Config
+    from training.stage2 import Stage2
 
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, steps_per_iter=12, epochs=1,
-                       mini_batches=1, model=ModelConfig(**TINY_MODEL), backend="warp")  # fmt: skip
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(4, backend="warp"),
+                       steps_per_iter=12, epochs=1, mini_batches=1,
+                       model=TINY_MODEL)  # fmt: skip
     run = Stage2(cfg, [lift[0]])
     run.env.max_steps = 5  # episodes end and restart within the rollout
     batch = run.rollout()
@@ -352,10 +366,10 @@ def test_a_stage2_rollout_on_the_device_never_converts_to_numpy(warp, lift, conv
     assert isinstance(run.env.frame, torch.Tensor) and isinstance(run.goals.mask, torch.Tensor)
     assert batch["expert_action"].device == run.device and not batch["same_episode"].all()
     assert np.isfinite(run.learn(batch)["imitation"])
-    # What a GPU would stall on (``training.dispatch``): the resets only.
-    from training.dispatch import DispatchCount
+    # What a GPU would stall on (``training.op_count``): the resets only.
+    from training.op_count import OpCount
 
-    with DispatchCount() as count:
+    with OpCount() as count:
         run.rollout()
     assert count.uploads == 0
     assert count.syncs == cfg.steps_per_iter
@@ -367,23 +381,24 @@ def test_a_stage3_rollout_on_the_device_never_converts_to_numpy(warp, stage2_run
     distillation) on the warp backend stay in torch on the device."""
     import torch
 
+    from training.configs import Placement, Stage3Config
     from training.inbetween import InbetweenConfig
-    from training.stage3 import Stage3, Stage3Config
+    from training.stage3 import Stage3
 
     task = InbetweenConfig(fallen_prob=0.5, fallen_states=4)
-    s3 = Stage3(Stage3Config(init=str(stage2_run), num_envs=4, steps_per_iter=6, epochs=1,
-                             mini_batches=1, critic_warmup_iters=0, critic_hidden=(8,),
-                             backend="warp", task=task))  # fmt: skip
+    s3 = Stage3(Stage3Config(init=str(stage2_run), placement=Placement(4, backend="warp"),
+                             steps_per_iter=6, epochs=1, mini_batches=1, critic_warmup_iters=0,
+                             critic_hidden=(8,), task=task))  # fmt: skip
     s3.env.max_steps = 3  # episodes end and restart within the rollout
     batch, preserve = s3.rollout(), s3.distill.rollout()
     assert not conversions, conversions
     assert isinstance(s3.env.getup, torch.Tensor) and batch["done"].any()
     assert np.isfinite(s3.learn(batch, preserve)["surrogate"])
-    # What a GPU would stall on (``training.dispatch``): the resets only, fallen and
+    # What a GPU would stall on (``training.op_count``): the resets only, fallen and
     # in-betweening starts included.
-    from training.dispatch import DispatchCount
+    from training.op_count import OpCount
 
-    with DispatchCount() as count:
+    with OpCount() as count:
         s3.rollout()
     assert count.uploads == 0
     assert count.syncs == s3.cfg.steps_per_iter

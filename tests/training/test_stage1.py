@@ -1,66 +1,63 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from training.configs import LearningRate, Placement, PpoConfig, Saving, Stage1Config
 from training.curves import plot_curves
 from training.env import EnvConfig
+from training.evaluate import evaluate_expert
 from training.expert import expert_env_config
-from training.play import evaluate
-from training.stage1 import CHECKPOINT, PpoConfig, Stage1Config, train
+from training.runs import CHECKPOINT
+from training.stage1 import train
 
-TINY = dict(
-    hidden_dims=(32, 32), steps_per_env=4, learning_epochs=1, mini_batches=1, save_interval=1
-)
+TINY = dict(hidden_dims=(32, 32), steps_per_env=4, learning_epochs=1, mini_batches=1)
+FOUR = Placement(num_envs=4, threads=1)
 
 
-def config(iterations: int) -> Stage1Config:
-    return Stage1Config(
-        env=EnvConfig(num_envs=4, num_threads=1), ppo=PpoConfig(**TINY), iterations=iterations
-    )
+def config(iterations: int, **kw) -> Stage1Config:
+    return Stage1Config(placement=FOUR, ppo=PpoConfig(**TINY), iterations=iterations,
+                        saving=Saving(interval=1), **kw)  # fmt: skip
 
 
 def test_train_resume_and_play(tmp_path, clip):
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
-    cfg = Stage1Config(**{**config(2).__dict__, "motions": (str(clip_path),)})
+    cfg = config(2, motions=(str(clip_path),))
     runner = train(cfg, run, [clip], quiet=True)
     assert runner.current_learning_iteration == 1  # iterations 0 and 1 done
     state = torch.load(run / CHECKPOINT, weights_only=True)
     assert state["iter"] == 1
     before = {k: v.clone() for k, v in state["actor_state_dict"].items()}
     # Resuming with a larger total continues at iteration 2, from the saved weights.
-    cfg3 = Stage1Config(**{**cfg.__dict__, "iterations": 3})
+    cfg3 = replace(cfg, iterations=3)
     runner = train(cfg3, run, [clip], quiet=True)
     assert torch.load(run / CHECKPOINT, weights_only=True)["iter"] == 2
     after = torch.load(run / CHECKPOINT, weights_only=True)["actor_state_dict"]
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert sorted(p.name for p in run.iterdir() if p.suffix == ".tmp") == []
-    report = evaluate(run, episodes=1, video=tmp_path / "play.mp4")
+    report = evaluate_expert(run, episodes=1, video=tmp_path / "play.mp4")
     assert set(report) >= {"success_rate", "E_h_cm", "E_o_cm", "fall_rate"}
     assert 0 <= report["success_rate"] <= 1 and np.isfinite(report["E_h_cm"])
     assert (tmp_path / "play.mp4").stat().st_size > 0
-    assert evaluate(run, action_noise=1.0)["E_h_cm"] != report["E_h_cm"]  # noise reaches it
+    noisy = evaluate_expert(run, action_noise=1.0)
+    assert noisy["E_h_cm"] != report["E_h_cm"]  # noise reaches it
+    # the curve continues across the resume, one point per iteration
+    curve = torch.load(run / CHECKPOINT, weights_only=True)["curve"]
+    assert [i for i, _ in curve["loss/value"]] == [0, 1, 2]
     png = plot_curves(run, tmp_path / "curves.png")
     assert png.stat().st_size > 1000
-    with pytest.raises(FileNotFoundError, match="no TensorBoard scalars"):
-        plot_curves(tmp_path, tmp_path / "none.png")
 
 
-def test_late_learning_rate_and_kept_checkpoints(tmp_path, clip):
-    ppo = PpoConfig(
-        **{**TINY, "save_interval": 2},
-        schedule="fixed",
-        learning_rate=3e-4,
-        late_from=2,
-        late_learning_rate=1e-4,
-        keep_every=2,
-    )
+def test_stepped_learning_rate_and_kept_checkpoints(tmp_path, clip):
+    ppo = PpoConfig(**TINY, learning_rate=LearningRate(3e-4, end=1e-4, decay_from=2, end_at=2))
     run = tmp_path / "run"
-    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1), ppo=ppo, iterations=2)
+    cfg = Stage1Config(placement=FOUR, ppo=ppo, iterations=2,
+                       saving=Saving(interval=2, keep_every=2))  # fmt: skip
     runner = train(cfg, run, [clip], quiet=True)
     # Iterations 0 and 1 ran at the early rate; the next one (2) is late.
     assert runner.alg.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
@@ -68,25 +65,24 @@ def test_late_learning_rate_and_kept_checkpoints(tmp_path, clip):
     # The saved optimizer state holds the early rate; resuming applies the config's rate.
     saved = torch.load(run / "checkpoint_0.pt", weights_only=True)
     assert saved["optimizer_state_dict"]["param_groups"][0]["lr"] == pytest.approx(3e-4)
-    runner = train(Stage1Config(**{**cfg.__dict__, "iterations": 3}), run, [clip], quiet=True)
+    runner = train(replace(cfg, iterations=3), run, [clip], quiet=True)
     assert runner.alg.learning_rate == pytest.approx(1e-4)
     assert sorted(p.name for p in run.glob("checkpoint_*.pt")) == [
         "checkpoint_0.pt",
         "checkpoint_2.pt",
     ]
-    assert PpoConfig(schedule="adaptive", late_from=1).learning_rate_at(5) is None
 
 
 def test_resume_refuses_another_environment(tmp_path, clip):
     run = tmp_path / "run"
     train(config(1), run, [clip], quiet=True)
-    other = Stage1Config(
-        env=EnvConfig(num_envs=8, num_threads=1), ppo=PpoConfig(**TINY), iterations=1
-    )
+    other = config(1, env=EnvConfig(episode_seconds=3.0))
     with pytest.raises(
-        ValueError, match=r"another environment config \(env.num_envs: 4 -> 8\).*another --out"
+        ValueError, match=r"other settings \(config.env.episode_seconds: 10.0 -> 3.0\).*--init"
     ):
         train(other, run, [clip], quiet=True)
+    # where and how long it runs may change
+    train(replace(config(2), placement=Placement(num_envs=4, threads=2)), run, [clip], quiet=True)
 
 
 def test_kill_and_resume_from_the_cli(tmp_path, clip):
@@ -95,9 +91,9 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
     args = [sys.executable, "-m", "training", "stage1", "--motions", str(clip_path),
-            "--out", str(run), "--env.num-envs", "4", "--env.num-threads", "1",
+            "--out", str(run), "--placement.num-envs", "4", "--placement.threads", "1",
             "--ppo.hidden-dims", "32", "32", "--ppo.steps-per-env", "4",
-            "--ppo.save-interval", "1", "--env.start-joint-noise", "0.05"]  # fmt: skip
+            "--saving.interval", "1", "--env.start-joint-noise", "0.05"]  # fmt: skip
     proc = subprocess.Popen(
         [*args, "--iterations", "1000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -118,19 +114,12 @@ def test_kill_and_resume_from_the_cli(tmp_path, clip):
     )
     assert out.returncode == 0, out.stderr
     assert torch.load(run / CHECKPOINT, weights_only=True)["iter"] == done + 2
-    assert f"done: {done + 3} iterations" in out.stdout
+    assert f"{done + 3} iterations done" in out.stdout
     saved = json.loads((run / "config.json").read_text())
-    assert saved["iterations"] == done + 3 and saved["env"]["start_joint_noise"] == 0.05
+    assert saved["stage"] == 1 and saved["config"]["iterations"] == done + 3
+    assert saved["config"]["env"]["start_joint_noise"] == 0.05
     # A student labelled by this expert gets its physics, not its perturbed starts.
-    assert expert_env_config(run, 2)[0].start_joint_noise == 0.0
-
-
-def test_cli_help():
-    for cmd in ("stage1", "play", "curves"):
-        out = subprocess.run(
-            [sys.executable, "-m", "training", cmd, "--help"], capture_output=True, text=True
-        )
-        assert out.returncode == 0 and "usage" in out.stdout
+    assert expert_env_config(run)[0].start_joint_noise == 0.0
 
 
 def test_run_folder_records_this_projects_code_state(tmp_path, clip, monkeypatch, capsys):
@@ -158,8 +147,7 @@ def test_export_writes_into_the_run_folder_by_default(tmp_path, clip, monkeypatc
 
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
-    train(Stage1Config(**{**config(1).__dict__, "motions": (str(clip_path),)}), run, [clip],
-          quiet=True)  # fmt: skip
+    train(config(1, motions=(str(clip_path),)), run, [clip], quiet=True)
     monkeypatch.chdir(tmp_path)
     parse(["export", str(run)]).run_()
     assert (run / "policy.onnx").stat().st_size > 0
@@ -186,13 +174,13 @@ def test_resume_from_weights_without_optimizer_state(tmp_path, clip):
 def test_torchrun_without_gpus_is_refused_by_name(tmp_path, clip, monkeypatch):
     """rsl-rl's multi-process training is NCCL on one GPU per process."""
     monkeypatch.setenv("WORLD_SIZE", "2")
-    with pytest.raises(ValueError, match="--backend warp --device cuda"):
-        train(Stage1Config(env=EnvConfig(num_envs=2)), tmp_path, [clip], quiet=True)
+    with pytest.raises(ValueError, match=r"--placement.backend warp --placement.device cuda"):
+        train(Stage1Config(placement=Placement(num_envs=2)), tmp_path, [clip], quiet=True)
 
 
 def test_exploration_noise_is_clamped_to_its_range(tmp_path, clip):
     ppo = PpoConfig(**TINY, init_noise_std=1.0, noise_std_range=(0.2, 0.3))
-    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1), ppo=ppo, iterations=1)
+    cfg = Stage1Config(placement=FOUR, ppo=ppo, iterations=1)
     runner = train(cfg, tmp_path / "run", [clip], quiet=True)
     obs = runner.env.get_observations()
     actor = runner.alg.actor
@@ -237,8 +225,7 @@ def test_ended_episodes_are_logged_as_they_ended(tmp_path, clip, monkeypatch):
         return out
 
     monkeypatch.setattr(TorchVecEnv, "step", recording)
-    cfg = Stage1Config(env=EnvConfig(num_envs=4, num_threads=1, episode_seconds=0.05),
-                       ppo=PpoConfig(**TINY), iterations=2)  # fmt: skip
+    cfg = config(2, env=EnvConfig(episode_seconds=0.05))
     runner = train(cfg, tmp_path / "run", [clip], quiet=True)
     total, length, returns, lengths = torch.zeros(4), torch.zeros(4), [], []
     for reward, done in seen:

@@ -15,13 +15,13 @@ import torch
 import torch.multiprocessing as mp
 
 from contract.observations import PROPRIO_SIZE
-from training.models.policy import ModelConfig
-from training.stage2 import CHECKPOINT, Stage2, Stage2Config, expert_share, learning_rate
+from tests.tiny import TINY_MODEL as TINY
+from training.configs import EnvOverrides, LearningRate, Placement, Stage2Config
+from training.runs import CHECKPOINT
+from training.stage2 import Stage2, expert_share
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERT = REPO / "sim2sim/policies/stage1_synthetic.onnx"
-TINY = ModelConfig(latent_dim=8, prior_width=16, prior_heads=2, prior_layers=1,
-                   encoder_hidden=(32,), decoder_hidden=(32,), recon_hidden=(16,))  # fmt: skip
 
 
 def test_expert_share_decays_linearly_to_the_end_value():
@@ -30,21 +30,10 @@ def test_expert_share_decays_linearly_to_the_end_value():
     assert expert_share(cfg, 100) == 0.0 and expert_share(cfg, 500) == 0.0
 
 
-def test_learning_rate_constant_or_decaying_linearly():
-    cfg = Stage2Config(learning_rate=3e-4, iterations=300, expert_decay_iters=100)
-    assert learning_rate(cfg, 0) == learning_rate(cfg, 299) == 3e-4
-    cfg = Stage2Config(learning_rate=3e-4, final_learning_rate=1e-4, iterations=300,
-                       expert_decay_iters=100)  # fmt: skip
-    assert learning_rate(cfg, 50) == 3e-4 and learning_rate(cfg, 300) == pytest.approx(1e-4)
-    assert learning_rate(cfg, 200) == pytest.approx(2e-4)
-    resumed = replace(cfg, decay_start=250)
-    assert learning_rate(resumed, 250) == 3e-4
-    assert learning_rate(resumed, 275) == pytest.approx(2e-4)
-
-
 def test_rollout_batch_and_learning_on_it(clip):
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=6, threads=1, steps_per_iter=5, epochs=1,
-                       mini_batches=2, learning_rate=1e-3, model=TINY)  # fmt: skip
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(6, threads=1), steps_per_iter=5,
+                       epochs=1, mini_batches=2, learning_rate=LearningRate(1e-3),
+                       model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     batch = run.rollout()
     assert batch["history"].shape == (5, 6, cfg.goals.history, PROPRIO_SIZE)
@@ -59,34 +48,10 @@ def test_rollout_batch_and_learning_on_it(clip):
     assert last < 0.5 * first  # it fits the expert's labels
 
 
-def test_minibatches_come_from_the_last_replay_rollouts(clip, monkeypatch):
-    import training.stage2 as stage2
-
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=3, epochs=8,
-                       mini_batches=2, replay=2, model=TINY)  # fmt: skip
-    run = Stage2(cfg, [clip])
-    seen = []
-    loss = stage2.stage2_loss
-    monkeypatch.setattr(stage2, "stage2_loss", lambda out, mb, *a: (
-        seen.append(float(mb["expert_action"].mean())) or loss(out, mb, *a)))  # fmt: skip
-    batch = run.rollout()
-    labels = {}
-    for offset in (0.0, 100.0, 200.0):  # three rollouts told apart by their labels
-        b = {**batch, "expert_action": batch["expert_action"] + offset}
-        labels[offset] = float(b["expert_action"].mean())
-        seen.clear()
-        run.learn(b)
-    assert len(seen) == 16
-    near = {min(labels, key=lambda k: abs(labels[k] - v)) for v in seen}
-    assert near == {100.0, 200.0}  # the last two; the first has left the replay
-    with pytest.raises(ValueError, match="replay 0"):
-        Stage2Config(replay=0)
-
-
 def test_student_rolls_out_its_deployed_action(clip):
     """With the expert's share at 0 the executed action is the deployment path's (prior
     mean and decoder), the one evaluated, exported and fine-tuned in Stage 3."""
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=1,
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(4, threads=1), steps_per_iter=1,
                        expert_share_start=0.0, expert_share_end=0.0, model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     batch = run.rollout()
@@ -101,7 +66,7 @@ def test_student_rolls_out_its_deployed_action(clip):
 
 @pytest.mark.parametrize("noise", [0.0, 0.5])
 def test_action_noise_perturbs_the_executed_action_not_the_label(clip, noise):
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=8, threads=1, steps_per_iter=1,
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(8, threads=1), steps_per_iter=1,
                        action_noise=noise, model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     labels = run.expert(run.obs)  # the expert acts (share 1) and labels deterministically
@@ -116,20 +81,20 @@ def test_action_noise_perturbs_the_executed_action_not_the_label(clip, noise):
 
 
 def test_episodes_end_after_episode_seconds(clip):
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=6,
-                       episode_seconds=0.1, model=TINY)  # fmt: skip
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(4, threads=1), steps_per_iter=6,
+                       env=EnvOverrides(episode_seconds=0.1), model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     assert run.env.max_steps == 5  # 0.1 s at 50 Hz
     run.rollout()
     assert len(run.episode_steps) >= 4 and int(run.episode_steps.max()) <= 5
     with pytest.raises(ValueError, match="episode_seconds 0"):
-        Stage2Config(episode_seconds=0)
+        EnvOverrides(episode_seconds=0)
 
 
 def test_rollout_goals_follow_the_pattern_probabilities(clip):
     from contract.goals.masks import pattern_mask
 
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=6, threads=1, steps_per_iter=2,
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(6, threads=1), steps_per_iter=2,
                        pattern_probs={"snapshot": 1.0, "full": 0.0}, model=TINY)  # fmt: skip
     masks = Stage2(cfg, [clip]).rollout()["mask"].numpy()
     assert (masks == pattern_mask("snapshot", 1)[None]).all()
@@ -144,8 +109,8 @@ def test_deployment_physics_is_sim2sims(clip):
     from robots.g1.mjcf import STRICT
     from sim2sim.harness import Sim2SimSettings
 
-    cfg = Stage2Config(expert=str(EXPERT), num_envs=4, threads=1, steps_per_iter=2,
-                       physics="deployment", model=TINY)  # fmt: skip
+    cfg = Stage2Config(expert=str(EXPERT), placement=Placement(4, threads=1), steps_per_iter=2,
+                       env=EnvOverrides(physics="deployment"), model=TINY)  # fmt: skip
     run = Stage2(cfg, [clip])
     env, s2s = run.env, Sim2SimSettings()
     assert env.cfg.physics == STRICT == s2s.physics and env.decimation == 20
@@ -154,7 +119,7 @@ def test_deployment_physics_is_sim2sims(clip):
     assert r.push_robot_velocity == r.push_object_velocity == r.joint_pos_noise == 0.0
     assert r.max_latency_s == s2s.latency_ms / 1e3 and int(env.latency.max()) <= 5
     run.rollout()
-    expert = Stage2(replace(cfg, physics="expert"), [clip]).env.cfg
+    expert = Stage2(replace(cfg, env=EnvOverrides()), [clip]).env.cfg
     assert expert.physics.timestep == 0.005 and expert.randomization.model
 
 
@@ -164,7 +129,7 @@ def check_exported_graph(path: Path, run_dir: Path):
 
     from contract import policy_file
     from contract.policy import Policy, PolicyError
-    from training.evaluate import load_stage2
+    from training.runs import latent_config
     from training.stage2 import build_policy
 
     proto = onnx.load(str(path))
@@ -172,7 +137,7 @@ def check_exported_graph(path: Path, run_dir: Path):
     meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["g1hoi_stage"] == "2" and meta["joint_names"].startswith("left_hip_pitch")
     exported = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
-    cfg = load_stage2(run_dir)
+    cfg, _ = latent_config(run_dir)
 
     class Env:  # the sizes build_policy reads
         cfg = type("C", (), {"future_offsets": (1, 2, 4, 16)})
@@ -214,7 +179,7 @@ def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     t.key(GLFW["5"])
     target = round(0.5 * (sim.refs.lengths[0] - 1))
     assert sim.goals.snapshot[0] == target and sim.frame == target - 50
-    assert sim.goals.pattern == "snapshot" and sim.runner.pinned
+    assert sim.goals.pattern == "snapshot" and sim.goals.pinned
     for _ in range(60):
         t.tick()
     assert sim.frame == target and sim.goals.snapshot[0] == target  # stays on the goal
@@ -222,41 +187,54 @@ def check_sim2sim(path: Path, clip, clip_path: Path, tmp_path: Path):
     last = sim.refs.lengths[0] - 1
     t.key(GLFW["c"])
     t.key(GLFW["7"])
-    assert sim.queue and sim.goals.snapshot[0] == target
+    assert sim.goals.queue and sim.goals.snapshot[0] == target
     for _ in range(20):
         t.tick()
-    assert sim.goals.snapshot[0] == round(0.7 * last) and not sim.queue
-    assert len(sim.reached) == 1 and sim.reached[0]["error_cm"] >= 0
+    assert sim.goals.snapshot[0] == round(0.7 * last) and not sim.goals.queue
+    assert len(sim.goals.reached) == 1 and sim.goals.reached[0]["error_cm"] >= 0
     t.key(GLFW["c"])
     t.key(GLFW["3"])  # mid-way to the goal: switches at once
-    assert sim.goals.snapshot[0] == round(0.3 * last) and sim.current.at == 0.3
+    assert sim.goals.snapshot[0] == round(0.3 * last) and sim.goals.current.at == 0.3
     t.key(GLFW["g"])
-    assert sim.goals.pattern == "trajectory" and not sim.runner.pinned
+    assert sim.goals.pattern == "trajectory" and not sim.goals.pinned
 
 
+@pytest.mark.slow  # the whole command-line loop: train, resume, evaluate, export, sim2sim
 def test_cli_runs_and_resumes(tmp_path, clip):
     clip_path = clip.save(tmp_path / "clip.npz")
     run = tmp_path / "run"
     args = [sys.executable, "-m", "training", "stage2", "--expert", str(EXPERT),
-            "--motions", str(clip_path), "--out", str(run), "--num-envs", "4", "--threads", "1",
-            "--steps-per-iter", "4", "--model.decoder-hidden", "32",
-            "--save-interval", "1", "--keep-every", "2"]  # fmt: skip
-    out = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
+            "--motions", str(clip_path), "--placement.num-envs", "4", "--placement.threads",
+            "1", "--steps-per-iter", "4", "--model.decoder-hidden", "32",
+            "--saving.interval", "1", "--saving.keep-every", "2"]  # fmt: skip
+    out = subprocess.run([*args, "--out", str(run), "--iterations", "2"], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 2
     assert torch.load(run / "checkpoint_2.pt", weights_only=True)["iteration"] == 2
-    out = subprocess.run([*args, "--iterations", "3"], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and "done: 3 iterations" in out.stdout
+    out = subprocess.run([*args, "--out", str(run), "--iterations", "3"], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0 and "3 iterations done" in out.stdout
     assert torch.load(run / CHECKPOINT, weights_only=True)["iteration"] == 3
     assert not (run / "checkpoint_3.pt").exists()  # kept every 2 only
+    # A fine-tune from the kept iteration 2 in another folder, at another rate: it goes on
+    # from iteration 2 with the kept weights and the curve up to there.
+    tune = tmp_path / "tune"
+    out = subprocess.run([*args, "--out", str(tune), "--iterations", "3", "--init",
+                          str(run / "checkpoint_2.pt"), "--learning-rate.start", "1e-4"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    tuned = torch.load(tune / CHECKPOINT, weights_only=True)
+    assert tuned["iteration"] == 3 and sorted(tuned["curve"]["imitation"])[-1][0] == 3
+    assert [lr for _, lr in tuned["curve"]["learning_rate"]] == [3e-4, 3e-4, 1e-4]
     # The evaluation suite on the tiny run: the table, the JSON, the expert beside "full".
     ev = subprocess.run(
-        [sys.executable, "-m", "training", "eval", str(run), "--task", "full", "chain"],
+        [sys.executable, "-m", "training", "evaluate", str(run), "--task", "full", "chain"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert ev.returncode == 0, ev.stderr
     assert "| full | Stage 2 |" in ev.stdout and "| full | Stage 1 expert |" in ev.stdout
-    reports = json.loads((run / "eval.json").read_text())
+    reports = json.loads((run / "evaluation.json").read_text())
     assert [r["task"] for r in reports] == ["full", "chain"] and "expert" not in reports[1]
     for key in ("success_rate", "E_h_cm", "E_o_cm", "failure_rate", "goal_error_cm"):
         assert 0 <= reports[0]["student"][key] < 1e4
@@ -270,7 +248,7 @@ def test_cli_runs_and_resumes(tmp_path, clip):
     check_exported_graph(onnx_path, run)
     check_sim2sim(onnx_path, clip, clip_path, tmp_path)
     wrong = subprocess.run(
-        [sys.executable, "-m", "training", "eval", str(run), "--task", "dance"],
+        [sys.executable, "-m", "training", "evaluate", str(run), "--task", "dance"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert wrong.returncode == 2 and "unknown task" in wrong.stderr
@@ -300,8 +278,8 @@ def _stage2_rank(rank: int, world: int, port: int, clip_path: str, out: str) -> 
         return learn(self, batch)
 
     stage2.Stage2.learn = recorded
-    cfg = Stage2Config(expert=str(EXPERT), iterations=1, num_envs=2, threads=1, steps_per_iter=3,
-                       epochs=1, mini_batches=1, model=TINY)  # fmt: skip
+    cfg = Stage2Config(expert=str(EXPERT), iterations=1, placement=Placement(2, threads=1),
+                       steps_per_iter=3, epochs=1, mini_batches=1, model=TINY)  # fmt: skip
     run = stage2.train(cfg, Path(out) / "run", [load_clip(clip_path)], quiet=True)
     torch.save({**seen, "end": flat(run.policy)}, Path(out) / f"rank{rank}.pt")
     torch.distributed.destroy_process_group()

@@ -16,33 +16,29 @@ import torch
 import torch.multiprocessing as mp
 
 from contract.goals.masks import NUM_TOKENS, sample_masks
-from training.evaluate import load_stage2
+from training import runs
+from training.configs import Placement, Stage3Config
 from training.inbetween import InbetweenConfig
-from training.stage3 import (
-    Stage3,
-    Stage3Config,
-    preserve_probs,
-    split,
-    stage3_config_dict,
-    train,
-)
+from training.runs import latent_config
+from training.stage3 import Stage3, preserve_probs, split, train
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tiny(stage2_run, **kw) -> Stage3Config:
-    base = Stage3Config(init=str(stage2_run), num_envs=8, threads=1, steps_per_iter=6, epochs=1,
-                        mini_batches=2, critic_warmup_iters=0, critic_hidden=(16,),
+    base = Stage3Config(init=str(stage2_run), placement=Placement(8, threads=1), steps_per_iter=6,
+                        epochs=1, mini_batches=2, critic_warmup_iters=0, critic_hidden=(16,),
                         task=InbetweenConfig(fallen_states=4, fallen_prob=0.5))  # fmt: skip
     return replace(base, **kw)
 
 
 def test_split_of_the_simulations():
-    assert split(Stage3Config(num_envs=8, preserve_share=0.25)) == (6, 2)
-    assert split(Stage3Config(num_envs=8, preserve_share=0.0)) == (8, 0)
+    eight = Placement(8)
+    assert split(Stage3Config(placement=eight, preserve_share=0.25)) == (6, 2)
+    assert split(Stage3Config(placement=eight, preserve_share=0.0)) == (8, 0)
     for share in (0.01, 1.0):
         with pytest.raises(ValueError, match="leaves a group empty"):
-            split(Stage3Config(num_envs=8, preserve_share=share))
+            split(Stage3Config(placement=eight, preserve_share=share))
 
 
 def test_preservation_masks_are_trajectory_conditioned():
@@ -72,7 +68,7 @@ def test_groups_rewards_and_one_update(stage2_run):
     assert 0.2 < float((batch["action"] - batch["mean"]).std()) < 0.4
     logs = run.learn(batch, run.distill.rollout())
     assert {"value", "surrogate", "preserve", "action_std", "kl"} <= set(logs)
-    assert logs["kl"] >= 0.0 and logs["learning_rate"] == run.cfg.learning_rate
+    assert logs["kl"] >= 0.0 and logs["learning_rate"] == run.cfg.learning_rate.start
     after = flat(run.parameters())
     assert not torch.equal(before, after) and torch.isfinite(after).all()
 
@@ -80,9 +76,9 @@ def test_groups_rewards_and_one_update(stage2_run):
 def test_get_up_rewards_read_the_step_data(stage2_run):
     run = Stage3(tiny(stage2_run))
     env = run.env
-    clip, snapshot = env.clip.copy(), run.goals.snapshot.copy()
+    clip, snapshot, mask = env.clip.copy(), run.goals.snapshot.copy(), run.goals.mask[:, -1:]
     _, _, terminated, _, info = env.step(np.zeros((env.n, 29)))
-    _, terms = run.rewards(info, terminated, clip, np.ones(env.n, bool), snapshot)
+    _, terms = run.rewards(info, terminated, clip, np.ones(env.n, bool), snapshot, mask)
     getup = info["getup"]
     assert getup.any() and (~getup).any()
     # Upright and CoM terms only while getting up; goals and grasp only otherwise.
@@ -142,15 +138,15 @@ def test_a_chosen_expert_labels_the_preservation_group_and_the_evaluation(stage2
     obs = chosen.distill.obs
     assert not np.allclose(chosen.distill.expert(obs), base.distill.expert(obs))
     # The evaluation compares against the expert the run chose, else Stage 2's.
-    for run, want in ((chosen, lift), (base, load_stage2(stage2_run).expert)):
-        (tmp_path / "config.json").write_text(json.dumps(stage3_config_dict(run.cfg)))
-        assert load_stage2(tmp_path).expert == want
+    parent = runs.record(stage2_run)
+    for i, (run, want) in enumerate(((chosen, lift), (base, latent_config(stage2_run)[0].expert))):
+        runs.write(tmp_path / str(i), 3, run.cfg, parent=parent)
+        assert runs.resolved(latent_config(tmp_path / str(i))[0].expert) == runs.resolved(want)
     with pytest.raises(FileNotFoundError, match=r"missing\.onnx does not exist"):
         Stage3(tiny(stage2_run, expert=str(tmp_path / "missing.onnx")))
     # A run folder fine-tuned with one labeller refuses to resume with another.
-    for other in (chosen.cfg, replace(base.cfg, init=str(tmp_path))):
-        with pytest.raises(ValueError, match="another Stage 2 run or expert"):
-            train(other, tmp_path, quiet=True)
+    with pytest.raises(ValueError, match=r"other settings \(config.expert: "):
+        train(base.cfg, tmp_path / "0", quiet=True)
 
 
 def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
@@ -167,23 +163,25 @@ def test_two_process_update_keeps_ranks_identical(stage2_run, tmp_path):
     assert r0["logs"]["kl"] == r1["logs"]["kl"]
 
 
+@pytest.mark.slow  # the whole command-line loop: train, resume, evaluate, export, sim2sim
 def test_cli_resume_eval_export_and_sim2sim_chain(stage2_run, tmp_path, clip):
     out = tmp_path / "s3"
-    expert = load_stage2(stage2_run).expert  # named explicitly: the --expert option
+    expert = latent_config(stage2_run)[0].expert  # named explicitly: the --expert option
     args = [sys.executable, "-m", "training", "stage3", "--init", str(stage2_run), "--out",
-            str(out), "--num-envs", "8", "--threads", "1", "--steps-per-iter", "4",
-            "--save-interval", "1", "--expert", expert]  # fmt: skip
+            str(out), "--placement.num-envs", "8", "--placement.threads", "1",
+            "--steps-per-iter", "4", "--saving.interval", "1", "--expert", expert]  # fmt: skip
     done = subprocess.run([*args, "--iterations", "1"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     done = subprocess.run([*args, "--iterations", "2"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0 and "done: 2 iterations" in done.stdout, done.stderr
+    assert done.returncode == 0 and "2 iterations done" in done.stdout, done.stderr
     assert torch.load(out / "checkpoint.pt", weights_only=True)["iteration"] == 2
-    assert json.loads((out / "config.json").read_text())["expert"] == str(Path(expert).resolve())
-    ev = subprocess.run([sys.executable, "-m", "training", "eval", str(out), "--task", "chain",
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["stage"] == 3 and saved["config"]["expert"] == runs.stored(expert)
+    ev = subprocess.run([sys.executable, "-m", "training", "evaluate", str(out), "--task", "chain",
                          "inbetween"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ev.returncode == 0 and "| chain | Stage 3 |" in ev.stdout, ev.stderr
     assert "| inbetween | Stage 3 |" in ev.stdout
-    for report in json.loads((out / "eval.json").read_text()):
+    for report in json.loads((out / "evaluation.json").read_text()):
         ended = report["student"]["terminations"]  # goal tasks end on falls only
         assert set(ended) <= {"fall"} and sum(ended.values()) <= report["student"]["attempts"]
     onnx_path = tmp_path / "stage3.onnx"

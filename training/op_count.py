@@ -34,8 +34,8 @@ def _call_site() -> str:
     return "?"
 
 
-class DispatchCount(TorchDispatchMode):
-    """Inside ``with DispatchCount() as count:``, counts every ATen operation and among
+class OpCount(TorchDispatchMode):
+    """Inside ``with OpCount() as count:``, counts every ATen operation and among
     them:
 
     - ``views``: operations that launch no kernel (slices, reshapes, expands);

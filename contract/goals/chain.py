@@ -1,4 +1,4 @@
-"""Goal chains for goal-conditioned policies in sim2sim: snapshot goals taken from the
+"""Goal chains for goal-conditioned policies: snapshot goals taken from the
 clip, reached one after the other.
 
 A goal sequence file is JSON, a list of goals (or ``{"goals": [...]}``)::
@@ -10,7 +10,7 @@ A goal sequence file is JSON, a list of goals (or ``{"goals": [...]}``)::
 - ``seconds``: time given to reach it (default 1); ``hold``: time kept on it before the
   next goal starts (default 0.5).
 
-The keyboard builds chains too (``sim2sim.teleop``): a digit switches to a new goal at
+Keyboards build chains too (sim2sim's teleop, the robot node): a digit switches to a new goal at
 once (mid-trajectory command switching) or, in chain mode, appends it.
 """
 

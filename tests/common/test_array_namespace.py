@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robots.array_namespace import constant, readonly
+from common.array_namespace import constant, readonly
 
 
 def test_constants_must_be_read_only():

@@ -63,7 +63,7 @@ def constant(value: np.ndarray, ref):
     Uploaded once per dtype and device (an upload stops the host until a GPU has caught
     up); the copy is shared by every caller, so nobody writes to it."""
     if value.flags.writeable:
-        raise ValueError("constant() takes read-only arrays (robots.array_namespace.readonly)")
+        raise ValueError("constant() takes read-only arrays (common.array_namespace.readonly)")
     xp = namespace(ref)
     floating = value.dtype.kind == "f"
     if xp is np:
