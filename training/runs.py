@@ -4,7 +4,7 @@
 run's clips by name and checksum and, for Stage 3, its Stage 2 parent's record;
 ``checkpoint.pt`` the latest state (weights, optimizer, normalizers, iteration and the
 learning curve so far), ``checkpoint_<i>.pt`` kept ones; TensorBoard logs sit beside
-them but a run does not need them to resume. Config and checkpoint together are a few MB:
+them but a run does not need them to resume. A Stage 1 run's config and checkpoint are a few MB:
 committed (``training/checkpoints/NAME``, see docs/training.md) they resume with the
 same command on a fresh clone. Paths inside the project are stored relative to its root,
 so that a clone in another folder finds them.
