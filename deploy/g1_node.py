@@ -25,6 +25,7 @@ the sim2sim viewer: +/- faster/slower, ] / [ jump 1 s forward/back; and its goal
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -139,21 +140,26 @@ class Args:
 
 class SessionLog:
     """The session's JSON lines; the file is created with the first entry, so that a node
-    refused at start leaves none."""
+    refused at start leaves none. Writing never raises into the control path: an entry
+    that cannot be written (disk full, terminal gone) is counted in ``lost``."""
 
     def __init__(self, path: Path | None):
         self.path = path or Path("runs/sessions") / time.strftime("%Y%m%d-%H%M%S.jsonl")
         self.file = None
         self.start = time.perf_counter()
+        self.lost = 0
 
     def write(self, kind: str, **fields) -> None:
         entry = {"t": round(time.perf_counter() - self.start, 4), "kind": kind, **fields}
-        if self.file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.path, "a", buffering=1)  # noqa: SIM115 - kept for the session
-        self.file.write(json.dumps(entry) + "\n")
-        if kind in ("transition", "fault"):
-            print(json.dumps(entry), flush=True)
+        try:
+            if self.file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.file = open(self.path, "a", buffering=1)  # noqa: SIM115 - session-long
+            self.file.write(json.dumps(entry) + "\n")
+            if kind in ("transition", "fault"):
+                print(json.dumps(entry), flush=True)
+        except (OSError, ValueError):
+            self.lost += 1
 
 
 class G1Node:
@@ -246,6 +252,8 @@ class G1Node:
         self.bad_crc += 1  # undecodable counts as corrupt: the state goes stale the same way
 
     def key(self, k: str) -> None:
+        if not k:  # end of input: not a key
+            return
         if k == "s" and self.mode == Mode.PASSIVE:
             self.transition(Mode.MOVE, "start key")
         elif k == "p" and self.mode == Mode.HOLD:
@@ -441,7 +449,12 @@ class G1Node:
             if self.quit and self.mode == Mode.DAMPING and now - self.mode_since > 0.5:
                 self.running = False
             if keyboard and select.select([sys.stdin], [], [], 0)[0]:
-                self.key(sys.stdin.read(1))
+                k = sys.stdin.read(1)
+                if not k:  # the terminal is gone: nobody can steer or stop the robot
+                    keyboard = False
+                    self.fault("terminal closed")
+                    self.quit = True
+                self.key(k)
             with self.lock:
                 msg, age = self.state, time.perf_counter() - self.state_time
             if msg is None:  # nothing to answer before the first LowState
@@ -474,6 +487,10 @@ class G1Node:
         if a.trace is not None:
             timing.save(a.trace)
         self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc, **timing.summary())
+        if self.log.lost:
+            with contextlib.suppress(OSError):
+                print(f"warning: {self.log.lost} session-log entries could not be written to "
+                      f"{self.log.path}", file=sys.stderr)  # fmt: skip
 
 
 def main() -> None:
@@ -493,8 +510,8 @@ def main() -> None:
         node.fault("signal")
         node.quit = True  # keep sending damping for 0.5 s, then exit
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the SSH session died
+        signal.signal(sig, stop)
     if sys.stdin.isatty() and not args.auto:
         import termios
         import tty

@@ -1,6 +1,8 @@
 """The node's per-LowState checks, state by state, without DDS or real time: which
 LowStates end in damping and in which states."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,7 +135,6 @@ def test_the_node_starts_without_torch_or_trimesh(node_args, tmp_path):
     no session log behind."""
     import subprocess
     import sys
-    from pathlib import Path
 
     _, policy, clip = node_args
     repo = Path(__file__).resolve().parents[2]
@@ -171,3 +172,22 @@ def test_the_node_takes_the_goal_keys_of_sim2sims_viewer(stage2_run, clip_file, 
     assert not goals.pinned and not goals.queue
     logged = (tmp_path / "s.jsonl").read_text()
     assert '"kind": "goals"' in logged and '"chain": true' in logged
+
+
+def test_a_log_that_cannot_be_written_never_keeps_the_robot_stiff(node_args, tmp_path):
+    """Disk full: the entry is lost and counted, the fault still ends in damping."""
+    _, policy, clip = node_args
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=Path("/dev/full"),
+                       object_from_reference=True))  # fmt: skip
+    node.mode = Mode.POLICY
+    node.fault("test")
+    assert node.mode == Mode.DAMPING and node.log.lost >= 1
+
+
+def test_end_of_input_is_no_key(node_args, tmp_path):
+    """A closed terminal reads as '' forever: it is no playback or goal key."""
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    frame = node.runner.frame
+    for _ in range(3):
+        node.key("")
+    assert node.speed == 1.0 and node.runner.frame == frame and node.mode == Mode.POLICY
