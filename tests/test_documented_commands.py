@@ -3,12 +3,11 @@ programs answers --help, and knows every flag the command uses."""
 
 import re
 import shlex
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.help_output import help_output
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
@@ -46,10 +45,8 @@ def program(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv[:n] + words[:1], words[1:]
 
 
-@cache
 def help_text(head: tuple[str, ...]) -> str:
-    out = subprocess.run([sys.executable, *head, "--help"], capture_output=True, text=True,
-                         cwd=REPO, timeout=120)  # fmt: skip
+    out = help_output(head)
     assert out.returncode == 0, f"{' '.join(head)} --help failed:\n{out.stderr[-2000:]}"
     return out.stdout
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.help_output import help_output
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted(str(p.relative_to(REPO)) for p in (REPO / "benchmarks").glob("*.py")) + [
     "sim2sim/run_mujoco.py", "deploy/g1_node.py", "deploy/virtual_g1.py",
@@ -25,23 +27,12 @@ def test_script_help(script):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_help(module):
-    out = subprocess.run(
-        [sys.executable, "-m", module, "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert_help(out)
+    assert_help(help_output(("-m", module)))
 
 
 @pytest.mark.parametrize("command", ["stage1", "stage2", "stage3", "evaluate", "curves", "export"])
 def test_training_subcommand_help(command):
-    out = subprocess.run(
-        [sys.executable, "-m", "training", command, "--help"],
-        capture_output=True, text=True, cwd=REPO, timeout=120,
-    )  # fmt: skip
-    assert_help(out)
+    assert_help(help_output(("-m", "training", command)))
 
 
 def assert_help(out: subprocess.CompletedProcess) -> None:

@@ -58,6 +58,7 @@ def test_batch_skips_bad_inputs(tmp_path, short_synthetic):
     assert set(summary["clips"]) == {"good"} and len(summary["failed"]) == 2
 
 
+@pytest.mark.slow  # retargets and renders the whole synthetic clip
 def test_synthetic_with_video(tmp_path):
     import re
 
