@@ -216,6 +216,7 @@ def test_without_mujoco_warp_the_error_names_the_extra_and_batch_still_works(lif
     assert np.isfinite(b.field("qpos")).all()
 
 
+@pytest.mark.slow  # three full training loops; the device tests below step each stage too
 def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run, tmp_path):
     import torch
 
