@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import onnx
 import pytest
 
@@ -63,3 +65,16 @@ def test_bad_policy_files_fail_before_physics(exported, tmp_path):
         Policy.load(rewrite(path, tmp_path / "gains.onnx", setting("joint_stiffness", "1,2,3")))
     with pytest.raises(FileNotFoundError):
         Policy.load(tmp_path / "missing.onnx")
+
+
+def test_the_policy_names_its_clips_and_another_clip_is_warned_of(exported):
+    from contract.policy_file import clip_record, clip_warning
+
+    path, clip_path, _ = exported
+    policy = Policy.load(path)
+    assert policy.clips == (clip_record(clip_path),)
+    assert clip_warning(policy, clip_path) is None
+    other = Path(__file__).resolve().parents[2] / "sim2sim/policies/stage1_lift_clip.npz"
+    warning = clip_warning(policy, other)
+    assert "stage1_lift_clip.npz is not a clip this policy was trained on" in warning
+    assert "it expects clip.npz" in warning
