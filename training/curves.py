@@ -40,6 +40,8 @@ def plot_curves(run_dir: Path, out: Path) -> Path:
     for ax, (tag, title) in zip(axes[0], curves, strict=True):
         steps, values = zip(*points[tag], strict=True)
         ax.plot(steps, values, lw=1.2)
+        if "loss" in title and min(values) > 0:  # losses fall by decades
+            ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("iteration", fontsize=8)
         ax.grid(alpha=0.3)
