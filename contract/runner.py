@@ -138,10 +138,6 @@ class PolicyRunner:
         if frame is not None:
             self._aim(frame, goal.seconds)
 
-    def switch_pattern(self, pattern: str) -> None:
-        """Goals from the clip under ``pattern``, no pinned goal, no chain."""
-        self.goals.switch(pattern)
-
     def goal_key(self, key: str, chain: bool = False) -> bool:
         """A goal key (the same in sim2sim's viewer and the node's terminal): ``1`` ...
         ``9`` the snapshot goal at 10 ... 90 % of the clip, in 1 s (now, or with ``chain``
@@ -154,7 +150,7 @@ class PolicyRunner:
             return True
         if key == "g":
             names = list(PATTERNS)
-            self.switch_pattern(names[(names.index(self.goals.pattern) + 1) % len(names)])
+            self.goals.switch(names[(names.index(self.goals.pattern) + 1) % len(names)])
             return True
         return False
 

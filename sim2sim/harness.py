@@ -220,8 +220,8 @@ class Sim2Sim:
         hz = self.policy.control_hz
         limit = 0.0
         if self.chain:
-            self.runner.start_goal(self.chain[0])
-            self.goals.queue = list(self.chain[1:])
+            for goal in self.chain:
+                self.runner.queue_goal(goal)  # the first starts at once
             limit = sum(g.seconds + g.hold for g in self.chain) * hz + 1
         stats = AttemptStats(1, self.points)
         limit_hits, max_torque, states = 0, 0.0, []

@@ -4,8 +4,8 @@ The stage commands take their flags from the config dataclasses themselves
 (``--placement.num-envs``, ``--ppo.learning-rate.start``, ``--model.decoder-hidden``,
 ...); a named recipe (``configs/stageN/NAME.toml``, ``training/recipes.py``) sets a
 documented run's settings, e.g. ``python -m training stage1 lift --out runs/lift``, and
-flags after it override it. Run the commands from the project root: paths in recipes
-are relative to it."""
+flags after it override it. Paths are relative to the working folder; recipes name them
+from the project root, so run them there."""
 
 from __future__ import annotations
 
@@ -39,17 +39,6 @@ def _recipes(stage: int):
     ]  # fmt: skip
 
 
-def _paths(cfg, *names: str):
-    """``cfg`` with the path settings ``names`` made absolute from the working folder."""
-
-    def absolute(value):
-        if isinstance(value, tuple):
-            return tuple(str(Path(v).resolve()) for v in value)
-        return str(Path(value).resolve()) if value else value
-
-    return replace(cfg, **{n: absolute(getattr(cfg, n)) for n in names})
-
-
 @dataclass
 class _Stage:
     out: Path
@@ -70,9 +59,7 @@ class Stage1(_Stage):
     def run(self) -> None:
         if not self.config.motions:
             raise ValueError("name the motion clips (--motions): .npz files or folders")
-        runner = stage1.train(
-            _paths(self.config, "motions", "init"), self.out, minutes=self.minutes
-        )
+        runner = stage1.train(self.config, self.out, minutes=self.minutes)
         print(f"{runner.current_learning_iteration + 1} iterations done, checkpoint in {self.out}")
 
 
@@ -89,9 +76,9 @@ class Stage2(_Stage):
         cfg = self.config
         if not cfg.expert:
             raise ValueError("name the Stage 1 expert (--expert RUN_DIR or POLICY.onnx)")
-        cfg = _paths(cfg, "expert", "motions", "init")
         if not cfg.motions:
-            cfg = replace(cfg, motions=tuple(expert_env_config(Path(cfg.expert))[1]))
+            recorded = expert_env_config(Path(cfg.expert))[1]  # the expert run's own clips
+            cfg = replace(cfg, motions=tuple(str(runs.resolved(m)) for m in recorded))
         if not cfg.motions:
             raise ValueError("name the motion clips (--motions) for an ONNX expert")
         run = stage2.train(cfg, self.out, minutes=self.minutes)
@@ -111,7 +98,7 @@ class Stage3(_Stage):
     def run(self) -> None:
         if not self.config.init:
             raise ValueError("name the Stage 2 run to fine-tune (--init RUN_DIR)")
-        run = stage3.train(_paths(self.config, "init", "expert"), self.out, minutes=self.minutes)
+        run = stage3.train(self.config, self.out, minutes=self.minutes)
         if distributed.setup()[0] == 0:
             print(f"{run.iteration} iterations done, checkpoint in {self.out}")
 

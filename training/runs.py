@@ -101,16 +101,23 @@ def clip_records(run_dir: Path) -> tuple[dict[str, str], ...]:
     return tuple(saved.get("parent", saved).get("clips", ()))
 
 
-def write(run_dir: Path, stage: int, cfg, parent: dict | None = None) -> None:
-    """Record a run's stage and config (and its clips; Stage 3: its parent's record),
-    refusing a folder that holds a run with other settings."""
-    run_dir = Path(run_dir)
-    settings = to_dict(cfg)
-    for key in set(PATHS) & set(settings):
-        value = settings[key]
-        settings[key] = [stored(v) for v in value] if isinstance(value, list) else (
+def recorded(cfg):
+    """``cfg`` with its file settings (``PATHS``) as a run records them: given relative
+    to the working folder, kept relative to the project root (``stored``)."""
+    paths = {}
+    for key in set(PATHS) & {f.name for f in dataclasses.fields(cfg)}:
+        value = getattr(cfg, key)
+        paths[key] = tuple(map(stored, value)) if isinstance(value, tuple) else (
             stored(value) if value else value)  # fmt: skip
-    record = {"stage": stage, "config": settings}
+    return dataclasses.replace(cfg, **paths)
+
+
+def write(run_dir: Path, stage: int, cfg, parent: dict | None = None) -> None:
+    """Record a run's stage and config (in its ``recorded`` form), its clips and, for
+    Stage 3, its parent's record, refusing a folder that holds a run with other
+    settings."""
+    run_dir = Path(run_dir)
+    record = {"stage": stage, "config": to_dict(cfg)}
     motions = getattr(cfg, "motions", ())
     if motions:
         record["clips"] = [clip_record(f) for f in clip_files(motions)]
@@ -202,6 +209,8 @@ def checkpoint_file(source: str | Path) -> Path:
 
 
 def load_checkpoint(source: str | Path) -> dict:
+    # A committed or shared run folder is untrusted input: weights_only unpickles tensors
+    # and plain containers only, never code.
     return torch.load(checkpoint_file(source), weights_only=True, map_location="cpu")
 
 

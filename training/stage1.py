@@ -262,7 +262,7 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip] | None = Non
           quiet: bool = False, minutes: float | None = None) -> Runner:  # fmt: skip
     """Train (or resume) until ``cfg.iterations`` PPO iterations are done, or until
     ``minutes`` are up (checkpoint written)."""
-    run_dir = Path(run_dir)
+    run_dir, cfg = Path(run_dir), runs.recorded(cfg)
     runs.write(run_dir, 1, cfg)
     clips = clips if clips is not None else runs.load_clips(cfg.motions)
     torch.manual_seed(cfg.env.seed)

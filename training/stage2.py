@@ -175,7 +175,7 @@ def train(cfg: Stage2Config, run_dir: Path, clips: list[MotionClip] | None = Non
     placement = cfg.placement
     rank, _ = distributed.setup(placement.device if placement.backend == "warp" else "cpu")
     main = rank == 0
-    run_dir = Path(run_dir)
+    run_dir, cfg = Path(run_dir), runs.recorded(cfg)
     if main:
         runs.write(run_dir, 2, cfg)
     clips = clips if clips is not None else runs.load_clips(cfg.motions)

@@ -298,7 +298,7 @@ def train(cfg: Stage3Config, run_dir: Path, quiet: bool = False,
     placement = cfg.placement
     rank, _ = distributed.setup(placement.device if placement.backend == "warp" else "cpu")
     main = rank == 0
-    run_dir = Path(run_dir)
+    run_dir, cfg = Path(run_dir), runs.recorded(cfg)
     if main:
         runs.write(run_dir, 3, cfg, parent=runs.record(runs.folder(cfg.init)))
     device = distributed.physics_device(placement.device)

@@ -141,3 +141,16 @@ def test_init_starts_a_new_folder_from_another_runs_checkpoint(stage2_run, clip,
     assert run.iteration == state["iteration"] == 2
     assert state["curve"]["learning_rate"] == [[1, 3e-4], [2, 1e-4]]
     assert runs.read(tmp_path / "tune")[1].init == runs.stored(stage2_run / runs.CHECKPOINT)
+
+
+def test_paths_given_from_another_folder_are_recorded_once(clip, monkeypatch, tmp_path):
+    """A clip named relative to the working folder is recorded relative to the project
+    root, and the run reads it back from there."""
+    from tests import tiny
+    from training.stage1 import train
+
+    monkeypatch.chdir(REPO / "sim2sim")
+    run = tmp_path / "run"
+    train(tiny.stage1("policies/stage1_lift_clip.npz"), run, quiet=True)
+    assert runs.read(run)[1].motions == ("sim2sim/policies/stage1_lift_clip.npz",)
+    assert runs.record(run)["clips"] == [runs.clip_record(REPO / runs.read(run)[1].motions[0])]
