@@ -45,7 +45,7 @@ class GoalCommand(Goals):
         """After a control step: the history moves on, a reached snapshot moves ahead
         unless pinned."""
         if self.pinned:
-            frame = np.minimum(frame, self.snapshot - 1)
+            frame = self.xp.minimum(frame, self.snapshot - 1)
         super().advance(frame, last, proprio)
 
     # Commands ---------------------------------------------------------------------------
