@@ -101,6 +101,22 @@ class Check:
 
 
 @dataclass
+class LeadIn:
+    """Prepend the way from the default standing pose to a clip's first frame, so that a
+    policy trained on it takes over from the robot node's hold."""
+
+    clip: Annotated[Path, tyro.conf.Positional]
+    out: Path
+    seconds: float = 1.5
+
+    def run(self) -> None:
+        from robots.clip import load_clip
+
+        clip = load_clip(self.clip).with_lead_in(self.seconds)
+        console.print(f"wrote {clip.save(self.out)} ({clip.num_frames} frames)")
+
+
+@dataclass
 class Info:
     """Print the G1 joint table: motor order, limits, motors, PD gains."""
 
@@ -147,7 +163,8 @@ class Demo:
 
 def main() -> None:
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"export": Export, "render": Render, "check": Check, "info": Info, "demo": Demo},
+        {"export": Export, "render": Render, "check": Check, "lead-in": LeadIn,
+         "info": Info, "demo": Demo},
         prog="python -m robots",
         description=__doc__,
     )

@@ -176,6 +176,31 @@ class MotionClip:
             contact=self.contact[nearest],
         )
 
+    def with_lead_in(self, seconds: float) -> MotionClip:
+        """The clip preceded by ``seconds`` of the way from the G1's default standing pose
+        (at the first frame's place and heading, where the robot node hands over to a
+        policy) to its first frame: a quarter of it standing still, the rest a smooth
+        blend; the object stays where the first frame has it, the hands off it."""
+        if not (np.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"lead-in must be > 0 s, got {seconds}")
+        n = max(2, round(seconds * self.fps))
+        t = np.clip((np.arange(n) / n - 0.25) / 0.75, 0.0, 1.0)
+        w = (t * t * (3 - 2 * t))[:, None]  # smoothstep: starts and ends at rest
+        heading = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), quat.yaw(self.root_quat[0]))
+        standing = np.r_[self.root_pos[0, :2], g1.DEFAULT_ROOT_HEIGHT]
+        contact = np.repeat(self.contact[:1], n, axis=0)
+        contact[:, :2] = 0
+        lead = dict(
+            root_pos=(1 - w) * standing + w * self.root_pos[0],
+            root_quat=quat.slerp(heading, self.root_quat[0], w[:, 0]),
+            joint_pos=(1 - w) * g1.DEFAULT_POS + w * self.joint_pos[0],
+            object_pos=np.repeat(self.object_pos[:1], n, axis=0),
+            object_quat=np.repeat(self.object_quat[:1], n, axis=0),
+            contact=contact,
+        )
+        joined = {k: np.concatenate([v, getattr(self, k)]) for k, v in lead.items()}
+        return replace(self, **joined, source={**self.source, "lead_in_s": n / self.fps})
+
     # I/O ------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:

@@ -231,6 +231,9 @@ def _volume(obj: ObjectSpec) -> float:
     return float(sum(_trimesh().Trimesh(v, f).convex_hull.volume for v, f in convex_parts(obj)))
 
 
+OBJECT_PRIORITY = 2  # above the robot's geoms (the feet have 1)
+
+
 def add_object(
     spec: mujoco.MjSpec, obj: ObjectSpec, pos=(0.0, 0.0, 0.0), quat=(1.0, 0.0, 0.0, 0.0)
 ):
@@ -241,9 +244,10 @@ def add_object(
     body.add_freejoint(name=f"{obj.name}_joint")
     # MuJoCo takes density per geom; a given total mass becomes a uniform density.
     density = obj.density if obj.density is not None else obj.mass / _volume(obj)
-    common = dict(
-        density=density, friction=(obj.friction, 0.005, 0.0001), condim=3, rgba=obj.rgba, group=0
-    )
+    # MuJoCo takes the larger friction of two touching geoms of equal priority: above the
+    # robot's, the object's own friction is the one its contacts with the robot use.
+    common = dict(density=density, friction=(obj.friction, 0.005, 0.0001), condim=3,
+                  rgba=obj.rgba, group=0, priority=OBJECT_PRIORITY)  # fmt: skip
     if obj.shape in ("mesh", "points"):
         for i, (verts, faces) in enumerate(convex_parts(obj)):
             mesh_name = f"{obj.name}_part{i}"

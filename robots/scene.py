@@ -31,6 +31,17 @@ def _default_placement(i: int, obj: ObjectSpec) -> Placement:
     return Placement((0.4 - lo[0], 1.2 * i, -lo[2] + 1e-3))
 
 
+def floor_contacts(spec: mujoco.MjSpec, body) -> None:
+    """The object's contacts with the floor as explicit pairs carrying the floor's
+    friction: under priorities the object's friction would rule them too, and a slippery
+    floor must let a box slide whatever the box's hands-side friction."""
+    spec.add_exclude(bodyname1="world", bodyname2=body.name)
+    for geom in body.geoms:
+        f = FLOOR_FRICTION
+        spec.add_pair(name=f"floor_{geom.name}", geomname1="floor", geomname2=geom.name,
+                      condim=3, friction=[f, f, 0.005, 0.0001, 0.0001])  # fmt: skip
+
+
 def build_scene(
     objects: Sequence[ObjectSpec] = (),
     placements: Sequence[Placement | None] | None = None,
@@ -93,7 +104,9 @@ def build_scene(
     qpos = [default_qpos()]
     for i, obj in enumerate(objects):
         place = (placements[i] if placements is not None else None) or _default_placement(i, obj)
-        add_object(spec, obj, pos=place.pos, quat=place.quat)
+        body = add_object(spec, obj, pos=place.pos, quat=place.quat)
+        if floor:
+            floor_contacts(spec, body)
         q = np.asarray(place.quat, dtype=np.float64)
         qpos.append(np.concatenate([place.pos, q / np.linalg.norm(q)]))
     from robots import g1

@@ -11,6 +11,7 @@ onnxruntime only, no torch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import mujoco
 import numpy as np
@@ -39,11 +40,12 @@ from contract.tracker import (
     TrackerSettings,
     with_tracked,
 )
-from robots import g1
+from robots import g1, quat
 from robots.clip import MotionClip
 from robots.g1.mjcf import STRICT, SimOptions
-from robots.objects import surface_points
+from robots.objects import bounds, surface_points
 from robots.scene import build_scene
+from sim2sim.perturbation import UP, Perturbation
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,25 @@ class Sim2SimSettings:
     """Stage 2/3: a seeded latent draw per episode instead of the mean."""
     getup: bool = True
     """Stage 3 policies with a get-up token: turn it on after falls."""
-    track_object: bool = False
+    start: Literal["standing", "clip"] = "standing"
+    """Where an episode starts: the default standing pose at the clip's first place and
+    heading, where the robot node hands over to a policy after hold; or the clip's
+    first frame."""
+    track_object: bool = True
     """The policy sees the object as the robot node does with ``--tracker``: through the
     tracker model (``--tracker.*``: rate, latency, position noise, lost captures) and
-    the node's extrapolation, instead of the true pose."""
+    the node's extrapolation (False: the true pose)."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
-    estimate_pelvis_velocity: bool = False
+    estimate_pelvis_velocity: bool = True
     """The policy sees the pelvis velocity as the robot node measures it without a pelvis
-    tracker (leg odometry, ``contract.leg_odometry``) instead of the true one."""
+    tracker (leg odometry, ``contract.leg_odometry``; False: the true one)."""
+    perturb: Perturbation = field(default_factory=Perturbation)
+    """The model and the task off their nominal values (the robustness sweep's axes)."""
+
+
+# Sim2sim before it started and sensed as the robot does: the clip's first frame, the
+# true object pose and pelvis velocity (an upper bound on what the robot can do).
+IDEAL = Sim2SimSettings(start="clip", track_object=False, estimate_pelvis_velocity=False)
 
 
 class Sim2Sim:
@@ -84,12 +97,14 @@ class Sim2Sim:
         self.chain = list(chain or [])
         if self.chain and policy.goals is None:
             raise ValueError("a goal chain needs a goal-conditioned (Stage 2/3) policy")
-        self.model = build_scene([clip.object], options=settings.physics).compile()
+        perturb = settings.perturb
+        self.model = build_scene([perturb.object(clip.object)], options=settings.physics).compile()
         m = self.model
         m.actuator_gainprm[:, 0] = policy.kp
         m.actuator_biasprm[:, 1] = -policy.kp
         m.actuator_biasprm[:, 2] = -policy.kd
         m.actuator_forcerange[:] = np.c_[-policy.effort_limit, policy.effort_limit]
+        perturb.apply(m, clip.object.name)
         self.data = mujoco.MjData(m)
         dt = settings.physics.timestep
         self.decimation = round(1.0 / (dt * policy.control_hz))
@@ -119,9 +134,17 @@ class Sim2Sim:
         ref, _ = self.refs.state(ONLY_CLIP, np.array([frame]))
         # qpos[None] / qvel[None] are views: the write lands in MjData.
         self.index.write(self.data.qpos[None], self.data.qvel[None], ref)
-        self.data.ctrl[:] = ref.joint_pos[0]
+        qpos, ix = self.data.qpos, self.index
+        if self.s.start == "standing":
+            qpos[ix.root_q + 2] = g1.DEFAULT_ROOT_HEIGHT
+            heading = quat.yaw(qpos[ix.root_q + 3 : ix.root_q + 7])
+            qpos[ix.root_q + 3 : ix.root_q + 7] = quat.from_axis_angle(UP, heading)
+            qpos[ix.joint_q] = g1.DEFAULT_POS
+            self.data.qvel[:] = 0.0
+        self.s.perturb.place_object(qpos, ix.root_q, ix.obj_q, -bounds(self.clip.object)[0][2])
+        self.data.ctrl[:] = qpos[ix.joint_q]
         mujoco.mj_forward(self.model, self.data)
-        self.targets = ref.joint_pos[0].copy()
+        self.targets = qpos[ix.joint_q].copy()
         self.next_push = self._push_delay()
         self.lost = np.zeros((1, 2), int)
         self.down_steps = 0
@@ -256,3 +279,15 @@ class Sim2Sim:
                 and all(r["error_cm"] < 100 * GOAL_TOLERANCE for r in reached)
             )  # fmt: skip
         return result
+
+
+def summary(episodes: list[dict]) -> dict:
+    """The report's figures over ``episodes`` (``Sim2Sim.episode`` results)."""
+    return {
+        "success_rate": float(np.mean([e["success"] for e in episodes])),
+        "E_h_cm": float(np.mean([e["E_h_cm"] for e in episodes])),
+        "E_o_cm": float(np.mean([e["E_o_cm"] for e in episodes])),
+        "fall_rate": float(np.mean([e["fell"] for e in episodes])),
+        "joint_limit_hits": int(sum(e["joint_limit_hits"] for e in episodes)),
+        "max_torque_nm": float(max(e["max_torque_nm"] for e in episodes)),
+    }

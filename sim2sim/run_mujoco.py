@@ -22,7 +22,6 @@ from typing import Annotated
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
 import tyro
 
 from common.atomic import write_text
@@ -31,7 +30,7 @@ from contract.goals.masks import pattern_mask
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
 from robots.clip import load_clip
-from sim2sim.harness import Sim2Sim, Sim2SimSettings
+from sim2sim.harness import Sim2Sim, Sim2SimSettings, summary
 from sim2sim.teleop import KEYS_HELP, Teleop
 
 
@@ -92,12 +91,7 @@ def main() -> None:
         "motion": str(args.motion),
         "settings": asdict(settings),
         "episodes": episodes,
-        "success_rate": float(np.mean([e["success"] for e in episodes])),
-        "E_h_cm": float(np.mean([e["E_h_cm"] for e in episodes])),
-        "E_o_cm": float(np.mean([e["E_o_cm"] for e in episodes])),
-        "fall_rate": float(np.mean([e["fell"] for e in episodes])),
-        "joint_limit_hits": int(sum(e["joint_limit_hits"] for e in episodes)),
-        "max_torque_nm": float(max(e["max_torque_nm"] for e in episodes)),
+        **summary(episodes),
     }
     text = json.dumps(report, indent=2)
     if args.report is None:

@@ -18,6 +18,8 @@ import mujoco
 import numpy as np
 from mujoco import batch as mjbatch
 
+from training.randomization import RANDOMIZED
+
 BackendName = Literal["batch", "warp"]
 BACKENDS: tuple[str, ...] = ("batch", "warp")
 
@@ -115,12 +117,6 @@ class MujocoBatchBackend:
         self.batch.forward(ids, stage=mujoco.mjtStage.mjSTAGE_VEL)
 
 
-# MjModel fields the randomization draws per simulation (training.randomization); the
-# warp model holds one copy per simulation of these only.
-RANDOMIZABLE: tuple[str, ...] = (
-    "body_mass", "body_inertia", "body_ipos", "geom_friction", "geom_solref",
-    "actuator_gainprm", "actuator_biasprm",
-)  # fmt: skip
 
 
 def import_warp():
@@ -180,7 +176,7 @@ class WarpBackend:
             mujoco.mj_resetDataKeyframe(model, data, self._keyframe)
         mujoco.mj_forward(model, data)
         with wp.ScopedDevice(self.device):
-            self.m = mjw.put_model(model, batch_sizes=dict.fromkeys(RANDOMIZABLE, nsim))
+            self.m = mjw.put_model(model, batch_sizes=dict.fromkeys(RANDOMIZED, nsim))
             self.d = mjw.put_data(model, data, nworld=nsim, nconmax=nconmax, njmax=njmax)
             # which simulations a reset takes: the keyframe's id or -1 (left alone), or
             # a mask where the model has no keyframe
@@ -200,10 +196,10 @@ class WarpBackend:
         return self._fields[name]
 
     def model_field(self, name: str):
-        if name not in RANDOMIZABLE:
+        if name not in RANDOMIZED:
             raise KeyError(
                 f"{name!r} is not drawn per simulation on the warp backend; these are: "
-                f"{RANDOMIZABLE}"
+                f"{RANDOMIZED}"
             )
         if name not in self._model_fields:
             self._model_fields[name] = self.wp.to_torch(getattr(self.m, name))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tyro
@@ -43,7 +43,7 @@ from contract.observations import (
 from contract.policy_file import PolicyInterface
 from contract.reference import ReferenceMotions
 from contract.state import StateIndex
-from robots import g1
+from robots import g1, quat
 from robots.clip import MotionClip
 from robots.g1.mjcf import SimOptions
 from robots.objects import convex_planes
@@ -159,11 +159,15 @@ class HoiEnv:
         self.max_latency = (min(round(rc.max_latency_s / dt), self.decimation)
                             if rc.enabled else 0)  # fmt: skip
         most = round(rc.tracker_latency_s * cfg.control_hz)
-        self.tracker = (
-            TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis, like=self._qpos)
-            if rc.enabled and most
-            else None
-        )
+        noisy = rc.tracker_noise > 0
+        self.tracker = None
+        if rc.enabled and (most or noisy):
+            rng = self.rng if noisy else None
+            self.tracker = TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis,
+                                        like=self._qpos, rng=rng)  # fmt: skip
+        # the pelvis velocity as the node's leg odometry reports it: one step late, noisy
+        self.velocity_error = zeros(self.n, self._qpos.dtype)
+        self.late_root_vel = zeros((self.n, 3), self._qpos.dtype)
         self.prev_target = xp.asarray(xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS)),
                                       copy=True)  # fmt: skip
         self.next_push = xp.full(self.n, xp.inf, dtype=self._qpos.dtype, device=dev)
@@ -207,15 +211,20 @@ class HoiEnv:
             self.latency[ids] = self.rng.integers(0, self.max_latency + 1, len(ids))
             if self.tracker is not None:
                 steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
-                self.tracker.restart(ids, steps)
+                noise = self.rng.uniform(0.0, rc.tracker_noise, len(ids))
+                self.tracker.restart(ids, steps, noise)
+            self.velocity_error[ids] = self.rng.uniform(0.0, rc.pelvis_velocity_error, len(ids))
             self.next_push[ids] = (
                 self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
             )
-        ref, _ = self.refs.state(clip, frame)
+        ref, contact = self.refs.state(clip, frame)
         self.prev_target[ids] = ref.joint_pos
         self.write_state(ids, ref, flush=False)
+        self.late_root_vel[ids] = ref.root_lin_vel
         if self.cfg.psi_prob > 0:
             self._physical_state(ids, self.refs.index(clip, frame))
+        if rc.enabled and (rc.object_start_offset > 0 or rc.object_start_yaw > 0):
+            self.shift_object(ids[~self.xp.any(contact[:, :2] > 0.5, axis=1)])
         if rc.enabled:
             self.perturb_joints(ids, rc.joint_pos_noise)
             self._qvel[ids[:, None], self._joint_v] += self.rng.normal(
@@ -236,6 +245,22 @@ class HoiEnv:
                & self._fits(self.probe.depths(qpos)))[:, None]  # fmt: skip
         self._qpos[ids] = xp.where(use, qpos, self._qpos[ids])
         self._qvel[ids] = xp.where(use, qvel, self._qvel[ids])
+
+    def shift_object(self, ids: np.ndarray) -> None:
+        """Move the objects of simulations ``ids`` by a drawn horizontal offset and turn
+        them about the vertical (``object_start_offset``, ``object_start_yaw``)."""
+        rc, o = self.cfg.randomization, self.index.obj_q
+        up = like(np.array([0.0, 0.0, 1.0]), self._qpos)
+
+        def shift(qpos, which):
+            qpos, k = self.xp.asarray(qpos, copy=True), qpos.shape[0]
+            qpos[:, o : o + 2] += self.rng.uniform(-1, 1, (k, 2)) * rc.object_start_offset
+            yaw = self.rng.uniform(-1, 1, k) * rc.object_start_yaw
+            turn = quat.from_axis_angle(self.xp.broadcast_to(up, (k, 3)), yaw)
+            qpos[:, o + 3 : o + 7] = quat.multiply(turn, qpos[:, o + 3 : o + 7])
+            return qpos
+
+        self.physical_start(ids, shift)
 
     def perturb_joints(self, ids: np.ndarray, scale, rng=None) -> None:
         """Add Gaussian noise (rad; ``scale`` one for all or one per simulation) to the
@@ -342,13 +367,25 @@ class HoiEnv:
         """Observations of the current state (pass ``state``/``distances`` if already read)."""
         if state is None:
             state = self.index.from_backend(self.backend)
-        if self.tracker is not None:  # where a late tracker reports the tracked bodies
-            state = self.tracker.observe(state)
-        if self.cfg.randomization.enabled:  # what the robot's sensors would report
-            state = self.cfg.randomization.sensor_noise.measure(state, self.rng)
+        state = self.measured(state)
         future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)
+
+    def measured(self, state):
+        """``state`` as the robot's sensors, tracker and leg odometry report it (these
+        keep a history: once per control step)."""
+        if self.tracker is not None:  # where a late tracker reports the tracked bodies
+            state = self.tracker.observe(state)
+        rc = self.cfg.randomization
+        if rc.enabled and rc.pelvis_velocity_error > 0 and not rc.tracker_pelvis:
+            late = self.late_root_vel
+            self.late_root_vel = state.root_lin_vel
+            noise = self.velocity_error[:, None] * self.rng.normal(size=(self.n, 3))
+            state = replace(state, root_lin_vel=late + noise)
+        if rc.enabled:  # what the robot's sensors would report
+            state = rc.sensor_noise.measure(state, self.rng)
+        return state
 
     def step_info(self, state) -> dict[str, np.ndarray]:
         """Task-specific step data for ``step``'s info, read before the terminations
@@ -398,6 +435,7 @@ class HoiEnv:
         self.lost = T.count_contact_lost(self.lost, touching, contact)
 
         c = self.cfg.rewards
+        ref_dist, _ = body_object_distance(ref, self.planes)
         terms = {
             "body_pos": R.body_pos_tracking(state, ref, c.sigma_body_pos),
             "body_rot": R.body_rot_tracking(state, ref, c.sigma_body_rot),
@@ -408,6 +446,9 @@ class HoiEnv:
             "grasp": R.grasp(state, contact, dist, normal),
             "energy": R.energy(self.backend.field("actuator_force"), state.joint_vel),
             "foot_slip": R.foot_slip(state, contact),
+            "hand_object": R.hand_object(state, ref, ref_dist, c.sigma_hand_object),
+            "torso_clearance": R.torso_clearance(state, ref, self.planes),
+            "joint_limits": R.joint_limits(state, ref),
         }
         extra = self.step_info(state)
         causes = self.terminations(state, ref)

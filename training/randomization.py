@@ -1,10 +1,12 @@
 """Robustness randomization (InterMimic+), drawn per simulation at every reset.
 
-Model fields are per-simulation copies (``mujoco.batch`` expand): object mass (with its
-inertia) and centre of mass, object and foot friction, contact softness, PD gains. Action
-latency, sensor noise, velocity impulses and initial-state noise are applied by the
-environment. What still separates training from sim2sim and the robot (1 kHz, latency,
-sensor noise) is randomized around sim2sim's values here.
+Model fields are per-simulation copies (``mujoco.batch`` expand, ``RANDOMIZED``): object
+mass (with its inertia) and centre of mass, robot link masses, object and floor
+friction, contact softness, PD gains, torque limits, joint damping, friction loss and
+armature. Action latency, sensor noise, velocity impulses and initial-state noise are
+applied by the environment. What still separates training from sim2sim and the robot
+(1 kHz, latency, sensor noise) is randomized around sim2sim's values here; the tests
+read each drawn value back from the simulation's own contacts, forces and dynamics.
 """
 
 from __future__ import annotations
@@ -25,12 +27,26 @@ class RandomizationConfig:
     enabled: bool = True
     model: bool = True
     """Draw the per-simulation model fields (False: every simulation keeps the model's
-    own masses, friction, contact softness and gains; latency, noise and pushes as set)."""
+    own masses, friction, contact softness, gains and joint properties; latency, noise
+    and pushes as set)."""
     object_mass_scale: tuple[float, float] = (0.7, 1.3)
     object_com_offset: float = 0.02  # m, per axis
     object_friction: tuple[float, float] = (0.5, 1.2)
-    foot_friction: tuple[float, float] = (0.4, 1.0)
-    gain_scale: tuple[float, float] = (0.9, 1.1)  # kp and kd, per joint
+    """Friction of the object's contacts with the robot (the object's geoms outrank the
+    robot's, ``robots.objects.OBJECT_PRIORITY``)."""
+    floor_friction: tuple[float, float] = (0.4, 1.0)
+    """Friction of the floor's contacts with the feet (which outrank it) and with the
+    object (explicit pairs, ``robots.scene.floor_contacts``)."""
+    gain_scale: tuple[float, float] = (0.85, 1.15)  # kp and kd, per joint
+    effort_scale: tuple[float, float] = (0.8, 1.0)  # the motors' torque limits, per joint
+    joint_damping: tuple[float, float] = (0.0, 0.1)
+    """N m s/rad per joint: what an unmodelled drive adds (Unitree's own G1 model: 0.05)."""
+    joint_frictionloss: tuple[float, float] = (0.0, 0.3)
+    """N m per joint (Unitree's own G1 model: 0.2)."""
+    armature_scale: tuple[float, float] = (0.5, 2.0)
+    """The reflected rotor inertia per joint (Unitree's own G1 model: 0.01 everywhere)."""
+    link_mass_scale: tuple[float, float] = (0.95, 1.05)  # every robot link, each its own
+    torso_added_mass: tuple[float, float] = (-0.5, 2.5)  # kg on the torso link
     # Contact softness: the time constant of every contact (solref[0], MuJoCo's 0.02 s;
     # at least two physics steps).
     contact_timeconst: tuple[float, float] = (0.01, 0.03)  # s
@@ -44,6 +60,17 @@ class RandomizationConfig:
     tracker_latency_s: float = 0.0
     tracker_pelvis: bool = False
     """The tracker also sees the pelvis (its position and linear velocity arrive as late)."""
+    tracker_noise: float = 0.0
+    """m: a tracker's position noise per episode, drawn up to this; the policy sees what
+    the node's fit over its captures leaves of it (``training.tracker_delay``)."""
+    pelvis_velocity_error: float = 0.0
+    """m/s: without a pelvis tracker the node estimates the pelvis velocity from the legs,
+    a step late and this noisy (drawn per episode up to it); 0: the true velocity."""
+    object_start_offset: float = 0.0
+    """m per horizontal axis: where the reference has no hand on the object at the start
+    frame, the object starts shifted by up to this (and turned by up to
+    ``object_start_yaw`` rad), so the hands must reach for it where it is."""
+    object_start_yaw: float = 0.0
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)
@@ -55,12 +82,14 @@ class ModelRandomizer:
     """Writes per-simulation model values for reset simulations."""
 
     def __init__(self, backend, model: mujoco.MjModel, object_name: str, cfg: RandomizationConfig):
-        self.cfg, self.backend = cfg, backend
+        self.cfg = cfg
         obj = model.body(object_name).id
         self.obj = obj
-        self.mass = backend.model_field("body_mass")
+        f = {name: backend.model_field(name) for name in RANDOMIZED}
+        self.f = f
         # index arrays and base values beside the fields (numpy, or tensors on their device)
-        xp, dev, like = namespace(self.mass), device(self.mass), self.mass
+        like = f["body_mass"]
+        xp, dev = namespace(like), device(like)
 
         def index(a) -> np.ndarray:
             return xp.asarray(np.asarray(a, dtype=np.int64), device=dev)
@@ -69,36 +98,57 @@ class ModelRandomizer:
         self.foot_geoms = index(
             [g for g in range(model.ngeom) if "foot" in (model.geom(g).name or "")]
         )
-        self.base_mass = float(model.body_mass[obj])
-        self.base_inertia = as_like(model.body_inertia[obj], like)
-        self.base_ipos = as_like(model.body_ipos[obj], like)
-        self.base_gain = as_like(model.actuator_gainprm[:, 0], like)
-        self.base_bias = as_like(model.actuator_biasprm[:, :3], like)
-        self.inertia = backend.model_field("body_inertia")
-        self.ipos = backend.model_field("body_ipos")
-        self.friction = backend.model_field("geom_friction")
-        self.solref = backend.model_field("geom_solref")
-        self.gain = backend.model_field("actuator_gainprm")
-        self.bias = backend.model_field("actuator_biasprm")
+        robot = [b for b in range(1, model.nbody) if model.body_rootid[b] != obj]
+        self.links = index(robot)
+        self.torso = model.body("torso_link").id
+        self.dofs = index(model.jnt_dofadr[model.jnt_type == mujoco.mjtJoint.mjJNT_HINGE])
+        self.base = {name: as_like(getattr(model, name), like) for name in RANDOMIZED}
 
     def apply(self, ids: np.ndarray, rng) -> None:
         """New values for simulations ``ids`` (``rng``: numpy's Generator, or
         ``training.random_source.TorchRandom`` for tensor fields)."""
-        c, n = self.cfg, len(ids)
+        c, n, f, base = self.cfg, len(ids), self.f, self.base
+        nj, nl = len(self.dofs), len(self.links)
         scale = rng.uniform(*c.object_mass_scale, n)
-        self.mass[ids, self.obj] = self.base_mass * scale
-        self.inertia[ids, self.obj] = self.base_inertia * scale[:, None]
-        self.ipos[ids, self.obj] = self.base_ipos + rng.uniform(-1, 1, (n, 3)) * c.object_com_offset
+        f["body_mass"][ids, self.obj] = base["body_mass"][self.obj] * scale
+        f["body_inertia"][ids, self.obj] = base["body_inertia"][self.obj] * scale[:, None]
+        offset = rng.uniform(-1, 1, (n, 3)) * c.object_com_offset
+        f["body_ipos"][ids, self.obj] = base["body_ipos"][self.obj] + offset
+        links = rng.uniform(*c.link_mass_scale, (n, nl))
+        f["body_mass"][ids[:, None], self.links] = base["body_mass"][self.links] * links
+        f["body_inertia"][ids[:, None], self.links] = (
+            base["body_inertia"][self.links] * links[..., None]
+        )
+        f["body_mass"][ids, self.torso] += rng.uniform(*c.torso_added_mass, n)
         fr = rng.uniform(*c.object_friction, n)
-        self.friction[ids[:, None], self.obj_geoms, 0] = fr[:, None]
-        fr = rng.uniform(*c.foot_friction, n)
-        self.friction[ids[:, None], self.foot_geoms, 0] = fr[:, None]
-        self.solref[ids, :, 0] = rng.uniform(*c.contact_timeconst, n)[:, None]
-        kp = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
-        kd = rng.uniform(*c.gain_scale, (n, len(self.base_gain)))
-        self.gain[ids, :, 0] = self.base_gain * kp
-        self.bias[ids, :, 1] = self.base_bias[:, 1] * kp
-        self.bias[ids, :, 2] = self.base_bias[:, 2] * kd
-        # mj_setConst is not rerun: the dynamics read masses, inertias and gains directly;
-        # the derived constants only scale constraint softness, and recomputing them at
-        # every reset would cost more than the step itself.
+        f["geom_friction"][ids[:, None], self.obj_geoms, 0] = fr[:, None]
+        fr = rng.uniform(*c.floor_friction, n)
+        f["geom_friction"][ids[:, None], self.foot_geoms, 0] = fr[:, None]
+        f["pair_friction"][ids, :, 0] = fr[:, None]
+        f["pair_friction"][ids, :, 1] = fr[:, None]
+        tc = rng.uniform(*c.contact_timeconst, n)[:, None]
+        f["geom_solref"][ids, :, 0] = tc
+        f["pair_solref"][ids, :, 0] = tc
+        kp = rng.uniform(*c.gain_scale, (n, nj))
+        kd = rng.uniform(*c.gain_scale, (n, nj))
+        f["actuator_gainprm"][ids, :, 0] = base["actuator_gainprm"][:, 0] * kp
+        f["actuator_biasprm"][ids, :, 1] = base["actuator_biasprm"][:, 1] * kp
+        f["actuator_biasprm"][ids, :, 2] = base["actuator_biasprm"][:, 2] * kd
+        effort = rng.uniform(*c.effort_scale, (n, nj))[..., None]
+        f["actuator_forcerange"][ids] = base["actuator_forcerange"] * effort
+        f["dof_damping"][ids[:, None], self.dofs] = rng.uniform(*c.joint_damping, (n, nj))
+        friction = rng.uniform(*c.joint_frictionloss, (n, nj))
+        f["dof_frictionloss"][ids[:, None], self.dofs] = friction
+        armature = rng.uniform(*c.armature_scale, (n, nj))
+        f["dof_armature"][ids[:, None], self.dofs] = base["dof_armature"][self.dofs] * armature
+        # mj_setConst is not rerun: the dynamics read masses, inertias, gains and joint
+        # properties directly; the derived constants only scale constraint softness, and
+        # recomputing them at every reset would cost more than the step itself.
+
+
+# The MjModel fields drawn per simulation.
+RANDOMIZED: tuple[str, ...] = (
+    "body_mass", "body_inertia", "body_ipos", "geom_friction", "geom_solref", "pair_friction",
+    "pair_solref", "actuator_gainprm", "actuator_biasprm", "actuator_forcerange",
+    "dof_damping", "dof_frictionloss", "dof_armature",
+)  # fmt: skip

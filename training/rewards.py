@@ -12,6 +12,7 @@ from common.array_namespace import constant, namespace, readonly
 from contract.observations import HOI_BODIES, projected_gravity_of
 from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
+from robots.objects import signed_distance
 
 _HANDS = ("left_wrist_yaw_link", "right_wrist_yaw_link")
 HAND_SLOTS = readonly([HOI_BODIES.index(h) for h in _HANDS])  # in the HOI distances
@@ -21,6 +22,16 @@ FEET = readonly([KEY_BODIES.index(f"{s}_ankle_roll_link") for s in ("left", "rig
 # The palm faces along -y of the left hand frame and +y of the right one.
 PALM_AXIS = readonly([[0.0, -1.0, 0.0], [0.0, 1.0, 0.0]])
 GRASP_DISTANCE = 0.05  # m: the grasp reward's distance scale
+HAND_REACH = 0.3  # m: a reference hand this near the object surface is reaching for it
+TORSO = KEY_BODIES.index("torso_link")
+# The torso link's collision shapes as spheres (centre in its frame, radius): the
+# capsule's two ends and the head (robots.g1.table).
+TORSO_POINTS = readonly([[0.01, 0.0, 0.08, 0.09], [0.01, 0.0, 0.2, 0.09], [0.0, 0.0, 0.43, 0.06]])
+TORSO_MARGIN = 0.1  # m: closer than this to the object, the torso keeps the reference's gap
+SOFT_LIMIT = 0.9  # share of each joint's range
+_MIDDLE, _HALF = (g1.JOINT_UPPER + g1.JOINT_LOWER) / 2, (g1.JOINT_UPPER - g1.JOINT_LOWER) / 2
+SOFT_LOWER = readonly(_MIDDLE - SOFT_LIMIT * _HALF)
+SOFT_UPPER = readonly(_MIDDLE + SOFT_LIMIT * _HALF)
 
 
 @dataclass(frozen=True)
@@ -34,12 +45,16 @@ class RewardConfig:
     grasp: float = 0.5
     energy: float = -1e-4
     foot_slip: float = -0.5  # per m/s of a planted foot's horizontal speed
+    hand_object: float = 0.0  # hands where the reference has them relative to the object
+    torso_clearance: float = 0.0  # per m the torso and head come closer than the reference
+    joint_limits: float = 0.0  # per rad past the soft limits where the reference is not
     termination: float = -2.0
     sigma_body_pos: float = 0.3
     sigma_body_rot: float = 0.6
     sigma_body_vel: float = 2.0
     sigma_object_pos: float = 0.3
     sigma_object_rot: float = 0.6
+    sigma_hand_object: float = 0.1
 
 
 def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -108,6 +123,63 @@ def foot_slip(s: HoiState, ref_contact: np.ndarray) -> np.ndarray:
     xp = namespace(s.body_lin_vel)
     speed = xp.linalg.vector_norm(s.body_lin_vel[:, constant(FEET, s.body_lin_vel), :2], axis=-1)
     return xp.sum(speed * xp.astype(ref_contact[:, 2:4] > 0.5, speed.dtype), axis=1)
+
+
+def _in_object_frame(s: HoiState, bodies) -> np.ndarray:
+    """(N, K, 3) positions of the state's ``bodies`` in its object's frame."""
+    xp = namespace(s.body_pos)
+    rel = s.body_pos[:, constant(bodies, s.body_pos)] - s.object_pos[:, None]
+    inv = xp.broadcast_to(quat.conjugate(s.object_quat)[:, None], (*rel.shape[:-1], 4))
+    return quat.rotate(inv, rel)
+
+
+def hand_object(s: HoiState, ref: HoiState, ref_dist: np.ndarray, sigma: float) -> np.ndarray:
+    """The hands placed on the object as the reference places them on its object: for
+    each hand the reference brings within ``HAND_REACH`` of the object surface, exp(-e^2
+    / sigma^2) of its position error in the object's frame; mean over those hands (0
+    when none is near). The hands reach for the object where it is, not where the clip
+    put it. ``ref_dist``: the reference's ``body_object_distance``."""
+    xp = namespace(ref_dist)
+    err = xp.sum((_in_object_frame(s, HAND_BODIES) - _in_object_frame(ref, HAND_BODIES)) ** 2,
+                 axis=-1)  # fmt: skip
+    near = xp.astype(ref_dist[:, constant(HAND_SLOTS, ref_dist)] < HAND_REACH, err.dtype)
+    count = xp.sum(near, axis=1)
+    score = xp.sum(xp.exp(-err / sigma**2) * near, axis=1)
+    return xp.where(count > 0, score / xp.clip(count, min=1.0), 0.0)
+
+
+def _torso_clearance(s: HoiState, planes: list[np.ndarray]) -> np.ndarray:
+    """(N,) the gap (m) between the object and the torso's and head's collision shapes."""
+    xp = namespace(s.body_pos)
+    centres = constant(TORSO_POINTS, s.body_pos)
+    shape = (s.body_pos.shape[0], len(TORSO_POINTS))
+    torso = xp.broadcast_to(s.body_quat[:, TORSO][:, None], (*shape, 4))
+    offsets = xp.broadcast_to(centres[:, :3], (*shape, 3))
+    pos = s.body_pos[:, TORSO][:, None] + quat.rotate(torso, offsets)
+    rel = pos - s.object_pos[:, None]
+    inv = xp.broadcast_to(quat.conjugate(s.object_quat)[:, None], (*rel.shape[:-1], 4))
+    dist, _ = signed_distance(planes, quat.rotate(inv, rel))
+    return xp.min(dist - centres[:, 3], axis=1)
+
+
+def torso_clearance(s: HoiState, ref: HoiState, planes: list[np.ndarray]) -> np.ndarray:
+    """How far (m) the torso and head come closer to the object than the reference has
+    them, counted up to ``TORSO_MARGIN`` (no leaning on it where the reference does not);
+    weight it negative."""
+    xp = namespace(s.body_pos)
+    wanted = xp.clip(_torso_clearance(ref, planes), max=TORSO_MARGIN)
+    return xp.clip(wanted - _torso_clearance(s, planes), min=0.0)
+
+
+def joint_limits(s: HoiState, ref: HoiState) -> np.ndarray:
+    """rad past the soft joint limits (``SOFT_LIMIT`` of each range about its middle),
+    summed over the joints; where the reference itself is past them, its angle is the
+    limit. Weight it negative."""
+    xp = namespace(s.joint_pos)
+    lo, hi = constant(SOFT_LOWER, s.joint_pos), constant(SOFT_UPPER, s.joint_pos)
+    lo, hi = xp.minimum(lo, ref.joint_pos), xp.maximum(hi, ref.joint_pos)
+    past = xp.clip(s.joint_pos - hi, min=0.0) + xp.clip(lo - s.joint_pos, min=0.0)
+    return xp.sum(past, axis=1)
 
 
 def energy(actuator_force: np.ndarray, joint_vel: np.ndarray) -> np.ndarray:

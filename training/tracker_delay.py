@@ -4,7 +4,8 @@ as the robot node extrapolates a late capture (``contract.tracker.extrapolate``)
 the tracker also sees the pelvis, its position and linear velocity likewise (what the
 node takes from a tracked pelvis, ``contract.tracker.with_tracked``). What is left
 between that and the truth is the error the node's compensation leaves when a body
-accelerates. The latency is drawn per episode at control-step resolution."""
+accelerates. The latency is drawn per episode at control-step resolution; a tracker's
+position noise adds what the node's line fit leaves of it, independently each step."""
 
 from __future__ import annotations
 
@@ -18,6 +19,19 @@ from contract.state import HoiState
 from contract.tracker import advance, extrapolate
 
 
+def _line_fit_noise(captures: int, period: float) -> tuple[float, float]:
+    """Standard deviations of the end position and the slope of a least-squares line
+    through ``captures`` samples ``period`` s apart, per unit of sample noise."""
+    t = np.arange(captures) * period
+    design = np.c_[np.ones(captures), t - t[-1]]
+    cov = np.linalg.inv(design.T @ design)
+    return float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+
+
+# The node's object pose: a line fit over 0.1 s of 100 Hz captures (contract.tracker).
+FIT_POSITION, FIT_VELOCITY = _line_fit_noise(10, 0.01)
+
+
 class TrackerDelay:
     """The tracked bodies' recent true states per simulation, and each simulation's
     latency in steps."""
@@ -26,13 +40,14 @@ class TrackerDelay:
     PELVIS = ("root_pos", "root_lin_vel")
 
     def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False,
-                 like=None):  # fmt: skip
+                 like=None, rng=None):  # fmt: skip
         """``like``: an array whose namespace, float dtype and device the history takes
-        (default numpy)."""
-        self.control_hz, self.most_steps = control_hz, most_steps
+        (default numpy); ``rng`` draws the noise (with ``restart``'s ``noise``)."""
+        self.control_hz, self.most_steps, self.rng = control_hz, most_steps, rng
         like = np.zeros(0) if like is None else like
         xp, dev = namespace(like), device(like)
         self.steps = xp.zeros(n, dtype=xp.int64, device=dev)
+        self.noise = xp.zeros(n, dtype=like.dtype, device=dev)
         self.fresh = xp.ones(n, dtype=xp.bool, device=dev)
         self.rows = xp.arange(n, device=dev)
         fields = self.OBJECT + (self.PELVIS if pelvis else ())
@@ -40,10 +55,11 @@ class TrackerDelay:
                                     dtype=like.dtype, device=dev)
                         for f in fields}  # fmt: skip
 
-    def restart(self, ids: np.ndarray, steps: np.ndarray) -> None:
-        """New episodes for ``ids`` with these latencies (steps): their history starts
-        again from the next observed state."""
+    def restart(self, ids: np.ndarray, steps: np.ndarray, noise=0.0) -> None:
+        """New episodes for ``ids`` with these latencies (steps) and position noise (m):
+        their history starts again from the next observed state."""
         self.steps[ids] = steps
+        self.noise[ids] = noise
         self.fresh[ids] = True
 
     def observe(self, state: HoiState) -> HoiState:
@@ -59,6 +75,9 @@ class TrackerDelay:
         self.fresh[:] = False
         ahead = self.steps / self.control_hz
         pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
+        if self.rng is not None:
+            pos = pos + FIT_POSITION * self.noise[:, None] * self.rng.normal(size=pos.shape)
+            lin = lin + FIT_VELOCITY * self.noise[:, None] * self.rng.normal(size=lin.shape)
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
         if "root_pos" in seen:
             late.update(root_pos=advance(seen["root_pos"], seen["root_lin_vel"], ahead),

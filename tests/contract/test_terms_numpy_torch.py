@@ -81,6 +81,7 @@ def evaluate_all(x: dict) -> dict:
     s, ref, contact = x["state"], x["ref"], x["contact"]
     obs_in = O.ObsInputs(s, x["last_action"], x["future"], x["planes"])
     dist, normal = O.body_object_distance(s, x["planes"])
+    ref_dist, _ = O.body_object_distance(ref, x["planes"])
     rc, tc = R.RewardConfig(), T.TerminationConfig()
     residual = F.goal_residual(s, ref, contact)
     goals = residual[:, None].repeat(2, 1) if isinstance(residual, np.ndarray) else (
@@ -99,6 +100,9 @@ def evaluate_all(x: dict) -> dict:
         "contact_tracking": R.contact_tracking(x["touching"], contact),
         "grasp": R.grasp(s, contact, dist, normal),
         "foot_slip": R.foot_slip(s, contact),
+        "hand_object": R.hand_object(s, ref, ref_dist, rc.sigma_hand_object),
+        "torso_clearance": R.torso_clearance(s, ref, x["planes"]),
+        "joint_limits": R.joint_limits(s, ref),
         "energy": R.energy(x["force"], s.joint_vel),
         "goal_success": R.goal_success(F.goal_distance(goals, x["mask"]), x["due"], 0.3),
         "upright": R.upright(s),

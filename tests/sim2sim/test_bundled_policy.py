@@ -2,6 +2,7 @@
 README's main job) on the clip bundled with it (the reference it was trained on), and
 the walk-clip policy (the tests' default-pose expert)."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from contract.policy import Policy
 from retarget.pipeline import retarget
 from retarget.synthetic import SyntheticConfig, synthetic_motion
-from sim2sim.harness import Sim2Sim
+from sim2sim.harness import IDEAL, Sim2Sim
 
 POLICIES = Path(__file__).resolve().parents[2] / "sim2sim" / "policies"
 
@@ -30,7 +31,7 @@ def lift_clip():
 def test_bundled_policy_loads_and_steps(name, clip, base, survives):
     policy = Policy.load(POLICIES / name)  # refuses a stale observation contract
     assert policy.action_base == base
-    sim = Sim2Sim(policy, clip())
+    sim = Sim2Sim(policy, clip(), IDEAL)
     sim.reset(0)
     info = sim.step()
     assert np.isfinite(info["max_torque"])
@@ -44,10 +45,8 @@ def test_bundled_lift_expert_succeeds_in_sim2sim(push, least):
     """The acceptance of the bundled lift expert in sim2sim's default settings and under
     0.5 m/s pushes: 16 episodes (``run_mujoco.py --episodes 16 [--push-velocity 0.5]``,
     seed 0), at least 90 % (pushed: 70 %) lift the box and put it back."""
-    from sim2sim.harness import Sim2SimSettings
-
     sim = Sim2Sim(Policy.load(POLICIES / "stage1_lift.onnx"), lift_clip(),
-                  Sim2SimSettings(push_velocity=push))  # fmt: skip
+                  replace(IDEAL, push_velocity=push))  # fmt: skip
     results = [sim.episode() for _ in range(16)]
     rate = np.mean([r["success"] for r in results])
     assert rate >= least, [r["ended_by"] for r in results]

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import mujoco
@@ -9,13 +10,13 @@ import numpy as np
 from contract.policy import Policy
 from contract.sensors import SensorNoise
 from robots.clip import load_clip
-from sim2sim.harness import Sim2Sim, Sim2SimSettings
+from sim2sim.harness import IDEAL, Sim2Sim, Sim2SimSettings
 from sim2sim.teleop import GLFW, Teleop
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
 
 REPO = Path(__file__).resolve().parents[2]
-QUIET = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0))
+QUIET = replace(IDEAL, noise=SensorNoise(0.0, 0.0, 0.0))
 
 
 def test_training_and_sim2sim_build_identical_observations(exported):

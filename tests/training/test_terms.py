@@ -186,3 +186,54 @@ def test_foot_slip_counts_planted_feet_only(batch):
     np.testing.assert_allclose(R.foot_slip(s, contact), 0.5)
     contact[:, 3] = 1.0
     np.testing.assert_allclose(R.foot_slip(s, contact), 1.5)
+
+
+def test_hands_are_scored_relative_to_the_object_where_it_is(batch, refs):
+    state, _ = batch
+    planes = convex_planes(refs.object)
+    ref_dist, _ = O.body_object_distance(state, planes)
+    near = (ref_dist[:, list(R.HAND_SLOTS)] < R.HAND_REACH).any(axis=1)
+    assert near.any() and not near.all()  # the clip's walk-up and its carry
+    sigma = R.RewardConfig().sigma_hand_object
+    np.testing.assert_allclose(R.hand_object(state, state, ref_dist, sigma), near * 1.0)
+    # Object and robot moved and turned together: the hands are where they should be.
+    turn = quat.from_axis_angle([0, 0, 1.0], 0.4)
+
+    def moved(s, shift):
+        rotate = lambda p: quat.rotate(np.broadcast_to(turn, (*p.shape[:-1], 4)), p)  # noqa: E731
+        return dataclasses.replace(
+            s, body_pos=rotate(s.body_pos) + shift, object_pos=rotate(s.object_pos) + shift,
+            body_quat=quat.multiply(np.broadcast_to(turn, s.body_quat.shape), s.body_quat),
+            object_quat=quat.multiply(np.broadcast_to(turn, s.object_quat.shape), s.object_quat),
+        )  # fmt: skip
+
+    both = moved(state, np.array([0.05, -0.03, 0.0]))
+    np.testing.assert_allclose(R.hand_object(both, state, ref_dist, sigma), near * 1.0, atol=1e-9)
+    # The object moved away from where the hands are: less, where they are reaching.
+    away = dataclasses.replace(state, object_pos=state.object_pos + [0.05, 0.0, 0.0])
+    r = R.hand_object(away, state, ref_dist, sigma)
+    assert np.all(r[near] < 0.9) and np.all(r[~near] == 0.0)
+
+
+def test_leaning_on_the_object_is_penalized_where_the_reference_keeps_clear(batch, refs):
+    state, _ = batch
+    planes = convex_planes(refs.object)
+    np.testing.assert_allclose(R.torso_clearance(state, state, planes), 0.0)
+    # The object brought up to the torso: the penalty is the gap lost, up to the margin.
+    torso = state.body_pos[:, R.TORSO]
+    lean = dataclasses.replace(state, object_pos=torso + [0.3, 0.0, 0.0])
+    gap = R._torso_clearance(lean, planes)
+    expected = np.clip(np.minimum(R._torso_clearance(state, planes), R.TORSO_MARGIN) - gap, 0, None)
+    np.testing.assert_allclose(R.torso_clearance(lean, state, planes), expected)
+    assert expected.max() > 0.05
+
+
+def test_joints_past_their_soft_limits_are_penalized_unless_the_reference_is(batch):
+    state, _ = batch
+    np.testing.assert_allclose(R.joint_limits(state, state), 0.0)
+    waist = g1.JOINT_NAMES.index("waist_pitch_joint")
+    at_limit = dataclasses.replace(state, joint_pos=state.joint_pos.copy())
+    at_limit.joint_pos[:, waist] = g1.JOINT_UPPER[waist]
+    past = g1.JOINT_UPPER[waist] - R.SOFT_UPPER[waist]
+    np.testing.assert_allclose(R.joint_limits(at_limit, state), past)
+    np.testing.assert_allclose(R.joint_limits(at_limit, at_limit), 0.0)  # the reference's own

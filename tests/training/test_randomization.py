@@ -1,0 +1,189 @@
+"""Every randomized factor, read back from what the simulation did with it: the friction
+of the contacts themselves, the forces the motors and joints produced, the weight the
+free joint carries, the delay and noise the policy saw."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import pytest
+
+from contract.sensors import SensorNoise
+from robots.clip import load_clip
+from training.env import EnvConfig, HoiEnv
+from training.randomization import RandomizationConfig
+from training.tracker_delay import FIT_POSITION, FIT_VELOCITY
+
+CLIP = Path(__file__).resolve().parents[2] / "sim2sim/policies/stage1_lift_clip.npz"
+QUIET = RandomizationConfig(sensor_noise=SensorNoise(0.0, 0.0, 0.0), push_robot_velocity=0.0,
+                            push_object_velocity=0.0, joint_pos_noise=0.0,
+                            joint_vel_noise=0.0)  # fmt: skip
+N = 4
+HELD = 64  # a frame of the clip where both hand capsules press on the box
+
+
+@pytest.fixture(scope="module")
+def holding():
+    """Simulations drawn apart, started where the clip holds the box in both hands, the
+    feet pressed 3 mm into the floor, moving: each simulation's own model and state,
+    every derived quantity computed (contacts, forces)."""
+    clip = load_clip(CLIP)
+    env = HoiEnv([clip], EnvConfig(num_envs=N, num_threads=1, psi_prob=0.0,
+                                   action_base="reference", randomization=QUIET))  # fmt: skip
+    frame = round(HELD * 50 / clip.fps)
+    env.reset_to(np.arange(N), np.zeros(N, int), np.full(N, frame))
+    sims, rng = [], np.random.default_rng(0)
+    for i in range(N):
+        model, data = env.backend.batch.get_model(i), env.backend.batch.get_data(i)
+        data.qpos[2] -= 0.003
+        data.qvel[:] = rng.normal(scale=0.5, size=model.nv)
+        mujoco.mj_forward(model, data)
+        sims.append((model, data))
+    return env, sims
+
+
+def contacts(model, data, kind):
+    """The friction of each contact of one kind: hand-object, foot-floor, object-floor."""
+    out = []
+    for c in data.contact[: data.ncon]:
+        names = {model.geom(g).name for g in (c.geom1, c.geom2)}
+        box = "box_geom" in names
+        if kind == "hand" and box and any("hand" in n or "wrist" in n for n in names):
+            out.append(c.friction[0])
+        if kind == "foot" and "floor" in names and any("foot" in n for n in names):
+            out.append(c.friction[0])
+        if kind == "object-floor" and box and "floor" in names:
+            out.append(c.friction[0])
+    return np.array(out)
+
+
+def test_the_drawn_object_and_floor_friction_are_the_contacts_own(holding):
+    env, sims = holding
+    rc = env.cfg.randomization
+    fields = env.randomizer.f
+    obj = env.randomizer.obj_geoms[0]
+    foot = env.randomizer.foot_geoms[0]
+    drawn_object = fields["geom_friction"][:, obj, 0]
+    drawn_floor = fields["geom_friction"][:, foot, 0]
+    assert len(set(drawn_object)) == N and len(set(drawn_floor)) == N
+    assert all(rc.object_friction[0] <= f <= rc.object_friction[1] for f in drawn_object)
+    for i, (model, data) in enumerate(sims):
+        hands, feet = contacts(model, data, "hand"), contacts(model, data, "foot")
+        assert len(hands) and len(feet)
+        np.testing.assert_allclose(hands, drawn_object[i])  # below the robot's 1.0 too
+        np.testing.assert_allclose(feet, drawn_floor[i])
+    # The box on the floor: the pair carries the floor's friction, not the box's.
+    env.reset_to(np.arange(N), np.zeros(N, int), np.zeros(N, int))
+    for i in range(N):
+        model, data = env.backend.batch.get_model(i), env.backend.batch.get_data(i)
+        data.qpos[env.index.obj_q + 2] -= 0.003
+        mujoco.mj_forward(model, data)
+        floor = contacts(model, data, "object-floor")
+        assert len(floor)
+        np.testing.assert_allclose(floor, drawn_floor[i])
+
+
+def test_the_motors_produce_the_drawn_gains_and_torque_limits(holding):
+    env, sims = holding
+    for model, data in sims:
+        q, v = data.qpos[7:36], data.qvel[6:35]
+        kp, kd = model.actuator_gainprm[:, 0], -model.actuator_biasprm[:, 2]
+        limit = model.actuator_forcerange[:, 1]
+        np.testing.assert_allclose(data.actuator_force,
+                                   np.clip(kp * (data.ctrl - q) - kd * v, -limit, limit),
+                                   rtol=1e-9, atol=1e-9)  # fmt: skip
+    kps = np.array([m.actuator_gainprm[:, 0] for m, _ in sims])
+    limits = np.array([m.actuator_forcerange[:, 1] for m, _ in sims])
+    base_kp, base_limit = env.model.actuator_gainprm[:, 0], env.model.actuator_forcerange[:, 1]
+    rc = env.cfg.randomization
+    assert np.all((kps >= rc.gain_scale[0] * base_kp - 1e-9)
+                  & (kps <= rc.gain_scale[1] * base_kp + 1e-9))  # fmt: skip
+    assert np.all((limits >= rc.effort_scale[0] * base_limit - 1e-9) & (limits <= base_limit))
+    assert np.ptp(kps / base_kp, axis=0).min() > 0  # each joint its own draw
+
+
+def test_joint_damping_and_friction_loss_act_in_the_step(holding):
+    _, sims = holding
+    for model, data in sims:
+        dofs = np.arange(6, 35)
+        np.testing.assert_allclose(data.qfrc_damper[dofs],
+                                   -model.dof_damping[dofs] * data.qvel[dofs])  # fmt: skip
+        friction = data.efc_type[: data.nefc] == mujoco.mjtConstraint.mjCNSTR_FRICTION_DOF
+        rows = data.efc_id[: data.nefc][friction]
+        np.testing.assert_allclose(data.efc_frictionloss[: data.nefc][friction],
+                                   model.dof_frictionloss[rows])  # fmt: skip
+        assert friction.sum() == 29 and model.dof_damping[dofs].min() >= 0
+    damping = np.array([m.dof_damping[6:35] for m, _ in sims])
+    assert len(np.unique(damping.round(9))) > 29
+
+
+def test_the_free_joint_carries_the_drawn_masses(holding):
+    env, sims = holding
+    torso = env.model.body("torso_link").id
+    masses = [m.body_mass[1 : env.randomizer.obj].sum() for m, _ in sims]
+    assert len(set(np.round(masses, 9))) == N
+    for (model, _), mass in zip(sims, masses, strict=True):
+        data = mujoco.MjData(model)  # at rest in the air: gravity alone on the free joint
+        mujoco.mj_forward(model, data)
+        np.testing.assert_allclose(data.qfrc_bias[2], mass * 9.81, rtol=1e-6)
+        added = model.body_mass[torso] - env.model.body_mass[torso] * (
+            model.body_inertia[torso, 0] / env.model.body_inertia[torso, 0]
+        )
+        lo, hi = env.cfg.randomization.torso_added_mass
+        assert lo - 1e-9 <= added <= hi + 1e-9
+
+
+def test_the_object_starts_shifted_where_the_hands_are_off_it():
+    clip = load_clip(CLIP)
+    shifted = replace(QUIET, object_start_offset=0.05, object_start_yaw=0.2)
+    env = HoiEnv([clip], EnvConfig(num_envs=8, num_threads=1, psi_prob=0.0,
+                                   randomization=shifted))  # fmt: skip
+    held = round(HELD * 50 / clip.fps)
+    for frame, moved in ((0, True), (held, False)):
+        env.reset_to(np.arange(8), np.zeros(8, int), np.full(8, frame))
+        ref, _ = env.refs.state(np.zeros(8, int), np.full(8, frame))
+        start = env.index.from_backend(env.backend)
+        offset = start.object_pos[:, :2] - ref.object_pos[:, :2]
+        if moved:
+            assert np.abs(offset).max() <= 0.05 + 1e-9 and np.abs(offset).min() > 0
+            assert len(np.unique(offset.round(6))) == 16
+        else:
+            np.testing.assert_allclose(offset, 0.0, atol=1e-12)
+
+
+def test_leg_odometry_error_is_a_step_late_and_as_noisy_as_drawn(holding):
+    env, _ = holding
+    odometry = replace(env.cfg, randomization=replace(QUIET, pelvis_velocity_error=0.3))
+    env = HoiEnv([load_clip(CLIP)], replace(odometry, num_envs=64, seed=1))
+    sigma = env.velocity_error.copy()
+    assert sigma.min() >= 0 and sigma.max() <= 0.3 and np.ptp(sigma) > 0.1
+    state, rng = env.index.from_backend(env.backend), np.random.default_rng(0)
+    previous, errors = None, []
+    for _ in range(300):  # the pelvis at a new velocity every control step
+        velocity = rng.normal(size=(64, 3))
+        seen = env.measured(replace(state, root_lin_vel=velocity)).root_lin_vel
+        if previous is not None:
+            errors.append(seen - previous)  # shown one step late, plus noise
+        previous = velocity
+    spread = np.std(np.array(errors), axis=(0, 2))
+    np.testing.assert_allclose(spread, sigma, rtol=0.15, atol=0.01)
+
+
+def test_tracker_noise_is_what_the_nodes_line_fit_leaves(holding):
+    from training.random_source import make_random
+    from training.tracker_delay import TrackerDelay
+
+    env, _ = holding
+    n = 4000
+    delay = TrackerDelay(n, 0, 50.0, rng=make_random(0, np.zeros(1)))
+    delay.restart(np.arange(n), np.zeros(n, int), np.full(n, 0.01))
+    state = env.index.from_backend(env.backend)
+    many = replace(state, **{f: np.repeat(getattr(state, f)[:1], n, axis=0)
+                             for f in ("object_pos", "object_quat", "object_lin_vel",
+                                       "object_ang_vel", "root_pos", "root_lin_vel")})  # fmt: skip
+    seen = delay.observe(many)
+    pos_err = seen.object_pos - many.object_pos
+    vel_err = seen.object_lin_vel - many.object_lin_vel
+    assert np.std(pos_err) == pytest.approx(0.01 * FIT_POSITION, rel=0.05)
+    assert np.std(vel_err) == pytest.approx(0.01 * FIT_VELOCITY, rel=0.05)
