@@ -163,8 +163,14 @@ class Demo:
 
 def main() -> None:
     cmd = tyro.extras.subcommand_cli_from_dict(
-        {"export": Export, "render": Render, "check": Check, "lead-in": LeadIn,
-         "info": Info, "demo": Demo},
+        {
+            "export": Export,
+            "render": Render,
+            "check": Check,
+            "lead-in": LeadIn,
+            "info": Info,
+            "demo": Demo,
+        },
         prog="python -m robots",
         description=__doc__,
     )

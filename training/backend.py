@@ -117,8 +117,6 @@ class MujocoBatchBackend:
         self.batch.forward(ids, stage=mujoco.mjtStage.mjSTAGE_VEL)
 
 
-
-
 def import_warp():
     """``(warp, mujoco_warp)``, or an error naming the extra that installs them."""
     try:
@@ -198,8 +196,7 @@ class WarpBackend:
     def model_field(self, name: str):
         if name not in RANDOMIZED:
             raise KeyError(
-                f"{name!r} is not drawn per simulation on the warp backend; these are: "
-                f"{RANDOMIZED}"
+                f"{name!r} is not drawn per simulation on the warp backend; these are: {RANDOMIZED}"
             )
         if name not in self._model_fields:
             self._model_fields[name] = self.wp.to_torch(getattr(self.m, name))
