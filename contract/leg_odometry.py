@@ -2,46 +2,43 @@
 pelvis: legged odometry.
 
 A foot in stance does not move, so the pelvis moves opposite to that foot's motion
-relative to it: ``v = -d/dt (p_foot - p_pelvis)``, the offset taken in world axes from
-the measured joints (forward kinematics) and the IMU orientation. The stance foot is the
-lower one. The difference over one control step is low-pass filtered (the encoders are
-noisy), and restarts when the stance foot changes. numpy only.
+relative to it: ``v = -d/dt r``, ``r = R p(q)`` the foot's offset from the pelvis in
+world axes (forward kinematics of the measured joints ``q``, the IMU orientation
+``R``). Its derivative is taken at this instant from the measured rates, the gyro
+``w`` and the joint speeds ``dq``: ``d/dt r = w x r + R J(q) dq``, with ``R J(q) dq``
+the kinematics' derivative along ``dq``. The stance foot is the lower one. Nothing is
+differenced over time, so the estimate is not a step late and does not depend on how
+regularly the steps come. numpy only.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from robots import g1
+from robots import g1, quat
 from robots.clip import forward_kinematics
 
 _FEET = np.array([g1.BODY_NAMES.index("left_ankle_roll_link"),
                   g1.BODY_NAMES.index("right_ankle_roll_link")])  # fmt: skip
 _PELVIS = g1.BODY_NAMES.index("pelvis")
+_STEP = 1e-3  # s: the central difference of the kinematics along the joint speeds
 
 
-class LegOdometry:
-    def __init__(self, dt: float, time_constant: float = 0.04):
-        self.dt = dt
-        self.alpha = dt / (dt + time_constant)
-        self.reset()
+def _feet(root_quat: np.ndarray, joint_pos: np.ndarray) -> np.ndarray:
+    """(M, 2, 3) the feet's offsets from the pelvis in world axes."""
+    body_pos, _ = forward_kinematics(np.zeros((len(joint_pos), 3)), root_quat, joint_pos)
+    return body_pos[:, _FEET] - body_pos[:, _PELVIS, None]
 
-    def reset(self) -> None:
-        self._offset: np.ndarray | None = None  # (2, 3) feet relative to the pelvis
-        self._stance = -1
-        self.velocity = np.zeros(3)
 
-    def update(self, root_quat: np.ndarray, joint_pos: np.ndarray) -> np.ndarray:
-        """The pelvis velocity (1, 3), world frame, after one control step's measured
-        orientation (1, 4) and joint angles (1, 29)."""
-        body_pos, _ = forward_kinematics(np.zeros((1, 3)), root_quat, joint_pos)
-        return self.update_offsets(body_pos[0, _FEET] - body_pos[0, _PELVIS])
-
-    def update_offsets(self, offset: np.ndarray) -> np.ndarray:
-        """The same from the feet's (2, 3) offsets to the pelvis in world axes."""
-        stance = int(np.argmin(offset[:, 2]))
-        if self._offset is not None and stance == self._stance:
-            step = -(offset[stance] - self._offset[stance]) / self.dt
-            self.velocity = self.velocity + self.alpha * (step - self.velocity)
-        self._offset, self._stance = offset, stance
-        return self.velocity[None].copy()
+def pelvis_velocity(
+    root_quat: np.ndarray, joint_pos: np.ndarray, joint_vel: np.ndarray, gyro: np.ndarray
+) -> np.ndarray:
+    """(1, 3) the pelvis velocity in world axes from one measurement: orientation (1, 4),
+    joint angles and speeds (1, 29), gyro (1, 3) in the pelvis frame."""
+    quats = np.repeat(root_quat, 3, axis=0)
+    moved = joint_pos + np.array([[0.0], [_STEP], [-_STEP]]) * joint_vel
+    offset, ahead, behind = _feet(quats, moved)
+    stance = int(np.argmin(offset[:, 2]))
+    omega = quat.rotate(root_quat, gyro)[0]  # world axes
+    rate = np.cross(omega, offset[stance]) + (ahead[stance] - behind[stance]) / (2 * _STEP)
+    return -rate[None]

@@ -45,7 +45,7 @@ import numpy as np
 import tyro
 
 from contract import playback
-from contract.leg_odometry import LegOdometry
+from contract.leg_odometry import pelvis_velocity
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
@@ -186,7 +186,6 @@ class G1Node:
             raise ValueError("--tracker and --object-from-reference exclude each other")
         bodies = (OBJECT, PELVIS) if args.tracker else ()
         self.tracked = {body: TrackedBody(args.tracker_latency) for body in bodies}
-        self.odometry = LegOdometry(1.0 / self.policy.control_hz)
         self.log = SessionLog(args.log)
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
@@ -297,7 +296,6 @@ class G1Node:
             self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
         self.worker.discard()  # a step under way was for the state before
-        self.odometry.reset()
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
@@ -319,7 +317,8 @@ class G1Node:
         state = estimate_state(q, dq, imu, gyro, runner.reference()[0], tracked_object,
                                tracked_pelvis)  # fmt: skip
         if tracked_pelvis is None:  # the pelvis velocity measured by leg odometry instead
-            state = replace(state, root_lin_vel=self.odometry.update(state.root_quat, q[None]))
+            velocity = pelvis_velocity(state.root_quat, q[None], dq[None], state.root_ang_vel)
+            state = replace(state, root_lin_vel=velocity)
         runner.follow_goals(state)  # a pinned goal holds the clock; a chain moves on
         raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):

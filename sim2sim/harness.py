@@ -18,7 +18,7 @@ import numpy as np
 
 from contract.goals.chain import ChainGoal
 from contract.goals.features import GOAL_TOLERANCE
-from contract.leg_odometry import LegOdometry
+from contract.leg_odometry import pelvis_velocity
 from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
@@ -148,7 +148,6 @@ class Sim2Sim:
         self.next_push = self._push_delay()
         self.lost = np.zeros((1, 2), int)
         self.down_steps = 0
-        self.odometry = LegOdometry(1.0 / self.policy.control_hz)
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         self.tracked = TrackedBody(self.s.tracker.latency)
         if self.s.track_object:  # the first capture has arrived before the start
@@ -186,7 +185,8 @@ class Sim2Sim:
         runner = self.runner
         measured = self.measured_state()
         if self.s.estimate_pelvis_velocity:  # as the node measures it, from these sensors
-            velocity = self.odometry.update(measured.root_quat, measured.joint_pos)
+            velocity = pelvis_velocity(measured.root_quat, measured.joint_pos,
+                                       measured.joint_vel, measured.root_ang_vel)  # fmt: skip
             measured = replace(measured, root_lin_vel=velocity)
         raw = runner.infer(runner.inputs(measured))
         new_targets = runner.advance(raw, speed)

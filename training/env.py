@@ -93,6 +93,16 @@ class EnvConfig:
     start_self_tolerance: float = 0.01  # m
 
 
+def odometry(state):
+    """(N, 3) the pelvis velocity as leg odometry measures it (``contract.leg_odometry``:
+    the lower foot taken to stand still): the truth less that foot's velocity."""
+    xp = namespace(state.body_pos)
+    feet = constant(R.FEET, state.body_pos)
+    stance = xp.argmin(state.body_pos[:, feet, 2], axis=1)
+    rows = xp.arange(state.body_pos.shape[0], device=device(state.body_pos))
+    return state.root_lin_vel - state.body_lin_vel[rows, feet[stance]]
+
+
 def _first_of_each(keys, spare: int, xp):
     """(indices, keys) in a stable sort of ``keys`` where every key but the first of each
     distinct value became ``spare`` (the same shape whatever the keys)."""
@@ -165,9 +175,6 @@ class HoiEnv:
             rng = self.rng if noisy else None
             self.tracker = TrackerDelay(self.n, most, cfg.control_hz, rc.tracker_pelvis,
                                         like=self._qpos, rng=rng)  # fmt: skip
-        # the pelvis velocity as the node's leg odometry reports it: one step late, noisy
-        self.velocity_error = zeros(self.n, self._qpos.dtype)
-        self.late_root_vel = zeros((self.n, 3), self._qpos.dtype)
         self.prev_target = xp.asarray(xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS)),
                                       copy=True)  # fmt: skip
         self.next_push = xp.full(self.n, xp.inf, dtype=self._qpos.dtype, device=dev)
@@ -213,14 +220,12 @@ class HoiEnv:
                 steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
                 noise = self.rng.uniform(0.0, rc.tracker_noise, len(ids))
                 self.tracker.restart(ids, steps, noise)
-            self.velocity_error[ids] = self.rng.uniform(0.0, rc.pelvis_velocity_error, len(ids))
             self.next_push[ids] = (
                 self.rng.uniform(*rc.push_interval_s, len(ids)) * self.cfg.control_hz
             )
         ref, contact = self.refs.state(clip, frame)
         self.prev_target[ids] = ref.joint_pos
         self.write_state(ids, ref, flush=False)
-        self.late_root_vel[ids] = ref.root_lin_vel
         if self.cfg.psi_prob > 0:
             self._physical_state(ids, self.refs.index(clip, frame))
         if rc.enabled and (rc.object_start_offset > 0 or rc.object_start_yaw > 0):
@@ -373,16 +378,13 @@ class HoiEnv:
         return build_observation(inputs)
 
     def measured(self, state):
-        """``state`` as the robot's sensors, tracker and leg odometry report it (these
-        keep a history: once per control step)."""
+        """``state`` as the robot's sensors, tracker and leg odometry report it (the
+        tracker keeps a history: once per control step)."""
         if self.tracker is not None:  # where a late tracker reports the tracked bodies
             state = self.tracker.observe(state)
         rc = self.cfg.randomization
-        if rc.enabled and rc.pelvis_velocity_error > 0 and not rc.tracker_pelvis:
-            late = self.late_root_vel
-            self.late_root_vel = state.root_lin_vel
-            noise = self.velocity_error[:, None] * self.rng.normal(size=(self.n, 3))
-            state = replace(state, root_lin_vel=late + noise)
+        if rc.enabled and rc.leg_odometry and not rc.tracker_pelvis:
+            state = replace(state, root_lin_vel=odometry(state))
         if rc.enabled:  # what the robot's sensors would report
             state = rc.sensor_noise.measure(state, self.rng)
         return state

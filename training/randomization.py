@@ -63,9 +63,9 @@ class RandomizationConfig:
     tracker_noise: float = 0.0
     """m: a tracker's position noise per episode, drawn up to this; the policy sees what
     the node's fit over its captures leaves of it (``training.tracker_delay``)."""
-    pelvis_velocity_error: float = 0.0
-    """m/s: without a pelvis tracker the node estimates the pelvis velocity from the legs,
-    a step late and this noisy (drawn per episode up to it); 0: the true velocity."""
+    leg_odometry: bool = False
+    """The policy sees the pelvis velocity the robot node estimates without a pelvis
+    tracker (``contract.leg_odometry``): the truth less the stance foot's own motion."""
     object_start_offset: float = 0.0
     """m per horizontal axis: where the reference has no hand on the object at the start
     frame, the object starts shifted by up to this (and turned by up to
