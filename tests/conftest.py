@@ -53,6 +53,6 @@ def stage2_run(tmp_path_factory, clip, clip_file) -> Path:
     from training.stage2 import train
 
     run = tmp_path_factory.mktemp("stage2") / "run"
-    train(tiny.stage2(REPO / "sim2sim/policies/stage1_synthetic.onnx", clip_file), run, [clip],
+    train(tiny.stage2(REPO / "tests/fixtures/stage1_synthetic.onnx", clip_file), run, [clip],
           quiet=True)  # fmt: skip
     return run

@@ -360,7 +360,7 @@ def latent_policies(files):
     from training.stage3 import train as train3
 
     root, _, clip_path = files
-    expert = REPO / "sim2sim/policies/stage1_synthetic.onnx"
+    expert = REPO / "tests/fixtures/stage1_synthetic.onnx"
     train2(tiny.stage2(expert, clip_path), root / "stage2", [load_clip(clip_path)], quiet=True)
     export_latent(root / "stage2", root / "stage2.onnx", steps=4)
     cfg3 = Stage3Config(init=str(root / "stage2"), iterations=1, placement=tiny.FOUR,

@@ -47,6 +47,9 @@ def test_info_check_and_render(tmp_path):
     assert "left_hip_pitch_joint" in run("robots", "info").stdout
     clip = demo_clip(duration=0.3).save(tmp_path / "clip.npz")
     assert "ok" in run("robots", "check", str(clip)).stdout
+    led = tmp_path / "led.npz"
+    assert "wrote" in run("robots", "lead-in", str(clip), "--out", str(led)).stdout
+    assert "ok" in run("robots", "check", str(led)).stdout
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"junk")
     proc = run("robots", "check", str(clip), str(bad), ok=False)

@@ -179,3 +179,28 @@ def test_a_human_motion_or_checkpoint_is_refused_with_what_to_do(tmp_path):
     np.savez(tmp_path / "human.npz", fps=30.0, positions=np.zeros((3, 22, 3)))
     with pytest.raises(ClipError, match=r"retargeted to G1 clips first \(`python -m retarget"):
         load_clip(tmp_path / "human.npz")
+
+
+def test_a_lead_in_starts_standing_and_joins_the_first_frame():
+    clip = make_clip(5)
+    turned = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.array(0.7))
+    bent = quat.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(0.2))
+    first = np.tile(quat.multiply(turned, bent), (5, 1))
+    crouched = MotionClip(**{**clip.__dict__, "root_quat": first,
+                             "root_pos": np.tile([0.5, 0.2, 0.6], (5, 1)),
+                             "joint_pos": np.tile(g1.DEFAULT_POS + 0.3, (5, 1)),
+                             "contact": np.ones((5, len(CONTACT_NAMES)))})  # fmt: skip
+    led = crouched.with_lead_in(1.0)
+    n = led.num_frames - 5
+    assert n == 30 and led.source["lead_in_s"] == 1.0
+    np.testing.assert_allclose(led.joint_pos[0], g1.DEFAULT_POS)
+    np.testing.assert_allclose(led.root_pos[0], [0.5, 0.2, g1.DEFAULT_ROOT_HEIGHT])
+    assert quat.yaw(led.root_quat[0]) == pytest.approx(0.7)
+    np.testing.assert_allclose(led.root_quat[0, 1:3], 0.0, atol=1e-12)  # level
+    np.testing.assert_allclose(led.joint_pos[: n // 4], led.joint_pos[:1].repeat(n // 4, 0))
+    steps = np.abs(np.diff(led.joint_pos[: n + 1], axis=0)).max()
+    assert steps < 0.3 / n * 2  # smooth, and it reaches the first frame
+    np.testing.assert_allclose(led.object_pos[:n], crouched.object_pos[:1].repeat(n, 0))
+    assert not led.contact[:n, :2].any() and led.contact[:n, 2:].all()
+    with pytest.raises(ValueError, match="lead-in"):
+        crouched.with_lead_in(0.0)

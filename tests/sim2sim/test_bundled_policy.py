@@ -1,6 +1,6 @@
 """The bundled Stage 1 policies still match the code's contract: the lift expert (the
 README's main job) on the clip bundled with it (the reference it was trained on), and
-the walk-clip policy (the tests' default-pose expert)."""
+the walk-clip policy (the tests' default-pose policy)."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +14,9 @@ from retarget.synthetic import SyntheticConfig, synthetic_motion
 from sim2sim.harness import IDEAL, Sim2Sim
 
 POLICIES = Path(__file__).resolve().parents[2] / "sim2sim" / "policies"
+# The walk-lift-carry policy: no expert (0/16 on its clip in sim2sim), kept as the tests'
+# default-pose policy.
+FIXTURE = Path(__file__).resolve().parents[2] / "tests/fixtures/stage1_synthetic.onnx"
 
 
 def lift_clip():
@@ -23,13 +26,12 @@ def lift_clip():
 
 
 @pytest.mark.parametrize(
-    "name, clip, base, survives",
-    [("stage1_lift.onnx", lift_clip, "reference", 1.2),
-     ("stage1_synthetic.onnx", lambda: retarget(synthetic_motion(SyntheticConfig())).clip,
-      "default", 0.2)],
+    "path, clip, base, survives",
+    [(POLICIES / "stage1_lift.onnx", lift_clip, "reference", 1.2),
+     (FIXTURE, lambda: retarget(synthetic_motion(SyntheticConfig())).clip, "default", 0.2)],
 )  # fmt: skip
-def test_bundled_policy_loads_and_steps(name, clip, base, survives):
-    policy = Policy.load(POLICIES / name)  # refuses a stale observation contract
+def test_bundled_policy_loads_and_steps(path, clip, base, survives):
+    policy = Policy.load(path)  # refuses a stale observation contract
     assert policy.action_base == base
     sim = Sim2Sim(policy, clip(), IDEAL)
     sim.reset(0)

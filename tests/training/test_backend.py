@@ -244,7 +244,7 @@ def test_one_iteration_of_each_stage_on_the_warp_backend(warp, clip, stage2_run,
            [clip], quiet=True)  # fmt: skip
     assert torch.load(tmp_path / "s1" / CHECKPOINT, weights_only=True)["iter"] == 1
 
-    s2 = Stage2(Stage2Config(expert=str(REPO / "sim2sim/policies/stage1_synthetic.onnx"),
+    s2 = Stage2(Stage2Config(expert=str(REPO / "tests/fixtures/stage1_synthetic.onnx"),
                              placement=warp_cpu, steps_per_iter=3, epochs=1, mini_batches=1,
                              model=TINY_MODEL), [clip])  # fmt: skip
     assert np.isfinite(s2.learn(s2.rollout())["imitation"])

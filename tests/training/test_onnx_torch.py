@@ -12,12 +12,14 @@ import torch
 
 from training.onnx_torch import OnnxTorch
 
-POLICIES = Path(__file__).resolve().parents[2] / "sim2sim/policies"
+REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["stage1_lift.onnx", "stage1_synthetic.onnx"])
+@pytest.mark.parametrize(
+    "name", ["sim2sim/policies/stage1_lift.onnx", "tests/fixtures/stage1_synthetic.onnx"]
+)
 def test_the_bundled_experts_give_onnxruntimes_actions(name):
-    path = POLICIES / name
+    path = REPO / name
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     obs = np.random.default_rng(0).normal(size=(9, session.get_inputs()[0].shape[1]))
     obs = obs.astype(np.float32)

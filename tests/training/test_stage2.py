@@ -21,7 +21,7 @@ from training.runs import CHECKPOINT
 from training.stage2 import Stage2, expert_share
 
 REPO = Path(__file__).resolve().parents[2]
-EXPERT = REPO / "sim2sim/policies/stage1_synthetic.onnx"
+EXPERT = REPO / "tests/fixtures/stage1_synthetic.onnx"
 
 
 def test_expert_share_decays_linearly_to_the_end_value():
