@@ -10,6 +10,7 @@ import numpy as np
 
 from contract import policy_file
 from contract.actions import clip_action, joint_targets
+from contract.observations import term_sizes
 from contract.policy_file import PolicyError, PolicyInterface
 
 __all__ = ["Policy", "PolicyError"]
@@ -49,6 +50,14 @@ class Policy(PolicyInterface):
             raise PolicyError(f"{path}: not a loadable ONNX model ({e})") from None
         meta = dict(session.get_modelmeta().custom_metadata_map)
         policy = cls(**vars(policy_file.read(path, meta)), path=path, metadata=meta)
+        if policy.goals is None:  # a Stage 1 network takes the whole observation
+            width = session.get_inputs()[0].shape[-1]
+            size = sum(term_sizes(len(policy.future_offsets)).values())
+            if width != size:
+                raise PolicyError(
+                    f"{path}: the network takes {width} observation numbers, its metadata's "
+                    f"contract builds {size}"
+                )
         policy._session = session
         return policy
 

@@ -92,6 +92,22 @@ def clip_warning(p: PolicyInterface, path: Path) -> str | None:
     )
 
 
+def object_error(p: PolicyInterface, obj: ObjectSpec) -> str | None:
+    """Why ``p`` cannot run with ``obj`` (a clip's object), or None: the policy observes
+    its own object's shape, so another shape or size is refused."""
+    same = p.object.shape == obj.shape and np.allclose(p.object.size, obj.size, atol=1e-4)
+    if same and p.object.name == obj.name:
+        return None
+    return (
+        f"the policy was trained for object {p.object.name!r} ({_describe(p.object)}); the "
+        f"clip's is {obj.name!r} ({_describe(obj)})"
+    )
+
+
+def _describe(obj: ObjectSpec) -> str:
+    return obj.shape + ("" if not obj.size else " " + " x ".join(f"{s:g}" for s in obj.size))
+
+
 def _csv(values) -> str:
     return ",".join(repr(float(v)) if not isinstance(v, str) else v for v in values)
 

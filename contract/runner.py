@@ -20,6 +20,7 @@ from contract.goals.masks import PATTERNS, pattern_mask
 from contract.goals.tokens import GoalConfig
 from contract.observations import ObsInputs, build_observation, proprioception
 from contract.policy import Policy
+from contract.policy_file import object_error
 from contract.reference import ReferenceMotions
 from contract.state import HoiState
 from contract.terminations import GetupConfig, TerminationConfig, fallen, standing
@@ -49,6 +50,8 @@ class PolicyRunner:
         self, policy: Policy, clip: MotionClip, rng: np.random.Generator,
         pattern: str = "full", sample: bool = False, getup: bool = False,
     ):  # fmt: skip
+        if error := object_error(policy, clip.object):  # before any physics or command
+            raise ValueError(error)
         self.policy, self.rng, self.sample = policy, rng, sample
         self.refs = ReferenceMotions([clip], policy.control_hz)
         self.planes = convex_planes(clip.object)

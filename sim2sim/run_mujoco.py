@@ -65,16 +65,23 @@ def main() -> None:
         chain = load_chain(args.goal_sequence) if args.goal_sequence else None
         if chain and policy.goals is None:
             raise ValueError(f"{args.policy} is a Stage 1 policy: it takes no goal sequence")
+        if args.episodes < 1:
+            raise ValueError(f"--episodes must be at least 1, got {args.episodes}")
+        sim = Sim2Sim(policy, clip, settings, chain)
     except (PolicyError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    sim = Sim2Sim(policy, clip, settings, chain)
     if args.viewer:
         Teleop(sim).run_viewer()
         return
-    episodes = [
-        sim.episode(record=(i == 0 and args.render is not None)) for i in range(args.episodes)
-    ]
+    episodes = []
+    for i in range(args.episodes):
+        episodes.append(sim.episode(record=(i == 0 and args.render is not None)))
+        if args.episodes > 1:  # minutes of silence otherwise
+            e = episodes[-1]
+            outcome = "success" if e["success"] else "failure"
+            print(f"episode {i + 1}/{args.episodes}: {outcome} ({e['ended_by'] or 'end'}, "
+                  f"{e['survival_s']:.1f} s)", file=sys.stderr)  # fmt: skip
     if args.render is not None:
         from contract.state import rollout_clip
         from robots.render import render_video

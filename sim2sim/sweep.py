@@ -23,7 +23,7 @@ import tyro
 
 from common.atomic import atomic_path, write_text
 from contract.policy import Policy, PolicyError
-from contract.policy_file import clip_warning
+from contract.policy_file import clip_warning, object_error
 from contract.sensors import SensorNoise
 from robots.clip import load_clip
 from sim2sim.harness import Sim2Sim, Sim2SimSettings, summary
@@ -204,7 +204,8 @@ def main() -> None:
     args = tyro.cli(Args, prog="python -m sim2sim.sweep", description=__doc__)
     try:
         policy = Policy.load(args.policy)
-        load_clip(args.motion)
+        if error := object_error(policy, load_clip(args.motion).object):
+            raise ValueError(error)
         if args.episodes < 1 or args.workers < 1:
             raise ValueError("--episodes and --workers must be at least 1")
     except (PolicyError, ValueError, FileNotFoundError) as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,20 @@ _INTEGRATORS = {
     "rk4": mujoco.mjtIntegrator.mjINT_RK4,
 }
 _CONES = {"pyramidal": mujoco.mjtCone.mjCONE_PYRAMIDAL, "elliptic": mujoco.mjtCone.mjCONE_ELLIPTIC}
+
+_WARNED: set[str] = set()
+
+
+def _warning(text: str) -> None:
+    """MuJoCo's warnings on stderr, each kind once per process: its default handler
+    appends them to MUJOCO_LOG.TXT in whatever folder the process runs in."""
+    kind = text.split(" at ")[0].split(". ")[0]
+    if kind not in _WARNED:
+        _WARNED.add(kind)
+        print(f"MuJoCo warning: {text}", file=sys.stderr)
+
+
+mujoco.set_mju_user_warning(_warning)
 
 COLLISION_GROUP = 3
 VISUAL_GROUP = 2

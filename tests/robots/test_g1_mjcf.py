@@ -100,3 +100,24 @@ def test_stands_for_10s_under_pd_alone():
     assert sway < 0.05  # the pelvis sways a few cm over planted feet (PD alone)
     upright = 1 - 2 * (data.qpos[4] ** 2 + data.qpos[5] ** 2)  # z-axis alignment of pelvis
     assert upright > 0.99
+
+
+def test_mujoco_warnings_go_to_stderr_once_and_no_log_file_is_written(tmp_path):
+    import subprocess
+    import sys
+
+    code = """
+import mujoco
+import numpy as np
+from robots.scene import build_scene
+m = build_scene().compile()
+d = mujoco.MjData(m)
+for _ in range(3):
+    d.qvel[0] = np.nan
+    mujoco.mj_step(m, d)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("MuJoCo warning: Nan, Inf or huge value in QVEL") == 1
+    assert not list(tmp_path.iterdir())  # MuJoCo's own handler writes MUJOCO_LOG.TXT here

@@ -65,6 +65,28 @@ def test_bad_policy_files_fail_before_physics(exported, tmp_path):
         Policy.load(rewrite(path, tmp_path / "gains.onnx", setting("joint_stiffness", "1,2,3")))
     with pytest.raises(FileNotFoundError):
         Policy.load(tmp_path / "missing.onnx")
+    # Metadata for two future frames on a network trained with four: refused at load.
+    from contract.observations import contract_hash
+
+    def fewer(model):
+        setting("g1hoi_future_offsets", "1,2")(model)
+        setting("g1hoi_contract_hash", contract_hash((1, 2)))(model)
+
+    with pytest.raises(PolicyError, match=r"network takes 498 observation numbers.*builds"):
+        Policy.load(rewrite(path, tmp_path / "fewer.onnx", fewer))
+
+
+def test_a_policy_for_another_object_is_refused_before_physics(exported):
+    from dataclasses import replace
+
+    from robots.clip import load_clip
+    from sim2sim.harness import Sim2Sim
+
+    path, clip_path, _ = exported
+    clip = load_clip(clip_path)
+    bigger = replace(clip, object=replace(clip.object, size=(0.5, 0.5, 0.5)))
+    with pytest.raises(ValueError, match=r"trained for object 'box' \(box .*clip's is 'box'"):
+        Sim2Sim(Policy.load(path), bigger)
 
 
 def test_the_policy_names_its_clips_and_another_clip_is_warned_of(exported):

@@ -84,7 +84,7 @@ def test_teleop_keys(exported):
 
 
 def test_harness_runs_without_torch(exported, tmp_path):
-    """run_mujoco.py with torch made unimportable: a full episode and a report."""
+    """run_mujoco.py with torch made unimportable: full episodes and a report."""
     path, clip_path, _ = exported
     report = tmp_path / "report.json"
     code = f"""
@@ -97,7 +97,7 @@ class BlockTorch:  # any attempt to import torch fails
 
 sys.meta_path.insert(0, BlockTorch())
 sys.argv = ["run_mujoco.py", "--policy", {str(path)!r}, "--motion", {str(clip_path)!r},
-            "--report", {str(report)!r}]
+            "--report", {str(report)!r}, "--episodes", "2"]
 runpy.run_path({str(REPO / "sim2sim" / "run_mujoco.py")!r}, run_name="__main__")
 assert "torch" not in sys.modules
 """
@@ -105,6 +105,8 @@ assert "torch" not in sys.modules
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
+    assert "episode 1/2: " in out.stderr and "episode 2/2: " in out.stderr  # progress
+    assert list(tmp_path.iterdir()) == [report]  # nothing else in the working folder
     data = json.loads(report.read_text())
     assert set(data) >= {
         "success_rate",
@@ -124,6 +126,10 @@ def test_cli_rejects_bad_policy(tmp_path, exported):
     cmd = [sys.executable, script, "--policy", str(bad), "--motion", str(clip_path)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "not a loadable ONNX" in out.stderr
+    path, _, _ = exported
+    cmd = [sys.executable, script, "--policy", str(path), "--motion", str(clip_path)]
+    out = subprocess.run([*cmd, "--episodes", "0"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr == "error: --episodes must be at least 1, got 0\n"
 
 
 def test_state_after_a_step_is_current(exported):
