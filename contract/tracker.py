@@ -11,6 +11,7 @@ numpy; ``extrapolate`` also takes torch tensors (training's tracker latency).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass, replace
@@ -27,44 +28,107 @@ OBJECT, PELVIS = 0, 1  # the tracked bodies, as the tracker topic numbers them
 class TrackedBody:
     """The latest valid captures of one body. Its velocity and present position are a
     least-squares line through the captures of the last ``window`` s (a difference of
-    two noisy captures 10 ms apart would turn 5 mm of noise into 0.7 m/s)."""
+    two noisy captures 10 ms apart would turn 5 mm of noise into 0.7 m/s).
+
+    A capture is checked before use and dropped (counted in ``dropped`` by reason): not
+    finite, a quaternion far from unit length, a stamp that does not advance as the
+    node's clock does (older, repeated, or ahead of the time passed since the last
+    capture by more than ``CLOCK_SLACK``), or a jump faster than ``MAX_SPEED``. When
+    ``RESTART_AFTER`` dropped captures in a row agree with each other (a tracker that
+    restarted its clock, an object that really is elsewhere), they start the body
+    again."""
+
+    MAX_SPEED = 5.0  # m/s between captures
+    CLOCK_SLACK = 0.25  # s a stamp may run ahead of the node's clock since the last one
+    RESTART_AFTER = 5  # consistent dropped captures that start the body again
+    MAX_CAPTURES = 64  # kept at most, whatever the stamps
 
     def __init__(self, latency: float, window: float = 0.1):
         self.latency = latency  # s from capture to reception, as the tracker documents it
         self.window = window
         self._lock = threading.Lock()
-        self._captures: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+        self._captures: deque[tuple[float, np.ndarray, np.ndarray]] = deque(
+            maxlen=self.MAX_CAPTURES
+        )
         self._received = -np.inf
         self._pos = np.zeros(3)
         self._quat = np.array([1.0, 0.0, 0.0, 0.0])
         self._lin_vel = np.zeros(3)
         self._ang_vel = np.zeros(3)
+        self._rejected: deque[tuple[float, np.ndarray, np.ndarray, float]] = deque(
+            maxlen=self.RESTART_AFTER
+        )
+        self.dropped: dict[str, int] = {}
 
-    def add(self, stamp: float, position, quaternion, received: float) -> None:
-        """A valid capture (older or repeated captures are ignored; after a gap of more
-        than the window the velocity starts again from zero)."""
+    def add(self, stamp: float, position, quaternion, received: float) -> bool:
+        """A capture received at ``received`` (the node's clock); whether it was used.
+        After a gap of more than the window the velocity starts again from zero."""
         pos = np.asarray(position, dtype=np.float64)
-        q = quat.normalize(np.asarray(quaternion, dtype=np.float64))
+        q = np.asarray(quaternion, dtype=np.float64)
+        if not (np.isfinite(stamp) and np.isfinite(pos).all() and np.isfinite(q).all()):
+            return self._drop("not finite")
+        if abs(np.linalg.norm(q) - 1.0) > 0.1:
+            return self._drop("not a unit quaternion")
+        q = quat.normalize(q)
         with self._lock:
-            caps = self._captures
-            if caps and stamp <= caps[-1][0]:
-                return
-            if caps and stamp - caps[-1][0] > self.window:
-                caps.clear()
-            caps.append((stamp, pos, q))
-            while stamp - caps[0][0] > self.window:
-                caps.popleft()
-            self._received, self._quat = received, q
-            if len(caps) < 2:
-                self._pos, self._lin_vel, self._ang_vel = pos, np.zeros(3), np.zeros(3)
-                return
-            t = np.array([c[0] for c in caps]) - stamp
-            xs = np.array([c[1] for c in caps])
-            fit = np.polyfit(t, xs, 1)  # (2, 3): velocity, position at the latest stamp
-            self._lin_vel, self._pos = fit[0], fit[1]
-            first = caps[0]
-            turn = quat.log(quat.multiply(q, quat.conjugate(first[2])))
-            self._ang_vel = turn / (stamp - first[0])
+            reason = self._implausible(stamp, pos, received)
+            if reason is not None:
+                self._rejected.append((stamp, pos, q, received))
+                if not self._restarts():
+                    return self._drop(reason)
+                self._captures.clear()
+                self._rejected.clear()
+            self._use(stamp, pos, q, received)
+            return True
+
+    def _drop(self, reason: str) -> bool:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        return False
+
+    def _implausible(self, stamp: float, pos: np.ndarray, received: float) -> str | None:
+        if not self._captures:
+            return None
+        last_stamp, last_pos, _ = self._captures[-1]
+        return self._after(last_stamp, last_pos, self._received, stamp, pos, received)
+
+    def _after(self, s0, p0, r0, s1, p1, r1) -> str | None:
+        """What makes capture 1 implausible after capture 0 (stamp, position, received)."""
+        elapsed = s1 - s0
+        if elapsed <= 0:
+            return "stamp not after the last"
+        if elapsed > r1 - r0 + self.CLOCK_SLACK:
+            return "stamp ahead of the clock"
+        if np.linalg.norm(p1 - p0) > self.MAX_SPEED * elapsed:
+            return "implausible jump"
+        return None
+
+    def _restarts(self) -> bool:
+        """Whether the dropped captures in a row are a consistent new start."""
+        caps = self._rejected
+        return len(caps) == self.RESTART_AFTER and not any(
+            self._after(s0, p0, r0, s1, p1, r1)
+            for (s0, p0, _, r0), (s1, p1, _, r1) in itertools.pairwise(caps)
+        )
+
+    def _use(self, stamp: float, pos: np.ndarray, q: np.ndarray, received: float) -> None:
+        caps = self._captures
+        self._rejected.clear()
+        if caps and stamp - caps[-1][0] > self.window:
+            caps.clear()
+        caps.append((stamp, pos, q))
+        while stamp - caps[0][0] > self.window:
+            caps.popleft()
+        self._received, self._quat = received, q
+        if len(caps) < 2:
+            self._pos, self._lin_vel, self._ang_vel = pos, np.zeros(3), np.zeros(3)
+            return
+        t = np.array([c[0] for c in caps]) - stamp
+        xs = np.array([c[1] for c in caps])
+        fit = np.polyfit(t, xs, 1)  # (2, 3): velocity, position at the latest stamp
+        self._lin_vel, self._pos = fit[0], fit[1]
+        first = caps[0]
+        turn = quat.log(quat.multiply(q, quat.conjugate(first[2])))
+        self._ang_vel = turn / (stamp - first[0])
 
     def age(self, now: float) -> float:
         """s since the latest valid capture arrived (inf before the first)."""

@@ -485,7 +485,9 @@ class G1Node:
             cycle += 1
         if a.trace is not None:
             timing.save(a.trace)
-        self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc, **timing.summary())
+        dropped = {str(b): t.dropped for b, t in self.tracked.items()}  # bad tracker samples
+        self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc,
+                       tracker_dropped=dropped, **timing.summary())  # fmt: skip
         if self.log.lost:
             with contextlib.suppress(OSError):
                 print(f"warning: {self.log.lost} session-log entries could not be written to "

@@ -85,3 +85,56 @@ def test_lost_captures_and_noise():
     errors = np.array([s[2] for s in samples])
     assert abs(1 - valid.mean() - 0.2) < 0.03
     assert abs(errors.std() - 0.005) < 0.0005
+
+
+def fed(body, times, jump=None, stamp_shift=0.0):
+    """Captures of the turning body at ``times`` (stamps shifted by ``stamp_shift``),
+    received 10 ms after each; ``jump``: added to the positions."""
+    used = []
+    for t in times:
+        pos, q = turning(t)
+        used.append(body.add(t + stamp_shift, pos + (0 if jump is None else jump), q, t + 0.01))
+    return used
+
+
+@pytest.mark.parametrize(
+    ("stamp", "position", "quaternion", "reason"),
+    [
+        (np.nan, [0.0, 0, 0], [1.0, 0, 0, 0], "not finite"),
+        (0.05, [np.nan, 0, 0], [1.0, 0, 0, 0], "not finite"),
+        (0.05, [0.0, 0, 0], [0.0, 0, 0, 0], "not a unit quaternion"),
+        (0.05, [0.0, 0, 0], [2.0, 0, 0, 0], "not a unit quaternion"),
+        (1e6, [0.0, 0, 0], [1.0, 0, 0, 0], "stamp ahead of the clock"),
+        (0.01, [0.0, 0, 0], [1.0, 0, 0, 0], "stamp not after the last"),
+        (0.05, [1.0, 0, 0], [1.0, 0, 0, 0], "implausible jump"),
+    ],
+)
+def test_a_bad_sample_is_dropped_counted_and_changes_nothing(stamp, position, quaternion, reason):
+    body = TrackedBody(latency=0.0)
+    assert all(fed(body, (0.0, 0.01, 0.02, 0.03, 0.04)))
+    before = body.pose(0.06)
+    assert not body.add(stamp, position, quaternion, received=0.055)
+    assert body.dropped == {reason: 1}
+    for a, b in zip(body.pose(0.06), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(fed(body, (0.05, 0.06)))  # and the next good samples are used
+
+
+def test_a_tracker_restart_and_a_moved_object_are_recovered():
+    body = TrackedBody(latency=0.0)
+    fed(body, np.arange(10) * 0.01)
+    # The tracker restarts its clock at 0 (stamps behind the last): after a few
+    # consistent captures the body starts again from them.
+    used = fed(body, 0.1 + np.arange(10) * 0.01, stamp_shift=-0.1)
+    assert not any(used[: TrackedBody.RESTART_AFTER - 1]) and all(used[TrackedBody.RESTART_AFTER :])
+    np.testing.assert_allclose(body.pose(0.2)[2], [0.5, 0.0, 0.1], atol=1e-6)
+    # The object is really 1 m away now: the same.
+    used = fed(body, 0.2 + np.arange(10) * 0.01, jump=np.array([1.0, 0, 0]))
+    assert all(used[TrackedBody.RESTART_AFTER :])
+    np.testing.assert_allclose(body.pose(0.3)[0], turning(0.29)[0] + [1.0, 0, 0], atol=1e-6)
+
+
+def test_the_capture_buffer_is_bounded():
+    body = TrackedBody(latency=0.0, window=1e9)  # a window no stamp leaves
+    fed(body, np.arange(1000) * 0.001)
+    assert len(body._captures) == TrackedBody.MAX_CAPTURES
