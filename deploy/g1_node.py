@@ -200,7 +200,8 @@ class G1Node:
         self.targets = g1.DEFAULT_POS.copy()
         self.speed = 1.0
         self.chaining = False  # goal keys queue goals instead of switching at once
-        self.move_from = g1.DEFAULT_POS.copy()
+        self.move_from: np.ndarray | None = None  # the move's start, set by its first command
+        self.gains = (np.zeros(g1.NUM_JOINTS), np.zeros(g1.NUM_JOINTS))  # the last stiff ones
         self.decimation = round(COMMAND_HZ / self.policy.control_hz)
         self.stale_after = 3.0 / self.policy.control_hz
         self.running = True
@@ -256,9 +257,13 @@ class G1Node:
         if k == "s" and self.mode == Mode.PASSIVE:
             self.transition(Mode.MOVE, "start key")
         elif k == "p" and self.mode == Mode.HOLD:
-            self.transition(Mode.POLICY, "policy key")
+            refused = self.policy_ready(time.perf_counter())
+            if refused:
+                self.log.write("refused", key="p", reason=refused)
+            else:
+                self.transition(Mode.POLICY, "policy key")
         elif k == "h" and self.mode == Mode.POLICY:
-            self.transition(Mode.HOLD, "hold key")
+            self.leave_policy("hold key")
         elif k in (" ", "e"):
             self.fault("e-stop")
         elif k == "q":
@@ -291,11 +296,17 @@ class G1Node:
             "transition", **{"from": self.mode.value, "to": mode.value, "reason": reason}
         )
         self.mode, self.mode_since = mode, time.perf_counter()
+        self.move_from = None
         if mode == Mode.POLICY:
             self.runner.reset(0.0)  # goals start from the first policy step's state
             self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
         self.worker.discard()  # a step under way was for the state before
+
+    def leave_policy(self, reason: str) -> None:
+        """To hold without a jerk: a move from where the policy left the robot, its gains
+        ramped to stand's, ending in hold."""
+        self.transition(Mode.MOVE, reason)
 
     def fault(self, reason: str) -> None:
         if self.mode != Mode.DAMPING:
@@ -380,14 +391,16 @@ class G1Node:
             return cmd
         if self.mode == Mode.MOVE:
             t = min(1.0, (time.perf_counter() - self.mode_since) / self.args.move_seconds)
-            if t == 0.0 or self.previous is None:
-                self.move_from = q.copy()
+            if self.move_from is None:  # from the last command (or the pose, after passive)
+                self.move_from = (q if self.previous is None else self.previous).copy()
+                self.move_gains = self.gains
             target = (1 - t) * self.move_from + t * g1.DEFAULT_POS
+            # the gains too: from the policy's (or none, after passive) to stand's
+            kp = (1 - t) * self.move_gains[0] + t * self.stand_kp
+            kd = (1 - t) * self.move_gains[1] + t * self.stand_kd
             if t >= 1.0:
                 self.transition(Mode.HOLD, "default pose reached")
-            return filter_command(
-                target, self.stand_kp, self.stand_kd, q, dq, self.previous, self.limits
-            )
+            return filter_command(target, kp, kd, q, dq, self.previous, self.limits)
         if self.mode == Mode.HOLD:
             return filter_command(
                 g1.DEFAULT_POS, self.stand_kp, self.stand_kd, q, dq, self.previous, self.limits
@@ -405,11 +418,33 @@ class G1Node:
         self.writer.write(seal(msg))
         if not cmd.damping:
             self.previous = cmd.q.copy()
+            self.gains = (cmd.kp.copy(), cmd.kd.copy())
 
     # Loop -------------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """One policy step on the default pose, discarded: the first real step then runs
+        at its usual speed (onnxruntime's and the estimator's first calls take tens of
+        ms)."""
+        standing = (g1.DEFAULT_POS.copy(), np.zeros(g1.NUM_JOINTS), np.array([1.0, 0, 0, 0]),
+                    np.zeros(3))  # fmt: skip
+        self.infer(*standing)
+        self.runner.reset(0.0)
+
+    def policy_ready(self, now: float) -> str | None:
+        """Why the policy cannot be entered now, or None."""
+        if self.tracked and self.tracked[OBJECT].age(now) > self.args.tracker_stale:
+            return "no fresh tracker pose of the object"
+        return None
+
     def run(self) -> None:
         a = self.args
+        self.warm_up()
+        # Everything allocated so far (modules, model, clip) leaves the collector's view
+        # before the first state arrives: a full collection over it takes tens of ms,
+        # longer than the watchdog allows.
+        gc.collect()
+        gc.freeze()
         self.connect()
         period = 1.0 / COMMAND_HZ
         start = time.perf_counter()
@@ -419,10 +454,6 @@ class G1Node:
         keyboard = sys.stdin.isatty() and not a.auto
         if keyboard:
             print(KEYS_HELP, flush=True)
-        # Everything allocated so far (modules, model, clip) leaves the collector's view:
-        # a full collection over it takes tens of ms, longer than the watchdog allows.
-        gc.collect()
-        gc.freeze()
         # The inference thread holds the GIL for its Python parts; a short switch interval
         # hands it back to the command loop within half a millisecond of its wake-up.
         sys.setswitchinterval(0.0005)
@@ -440,7 +471,8 @@ class G1Node:
                 timing.add_period(now - last)
             last = now
             if a.auto:
-                if self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds:
+                held = self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds
+                if held and self.policy_ready(now) is None:
                     self.transition(Mode.POLICY, "auto policy")
                 if a.seconds and now - start > a.seconds and self.mode != Mode.DAMPING:
                     self.transition(Mode.DAMPING, "run time over")
@@ -479,7 +511,7 @@ class G1Node:
                 if age > a.tracker_stale:
                     stale = "none yet" if np.isinf(age) else f"{age * 1000:.0f} ms"
                     self.log.write("tracker", stale=stale)
-                    self.transition(Mode.HOLD, f"tracker stale (object pose: {stale})")
+                    self.leave_policy(f"tracker stale (object pose: {stale})")
             if self.mode == Mode.POLICY and sensed is not None:
                 self.advance_policy(cycle, sensed)
             cycle += 1

@@ -176,8 +176,8 @@ def plot(result: dict) -> bytes:
     rows = result["conditions"]
     default = next(r["success_rate"] for r in rows if r["factor"] == "default")
     factors = list(dict.fromkeys(r["factor"] for r in rows if r["factor"] != "default"))
-    cols, rows = 4, max(1, -(-len(factors) // 4))
-    fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(3.2 * cols, 2.4 * rows))
+    cols, lines = 4, max(1, -(-len(factors) // 4))
+    fig, axes = plt.subplots(lines, cols, squeeze=False, figsize=(3.2 * cols, 2.4 * lines))
     for ax, factor in zip(axes.flat, factors, strict=False):
         mine = [r for r in rows if r["factor"] == factor]
         labels = ["default"] + [r["value"] for r in mine]

@@ -191,3 +191,52 @@ def test_end_of_input_is_no_key(node_args, tmp_path):
     for _ in range(3):
         node.key("")
     assert node.speed == 1.0 and node.runner.frame == frame and node.mode == Mode.POLICY
+
+
+def test_hold_from_the_policy_keeps_the_pose_and_ramps_the_gains(node_args, tmp_path):
+    """Leaving the policy for hold (the h key, a stale tracker) starts where the policy
+    left the robot, with the policy's gains, and reaches stand's pose and gains over the
+    move: no snap to the default pose at stand's stiffness."""
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    crouched = np.clip(g1.DEFAULT_POS + 0.5, g1.JOINT_LOWER + 0.05, g1.JOINT_UPPER - 0.05)
+    node.previous, node.gains = crouched.copy(), (node.policy.kp.copy(), node.policy.kd.copy())
+    node.key("h")
+    assert node.mode == Mode.MOVE
+    cmd = node._mode_command(crouched, np.zeros(g1.NUM_JOINTS))
+    np.testing.assert_allclose(cmd.q, crouched, atol=1e-3)
+    np.testing.assert_allclose(cmd.kp, node.policy.kp, rtol=1e-3)
+    node.mode_since -= node.args.move_seconds / 2  # half way
+    node.previous = cmd.q
+    for _ in range(200):  # a robot that follows (the command filter limits each step)
+        cmd = node._mode_command(node.previous, np.zeros(g1.NUM_JOINTS))
+        node.previous = cmd.q
+    np.testing.assert_allclose(cmd.kp, (node.policy.kp + node.stand_kp) / 2, rtol=1e-2)
+    np.testing.assert_allclose(cmd.q, (crouched + g1.DEFAULT_POS) / 2, atol=1e-2)
+    node.mode_since -= node.args.move_seconds
+    node._mode_command(crouched, np.zeros(g1.NUM_JOINTS))
+    assert node.mode == Mode.HOLD
+
+
+def test_the_policy_is_not_entered_without_a_fresh_tracked_object(node_args, tmp_path):
+    import json
+    import time
+
+    _, policy, clip = node_args
+    log = tmp_path / "session.jsonl"
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=log, tracker=True))
+    node.mode = Mode.HOLD
+    node.key("p")
+    assert node.mode == Mode.HOLD
+    entry = json.loads(log.read_text().splitlines()[-1])
+    assert entry["kind"] == "refused" and "tracker" in entry["reason"]
+    now = time.perf_counter()
+    node.tracked[0].add(1.0, [0.6, 0.0, 0.15], [1.0, 0, 0, 0], now)
+    assert node.policy_ready(now) is None
+    node.key("p")
+    assert node.mode == Mode.POLICY
+
+
+def test_the_warm_up_step_leaves_the_runner_as_it_was(node_args, tmp_path):
+    node = node_in(Mode.PASSIVE, node_args, tmp_path)
+    node.warm_up()
+    assert node.runner.frame == 0.0 and not node.runner.last_action.any()

@@ -163,7 +163,8 @@ def test_a_neutral_condition_reproduces_the_default_report(tmp_path):
 def test_the_sweep_command_writes_its_table_plot_and_json(tmp_path, monkeypatch):
     import sim2sim.sweep as S
 
-    monkeypatch.setitem(S.GRIDS, "acceptance", [Condition("default", "-")])
+    grid = [Condition("default", "-"), Condition("kp", "0.5x", (("perturb.kp_scale", 0.5),))]
+    monkeypatch.setitem(S.GRIDS, "acceptance", grid)
     monkeypatch.setattr(S, "run_condition", lambda *a: {
         **dict.fromkeys(("E_h_cm", "E_o_cm", "fall_rate", "max_torque_nm"), 0.0),
         "success_rate": 1.0, "joint_limit_hits": 0, "ended_by": ["end"]})  # fmt: skip
