@@ -211,6 +211,7 @@ class G1Node:
         budget = args.max_policy_step or 2.0 / self.policy.control_hz
         self.worker = InferenceWorker(self.infer, budget)
         self.last_publish: float | None = None
+        self.warm_up()
 
     def connect(self) -> None:
         """Join the robot's DDS domain: LowState in, LowCmd out (once)."""
@@ -423,12 +424,16 @@ class G1Node:
     # Loop -------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """One policy step on the default pose, discarded: the first real step then runs
-        at its usual speed (onnxruntime's and the estimator's first calls take tens of
-        ms)."""
+        """One policy step on the default pose, discarded, before any DDS traffic: the
+        first real step then runs at its usual speed (onnxruntime's and the estimator's
+        first calls take tens of ms), and a policy that fails there is refused."""
         standing = (g1.DEFAULT_POS.copy(), np.zeros(g1.NUM_JOINTS), np.array([1.0, 0, 0, 0]),
                     np.zeros(3))  # fmt: skip
-        self.infer(*standing)
+        try:
+            self.infer(*standing)
+        except Exception as e:  # onnxruntime raises its own types
+            why = " ".join(str(e).split())  # onnxruntime's messages span lines
+            raise ValueError(f"the policy fails on the default standing pose: {why}") from None
         self.runner.reset(0.0)
 
     def policy_ready(self, now: float) -> str | None:
@@ -439,7 +444,6 @@ class G1Node:
 
     def run(self) -> None:
         a = self.args
-        self.warm_up()
         # Everything allocated so far (modules, model, clip) leaves the collector's view
         # before the first state arrives: a full collection over it takes tens of ms,
         # longer than the watchdog allows.

@@ -240,3 +240,12 @@ def test_the_warm_up_step_leaves_the_runner_as_it_was(node_args, tmp_path):
     node = node_in(Mode.PASSIVE, node_args, tmp_path)
     node.warm_up()
     assert node.runner.frame == 0.0 and not node.runner.last_action.any()
+
+
+def test_a_policy_step_failing_in_the_loop_ends_in_damping(node_args, tmp_path, monkeypatch):
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    monkeypatch.setattr(node.worker, "poll", lambda: (None, "policy error: boom"))
+    msg = lowstate()
+    node.advance_policy(0, node.sensors(msg))
+    cmd, _ = node.command(msg, age=0.0)
+    assert node.mode == Mode.DAMPING and cmd.damping
