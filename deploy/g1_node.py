@@ -66,6 +66,7 @@ from robots.clip import load_clip
 COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
+WATCHDOG_PERIOD = 0.005  # s between the watchdog's looks at the command loop
 # The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
 QUAT_NORM_TOLERANCE = 0.05
 KEYS_HELP = (
@@ -207,6 +208,8 @@ class G1Node:
         self.running = True
         self.quit = False  # leave once damping has been sent for a moment
         self.command_msg = LOWCMD_LAYOUT.new()
+        self.watchdog_msg = LOWCMD_LAYOUT.new()
+        self.publish_lock = threading.Lock()
         self.timing = LoopTiming(1.0 / COMMAND_HZ)
         budget = args.max_policy_step or 2.0 / self.policy.control_hz
         self.worker = InferenceWorker(self.infer, budget)
@@ -410,18 +413,43 @@ class G1Node:
             self.targets, self.policy.kp, self.policy.kd, q, dq, self.previous, self.limits
         )
 
-    def publish(self, cmd: Command, mode_machine: int) -> None:
-        msg = self.command_msg
-        msg["mode_machine"] = mode_machine
-        m = msg["motor_cmd"][: g1.NUM_JOINTS]
-        m["mode"] = 1
-        m["q"], m["dq"], m["tau"], m["kp"], m["kd"] = cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd
-        self.writer.write(seal(msg))
+    def publish(self, cmd: Command, mode_machine: int, msg: np.ndarray | None = None) -> None:
+        """Send ``cmd`` (in ``msg``'s buffer, default the loop's). Once damping, a stiff
+        command computed before the fault (the loop and the watchdog both send) goes out
+        as damping."""
+        msg = self.command_msg if msg is None else msg
+        with self.publish_lock:
+            if self.mode == Mode.DAMPING and not cmd.damping:
+                cmd = damping_command(None, None, self.limits)
+            msg["mode_machine"] = mode_machine
+            m = msg["motor_cmd"][: g1.NUM_JOINTS]
+            m["mode"] = 1
+            m["q"], m["dq"], m["tau"], m["kp"], m["kd"] = cmd.q, cmd.dq, cmd.tau, cmd.kp, cmd.kd
+            self.writer.write(seal(msg))
         if not cmd.damping:
             self.previous = cmd.q.copy()
             self.gains = (cmd.kp.copy(), cmd.kd.copy())
 
     # Loop -------------------------------------------------------------------------------
+
+    def watch(self, now: float) -> bool:
+        """The watchdog's check, from outside the loop thread: a loop that has sent
+        nothing for ``--max-command-gap`` (stalled in a write, a lock, a bug) is faulted
+        and damping is sent in its place (in its own message buffer). Whether it damped."""
+        last = self.last_publish
+        if last is None or now - last <= self.args.max_command_gap:
+            return False
+        self.fault(f"command loop stalled ({(now - last) * 1000:.0f} ms)")
+        with self.lock:
+            machine = int(self.state["mode_machine"]) if self.state is not None else 0
+        self.publish(damping_command(None, None, self.limits), machine, self.watchdog_msg)
+        return True
+
+    def _watchdog(self) -> None:
+        while self.running:
+            time.sleep(WATCHDOG_PERIOD)
+            if self.running:  # (the loop may have ended while it slept)
+                self.watch(time.perf_counter())
 
     def warm_up(self) -> None:
         """One policy step on the default pose, discarded, before any DDS traffic: the
@@ -450,6 +478,7 @@ class G1Node:
         gc.collect()
         gc.freeze()
         self.connect()
+        threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
         period = 1.0 / COMMAND_HZ
         start = time.perf_counter()
         cycle = 0

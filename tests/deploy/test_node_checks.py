@@ -249,3 +249,32 @@ def test_a_policy_step_failing_in_the_loop_ends_in_damping(node_args, tmp_path, 
     node.advance_policy(0, node.sensors(msg))
     cmd, _ = node.command(msg, age=0.0)
     assert node.mode == Mode.DAMPING and cmd.damping
+
+
+class Wire:
+    """Stands in for the LowCmd writer: keeps what was sent."""
+
+    def __init__(self):
+        self.sent = []
+
+    def write(self, msg):
+        self.sent.append(msg.copy())
+
+
+def test_the_watchdog_damps_a_stalled_loop_from_outside(node_args, tmp_path):
+    import time
+
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    node.writer = Wire()
+    now = time.perf_counter()
+    node.last_publish = now - 0.01
+    assert not node.watch(now)  # a loop on time: nothing
+    node.last_publish = now - 1.0  # a loop stuck for a second (in a write, a lock, a bug)
+    assert node.watch(now) and node.mode == Mode.DAMPING
+    assert node.writer.sent[-1]["motor_cmd"]["kp"][:29].max() == 0
+    # The loop wakes up with a stiff command computed before: it goes out as damping.
+    stiff = node._mode_command(g1.DEFAULT_POS, np.zeros(g1.NUM_JOINTS))
+    node.mode = Mode.DAMPING
+    node.publish(type(stiff)(q=stiff.q, kp=np.full(29, 50.0), kd=stiff.kd, dq=stiff.dq,
+                             tau=stiff.tau), 5)  # fmt: skip
+    assert node.writer.sent[-1]["motor_cmd"]["kp"][:29].max() == 0
