@@ -18,6 +18,7 @@ fall.
 from __future__ import annotations
 
 import gc
+import select
 import sys
 import threading
 import time
@@ -42,6 +43,7 @@ from robots.g1.mjcf import STRICT, SimOptions
 from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
+STATUS_SECONDS = 5.0  # between the status lines on stderr
 
 
 @dataclass
@@ -57,9 +59,11 @@ class Args:
     rt_priority: int = 0
     """SCHED_FIFO priority 1-99 (needs root or CAP_SYS_NICE); 0: normal scheduling."""
     gantry: bool = False
-    """Hold the pelvis in place (the robot hangs as in a gantry)."""
+    """Hold the pelvis in place (the robot hangs as in a gantry); typing r and Enter in
+    this terminal lowers it onto its feet."""
     release_after: float | None = None
-    """With --gantry: lower the robot onto its feet (drop the gantry) after this many s."""
+    """With --gantry: drop the gantry after this many s (from the start, or with
+    --clock-from-command from the node's first command); for unattended runs."""
     silent_after: float | None = None
     bad_crc_after: float | None = None
     nan_after: float | None = None
@@ -86,6 +90,22 @@ class Args:
     when the first faulty or missing LowState was due)."""
 
 
+def scene_model(objects, placements, args: Args) -> mujoco.MjModel:
+    """The virtual G1's world: the robot without actuators (the motors are its PD law),
+    the objects, and with ``--gantry`` a weld holding the pelvis where it stands at
+    qpos0, feet just touching the floor, so that releasing it does not drop the robot."""
+    spec = build_scene(objects, placements, actuators=False, options=args.physics)
+    spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
+    if args.gantry:
+        weld = spec.add_equality(
+            type=mujoco.mjtEq.mjEQ_WELD, name1="pelvis", objtype=mujoco.mjtObj.mjOBJ_BODY
+        )
+        # Anchor at the pelvis's origin and the relative pose left to the compiler (zero
+        # quaternion: taken from qpos0); MjSpec's default anchor is 1 m to the side.
+        weld.data = [0.0] * 10 + [1.0, 0.0]
+    return spec.compile()
+
+
 class VirtualG1:
     def __init__(self, args: Args):
         self.args = args
@@ -94,15 +114,7 @@ class VirtualG1:
             clip = load_clip(args.object_clip)
             objects.append(clip.object)
             placements.append(Placement(tuple(clip.object_pos[0]), tuple(clip.object_quat[0])))
-        spec = build_scene(objects, placements, actuators=False, options=args.physics)
-        # The gantry (a weld to the world at qpos0) holds the pelvis at standing height,
-        # feet just touching the floor, so that releasing it does not drop the robot.
-        spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
-        if args.gantry:
-            spec.add_equality(
-                type=mujoco.mjtEq.mjEQ_WELD, name1="pelvis", objtype=mujoco.mjtObj.mjOBJ_BODY
-            )
-        self.model = spec.compile()
+        self.model = scene_model(objects, placements, args)
         self.data = mujoco.MjData(self.model)
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
         mujoco.mj_forward(self.model, self.data)
@@ -197,8 +209,22 @@ class VirtualG1:
         gc.collect()
         gc.freeze()  # no full collections over the loaded modules and model mid-run
         start = time.perf_counter()
-        step = 0
-        heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
+        self.steps = 0
+        self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
+        self.keyboard = a.gantry and sys.stdin.isatty()
+        release = "; r + Enter releases the gantry" if self.keyboard else ""
+        print(f"virtual G1: up on domain {a.domain}, {a.net}; Ctrl-C stops it{release}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        try:
+            self._loop(start, dt, every)
+        except KeyboardInterrupt:  # Ctrl-C: stop, and still report
+            print("virtual G1: interrupted", file=sys.stderr)
+        if a.report is not None:
+            self.write_report(a.report)
+
+    def _loop(self, start: float, dt: float, every: int) -> None:
+        a = self.args
+        status, tenth = round(STATUS_SECONDS / dt), max(1, round(0.1 / dt))
         while True:
             now = time.perf_counter()
             elapsed = now - start
@@ -211,16 +237,24 @@ class VirtualG1:
             self.data.qfrc_applied[self.vadr] = self.torques()
             if a.gantry and a.release_after is not None and since > a.release_after:
                 self.data.eq_active[0] = 0
+            if a.gantry and self.steps % tenth == 0 and self.release_typed():
+                self.data.eq_active[0] = 0
+                print("virtual G1: gantry released", file=sys.stderr, flush=True)
             if a.push_after is not None and a.push_after < since < a.push_after + 0.2:
                 self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
             else:
                 self.data.xfrc_applied[1, 0] = 0.0
             mujoco.mj_step(self.model, self.data)
-            step += 1
+            self.steps += 1
+            step = self.steps
             if self.tracker is not None:
                 self.track(elapsed, since)
             if step % max(1, round(0.1 / dt)) == 0:
-                heights.append((round(elapsed, 3), float(self.data.qpos[2])))
+                self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
+            if step % status == 0:  # a sign of life for whoever runs it by hand
+                print(f"virtual G1: {elapsed:.0f} s, pelvis {self.data.qpos[2]:.3f} m, "
+                      f"{'commanded' if self.first_command else 'no command yet'}, "
+                      f"{self.rejected} rejected", file=sys.stderr, flush=True)  # fmt: skip
             silent = a.silent_after is not None and since > a.silent_after
             if step % every == 0:
                 if not silent:
@@ -231,19 +265,30 @@ class VirtualG1:
             wait = start + step * dt - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-        if a.report is not None:
-            import json
 
-            from common.atomic import write_text
+    def release_typed(self) -> bool:
+        """Whether the operator typed ``r`` and Enter in this terminal (the gantry is
+        released when a person is ready, not on a timer)."""
+        if not self.keyboard or not select.select([sys.stdin], [], [], 0)[0]:
+            return False
+        line = sys.stdin.readline()
+        if not line:  # the terminal is gone
+            self.keyboard = False
+        return line.strip() == "r"
 
-            trips = np.array(self.round_trips[1:]) * 1000  # ms
-            trips = trips[trips < 1000]  # a command before the first state: not a round trip
-            summary = {"pelvis_height": heights, "rejected": self.rejected, "steps": step,
-                       "fault_at": self.fault_at}  # fmt: skip
-            for q in (50, 99):
-                value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
-                summary[f"round_trip_p{q}_ms"] = value
-            write_text(a.report, json.dumps(summary))
+    def write_report(self, path: Path) -> None:
+        import json
+
+        from common.atomic import write_text
+
+        trips = np.array(self.round_trips[1:]) * 1000  # ms
+        trips = trips[trips < 1000]  # a command before the first state: not a round trip
+        summary = {"pelvis_height": self.heights, "rejected": self.rejected,
+                   "steps": self.steps, "fault_at": self.fault_at}  # fmt: skip
+        for q in (50, 99):
+            value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
+            summary[f"round_trip_p{q}_ms"] = value
+        write_text(path, json.dumps(summary))
 
 
 def main() -> None:

@@ -180,3 +180,42 @@ def test_loopback_interop_with_the_reference_types(channel):
     done.clear()
     typed_writer.write(as_idl(msg))
     assert done.wait(2.0) and got[0].tobytes() == msg.tobytes() and crc_ok(got[0])
+
+
+def test_the_virtual_g1s_gantry_holds_a_limp_robot_where_it_stands():
+    """No motor torque for 1 s on the gantry: the pelvis stays at standing height and
+    upright (the weld's anchor was MjSpec's default, 1 m beside the pelvis)."""
+    import mujoco
+
+    from deploy.virtual_g1 import Args, scene_model
+    from robots import g1
+
+    model = scene_model([], [], Args(gantry=True))
+    data = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, data, model.key("default").id)
+    for _ in range(round(1.0 / model.opt.timestep)):
+        mujoco.mj_step(model, data)
+    assert abs(data.qpos[2] - g1.DEFAULT_ROOT_HEIGHT) < 0.01
+    assert abs(data.qpos[3]) > np.cos(np.radians(1.0) / 2)  # tilted under 1 degree
+
+
+def test_the_virtual_g1_reports_on_ctrl_c_and_shows_it_runs(tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    report = tmp_path / "vg1.json"
+    script = Path(__file__).resolve().parents[2] / "deploy/virtual_g1.py"
+    v = subprocess.Popen([sys.executable, str(script), "--net", "lo", "--domain", "87",
+                          "--seconds", "60", "--report", str(report)],
+                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert v.stderr.readline().startswith("virtual G1: up on domain 87")
+    time.sleep(0.5)
+    v.send_signal(signal.SIGINT)
+    _, err = v.communicate(timeout=30)
+    assert v.returncode == 0 and "Traceback" not in err, err
+    assert "virtual G1: interrupted" in err
+    assert json.loads(report.read_text())["steps"] > 0
