@@ -67,6 +67,7 @@ COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
 WATCHDOG_PERIOD = 0.005  # s between the watchdog's looks at the command loop
+NO_STATE_NOTICE = 1.0  # s after start without a valid LowState before saying so
 # The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
 QUAT_NORM_TOLERANCE = 0.05
 KEYS_HELP = (
@@ -100,6 +101,10 @@ class Args:
     max_tilt: float = 0.8
     """rad between the pelvis z axis and vertical before damping (checked in move, hold
     and policy)."""
+    simulator_without_crc: bool = False
+    """Accept LowStates whose CRC is 0 (Unitree's own MuJoCo simulator leaves CRC and
+    mode_machine at 0: add --mode-machine 0). Never on a robot: a corrupt state then
+    goes unnoticed."""
     mode_machine: int = 5
     """The robot type every LowState must report (Unitree's ``mode_machine``: 5 is the
     G1 29-DoF rev 1.0; other types have other joints and limits). Another value is a
@@ -229,7 +234,8 @@ class G1Node:
     # Inputs -----------------------------------------------------------------------------
 
     def _on_state(self, msg: np.ndarray) -> None:
-        if not crc_ok(msg):
+        crc_less = self.args.simulator_without_crc and int(msg["crc"]) == 0
+        if not (crc_less or crc_ok(msg)):
             self.bad_crc += 1
             return
         with self.lock:
@@ -451,6 +457,18 @@ class G1Node:
             if self.running:  # (the loop may have ended while it slept)
                 self.watch(time.perf_counter())
 
+    def no_state_notice(self) -> None:
+        """Said once when no valid LowState has come a second after start: nothing is
+        sent until one does."""
+        why = (f"{self.bad_crc} arrived with a bad CRC (a simulator that sends none: "
+               "--simulator-without-crc)" if self.bad_crc else "none arrived (robot on, "
+               "--net and --domain right?)")  # fmt: skip
+        self.log.write("notice", reason=f"no valid LowState after {NO_STATE_NOTICE:g} s",
+                       bad_crc=self.bad_crc)  # fmt: skip
+        with contextlib.suppress(OSError):
+            print(f"notice: no valid LowState yet, nothing is sent; {why}", file=sys.stderr,
+                  flush=True)  # fmt: skip
+
     def warm_up(self) -> None:
         """One policy step on the default pose, discarded, before any DDS traffic: the
         first real step then runs at its usual speed (onnxruntime's and the estimator's
@@ -492,6 +510,7 @@ class G1Node:
         sys.setswitchinterval(0.0005)
         timing = self.timing
         last = None
+        waited = False  # the notice that no valid LowState came was given
         while self.running:
             # Each LowState triggers its command at once, so the state-to-command latency
             # is the compute time and the loop runs on the robot's 500 Hz clock. Without
@@ -522,6 +541,9 @@ class G1Node:
             with self.lock:
                 msg, age = self.state, time.perf_counter() - self.state_time
             if msg is None:  # nothing to answer before the first LowState
+                if not waited and now - start > NO_STATE_NOTICE:
+                    waited = True
+                    self.no_state_notice()
                 cycle += 1
                 continue
             if self.last_publish is not None and now - self.last_publish > a.max_command_gap:

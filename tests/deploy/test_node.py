@@ -359,6 +359,17 @@ def test_keyboard_start_policy_and_emergency_stop(files, monitor, tmp_path):
     check_commands(commands)
 
 
+@REALTIME
+def test_without_a_valid_lowstate_the_node_says_so_and_sends_nothing(files, monitor, tmp_path):
+    """A robot (or Unitree's simulator) whose LowStates all fail the CRC: after a second
+    the node says why nothing happens, and sends nothing."""
+    _, _, commands, out = run(files, monitor, tmp_path, vg1=("--bad-crc-after", "0"),
+                              seconds=3.0)  # fmt: skip
+    assert "notice: no valid LowState yet, nothing is sent;" in out
+    assert "bad CRC" in out and "--simulator-without-crc" in out
+    assert not commands
+
+
 def stiff_after(commands, at: float) -> int:
     """Stiff commands on the wire after the first damping one that follows ``at``."""
     damped = [t for t, m in commands if t > at and m["motor_cmd"]["kp"][:29].max() == 0]

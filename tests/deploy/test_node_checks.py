@@ -278,3 +278,17 @@ def test_the_watchdog_damps_a_stalled_loop_from_outside(node_args, tmp_path):
     node.publish(type(stiff)(q=stiff.q, kp=np.full(29, 50.0), kd=stiff.kd, dq=stiff.dq,
                              tau=stiff.tau), 5)  # fmt: skip
     assert node.writer.sent[-1]["motor_cmd"]["kp"][:29].max() == 0
+
+
+def test_a_simulator_without_crc_is_an_opt_in(node_args, tmp_path):
+    _, policy, clip = node_args
+    msg = lowstate()
+    msg["crc"] = 0
+    for opt_in, taken in ((False, False), (True, True)):
+        node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "s.jsonl",
+                           object_from_reference=True, simulator_without_crc=opt_in))  # fmt: skip
+        node._on_state(msg)
+        assert (node.state is not None) == taken and node.bad_crc == (not taken)
+    msg["crc"] = 12345  # a wrong CRC stays wrong with the opt-in
+    node._on_state(msg)
+    assert node.bad_crc == 1
