@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -45,13 +45,12 @@ import numpy as np
 import tyro
 
 from contract import playback
-from contract.leg_odometry import pelvis_velocity
+from contract.estimator import estimate_state
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
 from contract.runner import PolicyRunner
 from contract.tracker import TrackedBody
-from deploy.estimator import estimate_state
 from deploy.inference import InferenceWorker
 from deploy.motion_service import MotionServiceError, check_released
 from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel, require_interface
@@ -337,9 +336,6 @@ class G1Node:
         tracked_object, tracked_pelvis = self.tracked_poses(time.perf_counter())
         state = estimate_state(q, dq, imu, gyro, runner.reference()[0], tracked_object,
                                tracked_pelvis)  # fmt: skip
-        if tracked_pelvis is None:  # the pelvis velocity measured by leg odometry instead
-            velocity = pelvis_velocity(state.root_quat, q[None], dq[None], state.root_ang_vel)
-            state = replace(state, root_lin_vel=velocity)
         runner.follow_goals(state)  # a pinned goal holds the clock; a chain moves on
         raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):

@@ -37,7 +37,7 @@ from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT, tracked_pose
 from deploy.realtime import use_realtime
-from robots import g1
+from robots import g1, quat
 from robots.clip import load_clip
 from robots.g1.mjcf import STRICT, SimOptions
 from robots.scene import Placement, build_scene
@@ -90,31 +90,41 @@ class Args:
     when the first faulty or missing LowState was due)."""
 
 
-def scene_model(objects, placements, args: Args) -> mujoco.MjModel:
-    """The virtual G1's world: the robot without actuators (the motors are its PD law),
-    the objects, and with ``--gantry`` a weld holding the pelvis where it stands at
-    qpos0, feet just touching the floor, so that releasing it does not drop the robot."""
+def scene_model(objects, placements, args: Args, start=(0.0, 0.0, 0.0)) -> mujoco.MjModel:
+    """The virtual G1's world: the robot without actuators (the motors are its PD law)
+    standing at ``start`` (x, y, heading), the objects, and with ``--gantry`` a weld
+    holding the pelvis where it stands, feet just touching the floor, so that releasing
+    it does not drop the robot."""
     spec = build_scene(objects, placements, actuators=False, options=args.physics)
-    spec.body("pelvis").pos = (0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT)
+    x, y, heading = start
+    root = np.r_[x, y, g1.DEFAULT_ROOT_HEIGHT, np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2)]
+    spec.body("pelvis").pos, spec.body("pelvis").quat = root[:3], root[3:]
+    key = spec.key("default")
+    key.qpos = np.r_[root, np.asarray(key.qpos)[7:]]
     if args.gantry:
         weld = spec.add_equality(
             type=mujoco.mjtEq.mjEQ_WELD, name1="pelvis", objtype=mujoco.mjtObj.mjOBJ_BODY
         )
-        # Anchor at the pelvis's origin and the relative pose left to the compiler (zero
-        # quaternion: taken from qpos0); MjSpec's default anchor is 1 m to the side.
-        weld.data = [0.0] * 10 + [1.0, 0.0]
+        # The anchor (in the world, the weld's second body) at the pelvis's origin, the
+        # relative pose left to the compiler (zero quaternion: taken from qpos0). An
+        # anchor far from the pelvis holds it loosely: MjSpec's default, 1 m to the side,
+        # let it drop 28 cm.
+        weld.data = [*root[:3], *[0.0] * 7, 1.0, 0.0]
     return spec.compile()
 
 
 class VirtualG1:
     def __init__(self, args: Args):
         self.args = args
-        objects, placements = [], []
-        if args.object_clip is not None:
+        objects, placements, start = [], [], (0.0, 0.0, 0.0)
+        if args.object_clip is not None:  # the robot and the object where the clip starts
             clip = load_clip(args.object_clip)
             objects.append(clip.object)
             placements.append(Placement(tuple(clip.object_pos[0]), tuple(clip.object_quat[0])))
-        self.model = scene_model(objects, placements, args)
+            start = (*clip.root_pos[0, :2], float(quat.yaw(clip.root_quat[0])))
+        self.model = scene_model(objects, placements, args, start)
+        last = self.model.nbody - 1  # the scene's one object, if any: its qpos address
+        self.obj_q = self.model.jnt_qposadr[self.model.body_jntadr[last]] if objects else None
         self.data = mujoco.MjData(self.model)
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
         mujoco.mj_forward(self.model, self.data)
@@ -196,11 +206,11 @@ class VirtualG1:
         a, q = self.args, self.data.qpos
         if a.tracker_silent_after is None or since <= a.tracker_silent_after:
             poses = {PELVIS: (q[0:3], q[3:7])}
-            o = self.model.jnt_qposadr[self.model.body_jntadr[self.model.nbody - 1]]
+            o = self.obj_q
             poses[OBJECT] = (q[o : o + 3], q[o + 3 : o + 7])  # the scene's one object
             self.tracked.capture(elapsed, poses)
-        for stamp, body, pos, quat, valid in self.tracked.due(elapsed):
-            self.tracker.write(tracked_pose(stamp, body, pos, quat, valid))
+        for stamp, body, pos, wxyz, valid in self.tracked.due(elapsed):
+            self.tracker.write(tracked_pose(stamp, body, pos, wxyz, valid))
 
     def run(self) -> None:
         a = self.args
@@ -211,6 +221,7 @@ class VirtualG1:
         start = time.perf_counter()
         self.steps = 0
         self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
+        self.object_path: list[list[float]] = []  # (time, x, y, z) every 0.1 s
         self.keyboard = a.gantry and sys.stdin.isatty()
         release = "; r + Enter releases the gantry" if self.keyboard else ""
         print(f"virtual G1: up on domain {a.domain}, {a.net}; Ctrl-C stops it{release}",
@@ -249,8 +260,11 @@ class VirtualG1:
             step = self.steps
             if self.tracker is not None:
                 self.track(elapsed, since)
-            if step % max(1, round(0.1 / dt)) == 0:
+            if step % tenth == 0:
                 self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
+                if self.obj_q is not None:  # the object's position: the task's outcome
+                    o = self.obj_q
+                    self.object_path.append([round(elapsed, 3), *self.data.qpos[o : o + 3]])
             if step % status == 0:  # a sign of life for whoever runs it by hand
                 print(f"virtual G1: {elapsed:.0f} s, pelvis {self.data.qpos[2]:.3f} m, "
                       f"{'commanded' if self.first_command else 'no command yet'}, "
@@ -283,8 +297,9 @@ class VirtualG1:
 
         trips = np.array(self.round_trips[1:]) * 1000  # ms
         trips = trips[trips < 1000]  # a command before the first state: not a round trip
-        summary = {"pelvis_height": self.heights, "rejected": self.rejected,
-                   "steps": self.steps, "fault_at": self.fault_at}  # fmt: skip
+        summary = {"pelvis_height": self.heights, "object": self.object_path,
+                   "rejected": self.rejected, "steps": self.steps,
+                   "fault_at": self.fault_at}  # fmt: skip
         for q in (50, 99):
             value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
             summary[f"round_trip_p{q}_ms"] = value

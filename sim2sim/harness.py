@@ -10,15 +10,15 @@ onnxruntime only, no torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import mujoco
 import numpy as np
 
+from contract.estimator import estimate_state
 from contract.goals.chain import ChainGoal
 from contract.goals.features import GOAL_TOLERANCE
-from contract.leg_odometry import pelvis_velocity
 from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
 from contract.policy import Policy
@@ -33,13 +33,7 @@ from contract.terminations import (
     tracking_causes,
     with_getup,
 )
-from contract.tracker import (
-    OBJECT,
-    SimulatedTracker,
-    TrackedBody,
-    TrackerSettings,
-    with_tracked,
-)
+from contract.tracker import OBJECT, PELVIS, SimulatedTracker, TrackedBody, TrackerSettings
 from robots import g1, quat
 from robots.clip import MotionClip
 from robots.g1.mjcf import STRICT, SimOptions
@@ -71,21 +65,22 @@ class Sim2SimSettings:
     """Where an episode starts: the default standing pose at the clip's first place and
     heading, where the robot node hands over to a policy after hold; or the clip's
     first frame."""
-    track_object: bool = True
-    """The policy sees the object as the robot node does with ``--tracker``: through the
-    tracker model (``--tracker.*``: rate, latency, position noise, lost captures) and
-    the node's extrapolation (False: the true pose)."""
+    sensing: Literal["tracker", "object-tracker", "true"] = "tracker"
+    """What the policy sees. ``tracker``: as the robot node with a tracker that sees the
+    object and the pelvis (motion capture; the virtual G1's): both through the tracker
+    model (``--tracker.*``: rate, latency, position noise, lost captures) and the node's
+    extrapolation, the rest from the robot's sensors, through the node's estimator
+    (``contract.estimator``). ``object-tracker``: as the node when the tracker sees the
+    object only: the pelvis position from the reference (open loop), its velocity from
+    leg odometry. ``true``: the true state (an upper bound)."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
-    estimate_pelvis_velocity: bool = True
-    """The policy sees the pelvis velocity as the robot node measures it without a pelvis
-    tracker (leg odometry, ``contract.leg_odometry``; False: the true one)."""
     perturb: Perturbation = field(default_factory=Perturbation)
     """The model and the task off their nominal values (the robustness sweep's axes)."""
 
 
 # Sim2sim before it started and sensed as the robot does: the clip's first frame, the
 # true object pose and pelvis velocity (an upper bound on what the robot can do).
-IDEAL = Sim2SimSettings(start="clip", track_object=False, estimate_pelvis_velocity=False)
+IDEAL = Sim2SimSettings(start="clip", sensing="true")
 
 
 class Sim2Sim:
@@ -149,31 +144,43 @@ class Sim2Sim:
         self.lost = np.zeros((1, 2), int)
         self.down_steps = 0
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
-        self.tracked = TrackedBody(self.s.tracker.latency)
-        if self.s.track_object:  # the first capture has arrived before the start
-            o = self.index.obj_q
-            self.tracked.add(-1.0, self.data.qpos[o : o + 3], self.data.qpos[o + 3 : o + 7],
-                             self.data.time)  # fmt: skip
+        seen = (OBJECT, PELVIS) if self.s.sensing == "tracker" else (OBJECT,)
+        self.tracked = {body: TrackedBody(self.s.tracker.latency) for body in seen}
+        if self.s.sensing != "true":  # the first captures have arrived before the start
+            for body, (pos, q) in self._poses().items():
+                self.tracked[body].add(-1.0, pos, q, self.data.time)
         self.runner.reset(frame, self.index.from_mjdata(self.data))
 
     def _push_delay(self) -> float:
         return self.rng.uniform(1.0, 3.0) * self.policy.control_hz
 
     def measured_state(self):
-        """The state as the robot's sensors report it: encoder and gyro noise added; with
-        ``track_object`` the object as the tracker reports it."""
+        """The state as the policy sees it (``sensing``): encoder and gyro noise added;
+        with a tracker, the node's estimate from these sensors and the tracked poses."""
         state = self.s.noise.measure(self.index.from_mjdata(self.data), self.rng)
-        if self.s.track_object:
-            state = with_tracked(state, self.tracked.pose(self.data.time), None)
-        return state
+        if self.s.sensing == "true":
+            return state
+        t = self.data.time
+        poses = {body: tracked.pose(t) for body, tracked in self.tracked.items()}
+        return estimate_state(state.joint_pos[0], state.joint_vel[0], state.root_quat[0],
+                              state.root_ang_vel[0], self.runner.reference()[0],
+                              poses[OBJECT], poses.get(PELVIS))  # fmt: skip
+
+    def _poses(self) -> dict:
+        """The tracked bodies' true poses now."""
+        q, o = self.data.qpos, self.index.obj_q
+        r = self.index.root_q
+        poses = {OBJECT: (q[o : o + 3].copy(), q[o + 3 : o + 7].copy()),
+                 PELVIS: (q[r : r + 3].copy(), q[r + 3 : r + 7].copy())}  # fmt: skip
+        return {body: poses[body] for body in self.tracked}
 
     def _track(self) -> None:
         """The tracker watching the simulation: capture when due, deliver when arrived."""
-        q, t, o = self.data.qpos, self.data.time, self.index.obj_q
-        self.tracker.capture(t, {OBJECT: (q[o : o + 3].copy(), q[o + 3 : o + 7].copy())})
-        for stamp, _, pos, quat_, valid in self.tracker.due(t):
+        t = self.data.time
+        self.tracker.capture(t, self._poses())
+        for stamp, body, pos, wxyz, valid in self.tracker.due(t):
             if valid:
-                self.tracked.add(stamp, pos, quat_, t)
+                self.tracked[body].add(stamp, pos, wxyz, t)
 
     def observation(self) -> np.ndarray:
         """The policy's observation of the measured state now."""
@@ -183,19 +190,14 @@ class Sim2Sim:
         """One control period: observe, infer, actuate with latency; the reference
         advances by ``speed`` frames (teleop playback control)."""
         runner = self.runner
-        measured = self.measured_state()
-        if self.s.estimate_pelvis_velocity:  # as the node measures it, from these sensors
-            velocity = pelvis_velocity(measured.root_quat, measured.joint_pos,
-                                       measured.joint_vel, measured.root_ang_vel)  # fmt: skip
-            measured = replace(measured, root_lin_vel=velocity)
-        raw = runner.infer(runner.inputs(measured))
+        raw = runner.infer(runner.inputs(self.measured_state()))
         new_targets = runner.advance(raw, speed)
         max_torque = 0.0
         for k in range(self.decimation):
             self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
             mujoco.mj_step(self.model, self.data)
             max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
-            if self.s.track_object:
+            if self.s.sensing != "true":
                 self._track()
         # mj_step leaves positions and velocities one substep ahead of the kinematics it
         # computed: bring them up to date before anything reads the state.

@@ -99,7 +99,7 @@ FULL: list[Condition] = [
     Condition("sensor noise", "x2", (("noise", DOUBLE_NOISE),)),
     *_one("tracker dropout", "tracker.dropout", (0.2,)),
     Condition("tracker", "100 ms, 2 cm", (("tracker.latency", 0.1), ("tracker.noise", 0.02))),
-    Condition("sensing", "true", (("track_object", False), ("estimate_pelvis_velocity", False))),
+    *[Condition("sensing", s, (("sensing", s),)) for s in ("object-tracker", "true")],
 ]
 
 GRIDS = {"acceptance": ACCEPTANCE, "full": FULL}

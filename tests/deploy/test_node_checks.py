@@ -112,7 +112,7 @@ def test_a_policy_observing_the_object_needs_an_object_source(node_args, tmp_pat
 def test_tracked_object_reaches_the_state_until_it_goes_stale(node_args, tmp_path):
     import time
 
-    from deploy.estimator import estimate_state
+    from contract.estimator import estimate_state
     from deploy.protocol.tracking import OBJECT, tracked_pose
 
     _, policy, clip = node_args

@@ -219,3 +219,19 @@ def test_the_virtual_g1_reports_on_ctrl_c_and_shows_it_runs(tmp_path):
     assert v.returncode == 0 and "Traceback" not in err, err
     assert "virtual G1: interrupted" in err
     assert json.loads(report.read_text())["steps"] > 0
+
+
+def test_the_virtual_g1_stands_where_the_clip_starts():
+    import mujoco
+
+    from deploy.virtual_g1 import Args, scene_model
+    from robots import g1, quat
+
+    start = (0.89, 0.015, -0.03)
+    model = scene_model([], [], Args(gantry=True), start)
+    data = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, data, model.key("default").id)
+    for _ in range(round(1.0 / model.opt.timestep)):
+        mujoco.mj_step(model, data)
+    np.testing.assert_allclose(data.qpos[:3], [0.89, 0.015, g1.DEFAULT_ROOT_HEIGHT], atol=0.01)
+    assert quat.yaw(data.qpos[3:7]) == pytest.approx(-0.03, abs=0.01)

@@ -151,16 +151,15 @@ def test_state_after_a_step_is_current(exported):
 
 
 def test_tracked_object_is_the_true_one_seen_late_and_noisy(exported):
-    """With --track-object the policy's object comes from the tracker model: exact with
-    a perfect tracker, off by about the noise with a noisy one."""
+    """With a tracker the policy's object comes from the tracker model: exact with a
+    perfect tracker, off by about the noise with a noisy one."""
     from contract.tracker import TrackerSettings
 
     path, clip_path, _ = exported
     errors = {}
     for noise in (0.0, 0.01):
         tracker = TrackerSettings(hz=100.0, latency=0.02, noise=noise)
-        settings = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0), track_object=True,
-                                   tracker=tracker)  # fmt: skip
+        settings = Sim2SimSettings(noise=SensorNoise(0.0, 0.0, 0.0), tracker=tracker)
         sim = Sim2Sim(Policy.load(path), load_clip(clip_path), settings)
         sim.reset(0)
         err = []

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from contract.estimator import estimate_state
 from contract.reference import ReferenceMotions
-from deploy.estimator import estimate_state
 from robots import g1, quat
 from robots.clip import MotionClip
 from robots.objects import ObjectSpec
@@ -40,9 +40,14 @@ def test_measured_values_pass_through_and_bodies_follow_the_joints(refs):
 def test_unmeasured_quantities_come_from_the_reference(refs):
     ref, _ = refs.state(np.zeros(1, int), np.array([2]))
     s = estimate_state(ref.joint_pos[0], ref.joint_vel[0], ref.root_quat[0], np.zeros(3), ref)
-    for name in ("root_pos", "root_lin_vel", "object_pos", "object_quat", "object_lin_vel",
-                 "object_ang_vel", "body_lin_vel"):  # fmt: skip
+    for name in ("root_pos", "object_pos", "object_quat", "object_lin_vel", "object_ang_vel",
+                 "body_lin_vel"):  # fmt: skip
         np.testing.assert_array_equal(getattr(s, name), getattr(ref, name), err_msg=name)
+    # Without a tracked pelvis its velocity is leg odometry's, from the same sensors.
+    from contract.leg_odometry import pelvis_velocity
+
+    odometry = pelvis_velocity(ref.root_quat, ref.joint_pos, ref.joint_vel, np.zeros((1, 3)))
+    np.testing.assert_array_equal(s.root_lin_vel, odometry)
     s.root_pos += 1.0
     assert not np.array_equal(s.root_pos, ref.root_pos)  # copies: the reference is intact
 

@@ -1,16 +1,21 @@
-"""Turn a LowState (and the tracker's poses) into the observation contract's robot state.
+"""Turn a LowState (and the tracker's poses) into the observation contract's robot state:
+what the robot node and sim2sim's robot-like sensing both give a policy.
 
 Measured: joint angles and speeds, pelvis orientation and angular velocity (IMU); the
 object's pose and velocity, and the pelvis position and linear velocity, where a
-tracker gives them (``contract.tracker``). What no source gives is taken from the
+tracker gives them (``contract.tracker``); without a tracked pelvis its velocity comes
+from leg odometry (``contract.leg_odometry``). What no source gives is taken from the
 reference motion (open loop). Key-body positions come from forward kinematics of the
 measured joints placed at the pelvis position. numpy + mujoco only.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from contract.leg_odometry import pelvis_velocity
 from contract.state import KEY_BODIES, HoiState
 from contract.tracker import with_tracked
 from robots import g1, quat
@@ -49,4 +54,8 @@ def estimate_state(
         object_lin_vel=ref.object_lin_vel.copy(),
         object_ang_vel=ref.object_ang_vel.copy(),
     )
-    return with_tracked(state, tracked_object, tracked_pelvis)
+    state = with_tracked(state, tracked_object, tracked_pelvis)
+    if tracked_pelvis is None:
+        velocity = pelvis_velocity(root_quat, state.joint_pos, state.joint_vel, state.root_ang_vel)
+        state = replace(state, root_lin_vel=velocity)
+    return state
