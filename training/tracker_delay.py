@@ -32,6 +32,10 @@ def _line_fit_noise(captures: int, period: float) -> tuple[float, float]:
 FIT_POSITION, FIT_VELOCITY = _line_fit_noise(10, 0.01)
 
 
+# (position, velocity) fields of the tracked bodies
+TRACKED_PAIRS = (("object_pos", "object_lin_vel"), ("root_pos", "root_lin_vel"))
+
+
 class TrackerDelay:
     """The tracked bodies' recent true states per simulation, and each simulation's
     latency in steps."""
@@ -75,11 +79,16 @@ class TrackerDelay:
         self.fresh[:] = False
         ahead = self.steps / self.control_hz
         pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
-        if self.rng is not None:
-            pos = pos + FIT_POSITION * self.noise[:, None] * self.rng.normal(size=pos.shape)
-            lin = lin + FIT_VELOCITY * self.noise[:, None] * self.rng.normal(size=lin.shape)
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
         if "root_pos" in seen:
             late.update(root_pos=advance(seen["root_pos"], seen["root_lin_vel"], ahead),
                         root_lin_vel=seen["root_lin_vel"])  # fmt: skip
+        if self.rng is not None:
+            for position, velocity in TRACKED_PAIRS:
+                if position in late:
+                    late[position] = late[position] + self._noise(FIT_POSITION)
+                    late[velocity] = late[velocity] + self._noise(FIT_VELOCITY)
         return replace(state, **late)
+
+    def _noise(self, scale: float):
+        return scale * self.noise[:, None] * self.rng.normal(size=(len(self.noise), 3))

@@ -176,7 +176,7 @@ def test_tracker_noise_is_what_the_nodes_line_fit_leaves(holding):
 
     env, _ = holding
     n = 4000
-    delay = TrackerDelay(n, 0, 50.0, rng=make_random(0, np.zeros(1)))
+    delay = TrackerDelay(n, 0, 50.0, pelvis=True, rng=make_random(0, np.zeros(1)))
     delay.restart(np.arange(n), np.zeros(n, int), np.full(n, 0.01))
     state = env.index.from_backend(env.backend)
     many = replace(state, **{f: np.repeat(getattr(state, f)[:1], n, axis=0)
@@ -187,3 +187,9 @@ def test_tracker_noise_is_what_the_nodes_line_fit_leaves(holding):
     vel_err = seen.object_lin_vel - many.object_lin_vel
     assert np.std(pos_err) == pytest.approx(0.01 * FIT_POSITION, rel=0.05)
     assert np.std(vel_err) == pytest.approx(0.01 * FIT_VELOCITY, rel=0.05)
+    # a tracked pelvis the same, independently
+    root_err = seen.root_pos - many.root_pos
+    assert np.std(root_err) == pytest.approx(0.01 * FIT_POSITION, rel=0.05)
+    assert np.std(seen.root_lin_vel - many.root_lin_vel) == pytest.approx(0.01 * FIT_VELOCITY,
+                                                                          rel=0.05)  # fmt: skip
+    assert abs(np.corrcoef(root_err[:, 0], pos_err[:, 0])[0, 1]) < 0.1
