@@ -4,11 +4,15 @@ policy accepts them (Stage 2)."""
 
 from __future__ import annotations
 
+import os
+import queue
+import sys
 import time
 
 import mujoco
 
 from contract import playback
+from robots.g1.mjcf import COLLISION_GROUP
 
 KEYS_HELP = """keys (sim2sim viewer):
   space        pause / resume
@@ -73,20 +77,46 @@ class Teleop:
         if self.sim.frame >= self.sim.refs.lengths[0] - 1:
             self.sim.frame = float(self.sim.refs.lengths[0] - 1)
 
+    def status(self) -> tuple[str, str]:
+        """The overlay's two columns: what the keys have set."""
+        runner = self.sim.runner
+        mode = "E-STOP (r resets)" if self.estop else "paused" if self.paused else "running"
+        left = ["mode", "speed", "time"]
+        right = [mode, f"x{self.speed:g}", f"{self.sim.frame / self.sim.policy.control_hz:.1f} s"]
+        if runner.goals is not None:
+            g = runner.goals
+            left += ["goals", "chain"]
+            right += [f"{g.pattern}" + (" (pinned)" if g.pinned else ""),
+                      "on" if self.chaining else "off"]  # fmt: skip
+        return "\n".join(left), "\n".join(right)
+
     def run_viewer(self) -> None:
+        if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):  # MuJoCo's GLFW error would end the process before any message of ours
+            raise SystemExit("no display for the viewer (DISPLAY is not set); use --render "
+                             "for an MP4")  # fmt: skip
         import mujoco.viewer
 
         self.sim.reset(0)
         period = 1.0 / self.sim.policy.control_hz
-        try:
-            viewer = mujoco.viewer.launch_passive(
-                self.sim.model, self.sim.data, key_callback=self.key
-            )
-        except Exception as e:  # no display, no GLFW
+        keys: queue.SimpleQueue[int] = queue.SimpleQueue()
+        try:  # keys arrive on the viewer's thread: they are applied on this one
+            viewer = mujoco.viewer.launch_passive(self.sim.model, self.sim.data,
+                                                  key_callback=keys.put)  # fmt: skip
+        except Exception as e:  # no GLFW
             raise SystemExit(f"cannot open the viewer ({e}); use --render for an MP4") from None
         with viewer:
+            viewer.opt.geomgroup[COLLISION_GROUP] = 1  # the robot: its collision shapes
+            viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+            viewer.cam.trackbodyid = self.sim.model.body("pelvis").id
+            viewer.cam.distance, viewer.cam.elevation, viewer.cam.azimuth = 3.0, -20.0, 135.0
             while viewer.is_running():
                 start = time.perf_counter()
-                self.tick()
+                with viewer.lock():
+                    while not keys.empty():
+                        self.key(keys.get())
+                    self.tick()
+                viewer.set_texts((None, mujoco.mjtGridPos.mjGRID_TOPLEFT, *self.status()))
                 viewer.sync()
                 time.sleep(max(0.0, period - (time.perf_counter() - start)))

@@ -79,8 +79,21 @@ def test_teleop_keys(exported):
     t.key(GLFW["e"])
     t.tick()
     assert t.estop and sim.frame == frame  # e-stop: the policy no longer runs
+    assert t.status()[1].split("\n")[:2] == ["E-STOP (r resets)", "x1.25"]  # on screen
     t.key(GLFW["r"])
     assert not t.estop and sim.frame == 0.0
+    assert t.status()[1].startswith("running")
+
+
+def test_the_viewer_without_a_display_says_so(exported):
+    import os
+
+    path, clip_path, _ = exported
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    out = subprocess.run([sys.executable, str(REPO / "sim2sim/run_mujoco.py"), "--policy",
+                          str(path), "--motion", str(clip_path), "--viewer"], env=env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 1 and "no display for the viewer" in out.stderr
 
 
 def test_harness_runs_without_torch(exported, tmp_path):
