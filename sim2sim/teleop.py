@@ -103,7 +103,8 @@ class Teleop:
         keys: queue.SimpleQueue[int] = queue.SimpleQueue()
         try:  # keys arrive on the viewer's thread: they are applied on this one
             viewer = mujoco.viewer.launch_passive(self.sim.model, self.sim.data,
-                                                  key_callback=keys.put)  # fmt: skip
+                                                  key_callback=keys.put, show_left_ui=False,
+                                                  show_right_ui=False)  # fmt: skip
         except Exception as e:  # no GLFW
             raise SystemExit(f"cannot open the viewer ({e}); use --render for an MP4") from None
         with viewer:
