@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common.array_namespace import as_float, namespace
+from common.array_namespace import as_float, constant, namespace, readonly
 from robots import g1
 
 # The defaults of every policy trained here (a policy file records its own).
@@ -37,6 +37,28 @@ ACTION_BASES = ("default", "reference")
 def joint_targets(action: np.ndarray, base: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Position targets (motor order): the base pose plus the scaled action."""
     return base + action * scale
+
+
+# What reaches a motor (the robot node's safety layer, and so sim2sim and training too):
+# targets inside each joint's range by a margin, moving at most this fast. A policy that
+# learned to push targets far past the joints (as PD torque commands) or to jump them
+# would meet a different robot on the node.
+TARGET_MARGIN = 0.05  # rad inside each joint limit
+MAX_TARGET_RATE = 50.0  # rad/s (0.1 rad per 500 Hz command)
+_SAFE_LOWER = readonly(g1.JOINT_LOWER + TARGET_MARGIN)
+_SAFE_UPPER = readonly(g1.JOINT_UPPER - TARGET_MARGIN)
+
+
+def safe_targets(targets: np.ndarray) -> np.ndarray:
+    """``targets`` clipped into the joints' ranges less ``TARGET_MARGIN``."""
+    xp = namespace(targets)
+    return xp.clip(targets, constant(_SAFE_LOWER, targets), constant(_SAFE_UPPER, targets))
+
+
+def ramped(target: np.ndarray, previous: np.ndarray, seconds: float) -> np.ndarray:
+    """``target`` as far as ``previous`` may move towards it in ``seconds``."""
+    step = MAX_TARGET_RATE * seconds
+    return namespace(target).clip(target, previous - step, previous + step)
 
 
 def rebase(action: np.ndarray, base: np.ndarray, new_base: np.ndarray, scale: np.ndarray):

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contract.actions import MAX_TARGET_RATE, TARGET_MARGIN
 from robots import g1
 
 
 @dataclass(frozen=True)
 class SafetyLimits:
-    margin: float = 0.05  # rad inside each joint limit
+    margin: float = TARGET_MARGIN  # rad inside each joint limit
     max_kp: float = 1000.0  # N m / rad (the stand profile's largest is 892)
     max_kd: float = 30.0  # N m s / rad
-    max_step: float = 0.1  # rad per command (at 500 Hz: 50 rad/s)
+    max_step: float = MAX_TARGET_RATE / 500.0  # rad per 500 Hz command
     damping_kd: float = 3.0  # N m s / rad in the damping state
 
     @property

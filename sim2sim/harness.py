@@ -16,6 +16,7 @@ from typing import Literal
 import mujoco
 import numpy as np
 
+from contract.actions import ramped, safe_targets
 from contract.estimator import estimate_state
 from contract.goals.chain import ChainGoal
 from contract.goals.features import GOAL_TOLERANCE
@@ -191,10 +192,11 @@ class Sim2Sim:
         advances by ``speed`` frames (teleop playback control)."""
         runner = self.runner
         raw = runner.infer(runner.inputs(self.measured_state()))
-        new_targets = runner.advance(raw, speed)
-        max_torque = 0.0
+        new_targets = safe_targets(runner.advance(raw, speed))  # what the node sends
+        max_torque, dt = 0.0, self.model.opt.timestep
         for k in range(self.decimation):
-            self.data.ctrl[:] = self.targets if k < self.latency_steps else new_targets
+            goal = self.targets if k < self.latency_steps else new_targets
+            self.data.ctrl[:] = ramped(goal, self.data.ctrl, dt)
             mujoco.mj_step(self.model, self.data)
             max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
             if self.s.sensing != "true":

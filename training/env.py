@@ -32,6 +32,8 @@ from contract.actions import (
     clip_action,
     joint_scale,
     joint_targets,
+    ramped,
+    safe_targets,
 )
 from contract.metrics import body_error
 from contract.observations import (
@@ -406,14 +408,18 @@ class HoiEnv:
         return self.xp.broadcast_to(self._default_pos, (self.n, g1.NUM_JOINTS))
 
     def _actuate(self, target: np.ndarray) -> None:
-        """One control period of physics: each simulation's new targets reach its motors
-        after its latency (in substeps); the previous targets act until then."""
-        if not self.max_latency:
-            self._ctrl[:] = target
-            self.backend.step(self.decimation)
-        else:
-            late = (self._substeps[:, None] < self.latency)[..., None]
-            self.backend.step(self.decimation, self.xp.where(late, self.prev_target, target))
+        """One control period of physics: each simulation's new targets, inside the safe
+        range, reach its motors after its latency (in substeps; the previous targets act
+        until then), each substep's no farther from the last than the node lets them
+        move (``contract.actions``)."""
+        target = safe_targets(target)
+        goal = (self._substeps[:, None] < self.latency)[..., None]  # (substep, sim, 1)
+        goal = self.xp.where(goal, self.prev_target, target)
+        ctrl, controls = self._ctrl, []
+        for k in range(self.decimation):
+            ctrl = ramped(goal[k], ctrl, self.cfg.physics.timestep)
+            controls.append(ctrl)
+        self.backend.step(self.decimation, self.xp.stack(controls))
         self.prev_target = target
 
     def step(self, action):

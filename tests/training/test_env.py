@@ -2,6 +2,7 @@ import mujoco
 import numpy as np
 import pytest
 
+from contract.actions import MAX_TARGET_RATE, safe_targets
 from contract.observations import ObsInputs, build_observation, term_slice
 from robots import g1
 from training.env import EnvConfig, HoiEnv
@@ -119,17 +120,22 @@ def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
         step(nstep, ctrl)
 
     env.backend.step = record
+    ctrl = env.backend.field("ctrl").copy()
     env.step(np.full((5, 29), 0.5))
     env.backend.step = step
-    low, high = env.model.actuator_ctrlrange.T
-    old = np.clip(g1.DEFAULT_POS, low, high)
-    new = np.clip(g1.DEFAULT_POS + 0.5 * env.action_scale, low, high)
+    old = g1.DEFAULT_POS
+    new = safe_targets(g1.DEFAULT_POS + 0.5 * env.action_scale)  # inside the joints
+    assert (new < g1.DEFAULT_POS + 0.5 * env.action_scale).any()
     [(nstep, controls)] = seen  # one call: the control period with each substep's targets
     assert nstep == len(controls) == env.decimation
     np.testing.assert_array_equal(env.backend.field("ctrl"), controls[-1])
-    for k, ctrl in enumerate(controls):
-        for i in range(5):
-            np.testing.assert_allclose(ctrl[i], old if k < i else new)
+    dt = env.cfg.physics.timestep
+    for k, sent in enumerate(controls):
+        for i in range(5):  # towards the old or new targets, no faster than the node lets
+            goal = old if k < i else new
+            expected = np.clip(goal, ctrl[i] - MAX_TARGET_RATE * dt, ctrl[i] + MAX_TARGET_RATE * dt)
+            np.testing.assert_allclose(sent[i], expected)
+        ctrl = sent
 
 
 def test_a_tracker_latency_is_drawn_per_episode_and_delays_only_the_object(clip):
