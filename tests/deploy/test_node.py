@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 LIMITS = SafetyLimits()
 # Node and virtual G1 as processes in real time: a CI step of their own (pytest -m realtime).
 REALTIME = pytest.mark.realtime
+POLICIES = REPO / "sim2sim/policies"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def monitor(channel):
 
 def run(
     files, monitor, tmp_path, vg1=(), node=(), seconds=8.0, policy=None, kill_node_at=None, keys=(),
-    sig=signal.SIGINT, close_terminal_at=None, log=None,
+    sig=signal.SIGINT, close_terminal_at=None, log=None, motion=None,
 ):  # fmt: skip
     """Virtual G1 + node for ``seconds``; ``keys``: (time, key) typed into the node's
     terminal (a pseudo-terminal) instead of running it unattended (--auto);
@@ -69,6 +70,7 @@ def run(
     ``close_terminal_at``: s after the first command, its terminal is closed; ``log``:
     the session log's path (default: a file in ``tmp_path``)."""
     _, hold, clip = files
+    clip = motion or clip
     domain = TEST_DOMAIN
     monitor.commands = []
     monitor.recording = True
@@ -368,6 +370,33 @@ def test_without_a_valid_lowstate_the_node_says_so_and_sends_nothing(files, moni
     assert "notice: no valid LowState yet, nothing is sent;" in out
     assert "bad CRC" in out and "--simulator-without-crc" in out
     assert not commands
+
+
+@REALTIME
+def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_path):
+    """The bundled lift expert on its clip through the node on the virtual G1, off the
+    gantry, the box and pelvis seen through the virtual G1's tracker (30 ms, 5 mm):
+    the box is lifted and put back where the clip puts it, the robot standing, as
+    sim2sim's success has it."""
+    from robots.clip import load_clip
+
+    policy, motion = POLICIES / "stage1_lift.onnx", POLICIES / "stage1_lift_clip.npz"
+    clip = load_clip(motion)
+    vg1 = ("--object-clip", str(motion), "--clock-from-command", "--release-after", "0.8")
+    entries, report, commands, _ = run(files, monitor, tmp_path, vg1=vg1, node=("--tracker",),
+                                       policy=policy, motion=motion,
+                                       seconds=1.5 + clip.duration + 1.0)  # fmt: skip
+    assert not [e for e in entries if e["kind"] == "fault"], entries
+    path = np.array(report["object"])
+    lifted = path[:, 3].max() - clip.object_pos[0, 2]
+    put_back = np.linalg.norm(path[-1, 1:] - clip.object_pos[-1])
+    print(
+        f"through the node: box lifted {lifted * 100:.0f} cm, put back {put_back * 100:.1f} cm "
+        f"from the clip's place, pelvis at {report['pelvis_height'][-1][1]:.2f} m"
+    )
+    assert lifted > 0.8 * (clip.object_pos[:, 2].max() - clip.object_pos[0, 2])
+    assert put_back < 0.1 and report["pelvis_height"][-1][1] > 0.6
+    check_commands(commands)
 
 
 def stiff_after(commands, at: float) -> int:

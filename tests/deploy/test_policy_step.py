@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contract.actions import safe_targets
 from contract.estimator import estimate_state
 from contract.policy import Policy
 from contract.sensors import SensorNoise
@@ -53,7 +54,7 @@ def test_node_and_harness_step_alike(lift_clip, tmp_path, frame):
     np.testing.assert_allclose(
         node.runner.observation(estimated), sim.observation(), rtol=1e-5, atol=1e-5
     )
-    targets = node.runner.advance(node.infer(*sensors(state)), 1.0)
+    targets = safe_targets(node.runner.advance(node.infer(*sensors(state)), 1.0))  # as sent
     sim.step()
     np.testing.assert_allclose(targets, sim.targets, atol=1e-5)
     assert node.runner.frame == sim.frame == frame + 1
