@@ -65,6 +65,7 @@ from robots.clip import load_clip
 COMMAND_HZ = 500.0
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
+RUNNER_KEYS = "123456789g+=-[]"  # goal and playback keys: they change the policy runner
 WATCHDOG_PERIOD = 0.005  # s between the watchdog's looks at the command loop
 NO_STATE_NOTICE = 1.0  # s after start without a valid LowState before saying so
 # The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
@@ -205,6 +206,7 @@ class G1Node:
         self.targets = g1.DEFAULT_POS.copy()
         self.speed = 1.0
         self.chaining = False  # goal keys queue goals instead of switching at once
+        self.runner_keys: list[str] = []  # typed while a policy step ran: applied after it
         self.move_from: np.ndarray | None = None  # the move's start, set by its first command
         self.gains = (np.zeros(g1.NUM_JOINTS), np.zeros(g1.NUM_JOINTS))  # the last stiff ones
         self.decimation = round(COMMAND_HZ / self.policy.control_hz)
@@ -281,20 +283,31 @@ class G1Node:
         elif k == "c":
             self.chaining = not self.chaining
             self.log.write("goals", chain=self.chaining)
-        elif self.runner.goal_key(k, self.chaining):
-            g = self.runner.goals
-            self.log.write("goals", pattern=g.pattern, snapshot=int(g.snapshot[0]),
-                           pinned=g.pinned, queued=len(g.queue))  # fmt: skip
-        elif k in "+=-[]":
-            r = self.runner
-            if k in "+=":
-                self.speed = playback.faster(self.speed)
-            elif k == "-":
-                self.speed = playback.slower(self.speed)
-            else:
-                step = 1 if k == "]" else -1
-                r.frame = playback.jumped(r.frame, step, self.policy.control_hz, r.last + 1)
-            self.log.write("playback", speed=self.speed, frame=r.frame)
+        elif k in RUNNER_KEYS:  # they change what a policy step reads: between steps
+            self.runner_keys.append(k)
+            self.apply_runner_keys()
+
+    def apply_runner_keys(self) -> None:
+        """The goal and playback keys typed so far, applied while no policy step runs
+        (the inference thread reads the runner's clock, goals and last action)."""
+        if not self.runner_keys or self.worker.busy:
+            return
+        keys, self.runner_keys = self.runner_keys, []
+        r = self.runner
+        for k in keys:
+            if r.goal_key(k, self.chaining):
+                g = r.goals
+                self.log.write("goals", pattern=g.pattern, snapshot=int(g.snapshot[0]),
+                               pinned=g.pinned, queued=len(g.queue))  # fmt: skip
+            elif k in "+=-[]":
+                if k in "+=":
+                    self.speed = playback.faster(self.speed)
+                elif k == "-":
+                    self.speed = playback.slower(self.speed)
+                else:
+                    step = 1 if k == "]" else -1
+                    r.frame = playback.jumped(r.frame, step, self.policy.control_hz, r.last + 1)
+                self.log.write("playback", speed=self.speed, frame=r.frame)
 
     # State machine ----------------------------------------------------------------------
 
@@ -353,6 +366,7 @@ class G1Node:
             return
         if raw is not None:
             self.targets = self.runner.advance(raw, self.speed)
+        self.apply_runner_keys()
         if cycle % self.decimation == 0:
             self.worker.submit(*sensed)
 
@@ -534,6 +548,7 @@ class G1Node:
                     self.fault("terminal closed")
                     self.quit = True
                 self.key(k)
+            self.apply_runner_keys()  # those a running step held back
             with self.lock:
                 msg, age = self.state, time.perf_counter() - self.state_time
             if msg is None:  # nothing to answer before the first LowState

@@ -292,3 +292,16 @@ def test_a_simulator_without_crc_is_an_opt_in(node_args, tmp_path):
     msg["crc"] = 12345  # a wrong CRC stays wrong with the opt-in
     node._on_state(msg)
     assert node.bad_crc == 1
+
+
+def test_keys_that_change_the_runner_wait_for_the_running_policy_step(node_args, tmp_path):
+    """The inference thread reads the runner's clock, goals and last action: a jump key
+    typed while a step runs is applied after it, not under it."""
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    frame = node.runner.frame
+    node.worker._busy = True  # a step under way on the inference thread
+    node.key("]")
+    assert node.runner.frame == frame and node.runner_keys == ["]"]
+    node.worker._busy = False
+    node.apply_runner_keys()
+    assert node.runner.frame > frame and not node.runner_keys
