@@ -171,6 +171,14 @@ class Stage1Config:
     iteration, with its weights and optimizer state, in a new run folder."""
     saving: Saving = Saving()
 
+    def __post_init__(self):
+        check_iterations(self.iterations)
+
+
+def check_iterations(iterations: int) -> None:
+    if iterations < 1:
+        raise ValueError(f"--iterations {iterations}: a run trains at least one iteration")
+
 
 @dataclass(frozen=True)
 class Stage2Config:
@@ -206,6 +214,7 @@ class Stage2Config:
     loss: LossWeights = field(default_factory=LossWeights)
 
     def __post_init__(self):
+        check_iterations(self.iterations)
         if self.action_noise < 0:
             raise ValueError(f"action_noise {self.action_noise}: a standard deviation is >= 0")
         check_probs(self.pattern_probs)
@@ -259,6 +268,9 @@ class Stage3Config:
     saving: Saving = Saving()
     task: InbetweenConfig = field(default_factory=InbetweenConfig)
     rewards: Stage3Rewards = field(default_factory=Stage3Rewards)
+
+    def __post_init__(self):
+        check_iterations(self.iterations)
 
 
 STAGES = {1: Stage1Config, 2: Stage2Config, 3: Stage3Config}

@@ -87,3 +87,11 @@ def test_missing_inputs_are_named():
         with pytest.raises(ValueError, match=flag):
             cmd.run()
     assert isinstance(parse(["stage2", "--out", "r"]), Stage2)
+
+
+@pytest.mark.parametrize("name", ["Stage1Config", "Stage2Config", "Stage3Config"])
+def test_a_run_of_no_iterations_is_refused(name):
+    from training import configs
+
+    with pytest.raises(ValueError, match="--iterations -5: a run trains at least one"):
+        getattr(configs, name)(iterations=-5)
