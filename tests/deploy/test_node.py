@@ -192,7 +192,7 @@ def lift_files(tmp_path_factory):
     return (
         root,
         REPO / "sim2sim/policies/stage1_lift.onnx",
-        REPO / "sim2sim/policies/stage1_lift_clip.npz",
+        REPO / "sim2sim/policies/stage1_lift_standing_clip.npz",
     )
 
 
@@ -373,6 +373,11 @@ def test_without_a_valid_lowstate_the_node_says_so_and_sends_nothing(files, moni
 
 
 @REALTIME
+@pytest.mark.xfail(
+    strict=True,
+    reason="the bundled expert still falls at the grasp through "
+    "the node (docs/experiments/stage1.md); strict: its passing is news",
+)
 def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_path):
     """The bundled lift expert on its clip through the node on the virtual G1, off the
     gantry, the box and pelvis seen through the virtual G1's tracker (30 ms, 5 mm):
@@ -380,7 +385,7 @@ def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_p
     sim2sim's success has it."""
     from robots.clip import load_clip
 
-    policy, motion = POLICIES / "stage1_lift.onnx", POLICIES / "stage1_lift_clip.npz"
+    policy, motion = POLICIES / "stage1_lift.onnx", POLICIES / "stage1_lift_standing_clip.npz"
     clip = load_clip(motion)
     vg1 = ("--object-clip", str(motion), "--clock-from-command", "--release-after", "0.8")
     entries, report, commands, _ = run(files, monitor, tmp_path, vg1=vg1, node=("--tracker",),
