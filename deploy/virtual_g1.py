@@ -37,9 +37,9 @@ from deploy.protocol.channel import LOWCMD, LOWSTATE, SIM_DOMAIN, Channel
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, MOTOR_CMD, crc_ok, seal
 from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT, tracked_pose
 from deploy.realtime import use_realtime
-from robots import g1, quat
+from robots import g1
 from robots.clip import load_clip
-from robots.g1.mjcf import STRICT, SimOptions
+from robots.g1.mjcf import STRICT, SimOptions, default_qpos
 from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
@@ -96,8 +96,7 @@ def scene_model(objects, placements, args: Args, start=(0.0, 0.0, 0.0)) -> mujoc
     holding the pelvis where it stands, feet just touching the floor, so that releasing
     it does not drop the robot."""
     spec = build_scene(objects, placements, options=args.physics)
-    x, y, heading = start
-    root = np.r_[x, y, g1.DEFAULT_ROOT_HEIGHT, np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2)]
+    root = default_qpos(start)[:7]
     spec.body("pelvis").pos, spec.body("pelvis").quat = root[:3], root[3:]
     key = spec.key("default")
     key.qpos = np.r_[root, np.asarray(key.qpos)[7:]]
@@ -121,7 +120,7 @@ class VirtualG1:
             clip = load_clip(args.object_clip)
             objects.append(clip.object)
             placements.append(Placement(tuple(clip.object_pos[0]), tuple(clip.object_quat[0])))
-            start = (*clip.root_pos[0, :2], float(quat.yaw(clip.root_quat[0])))
+            start = clip.start_place()
         self.model = scene_model(objects, placements, args, start)
         last = self.model.nbody - 1  # the scene's one object, if any: its qpos address
         self.obj_q = self.model.jnt_qposadr[self.model.body_jntadr[last]] if objects else None

@@ -176,18 +176,25 @@ class MotionClip:
             contact=self.contact[nearest],
         )
 
+    def start_place(self) -> tuple[float, float, float]:
+        """x, y and heading of the pelvis at the first frame: where the robot stands to
+        start the clip."""
+        return (*map(float, self.root_pos[0, :2]), float(quat.yaw(self.root_quat[0])))
+
     def with_lead_in(self, seconds: float) -> MotionClip:
         """The clip preceded by ``seconds`` of the way from the G1's default standing pose
         (at the first frame's place and heading, where the robot node hands over to a
         policy) to its first frame: a quarter of it standing still, the rest a smooth
         blend; the object stays where the first frame has it, the hands off it."""
+        from robots.g1.mjcf import default_qpos
+
         if not (np.isfinite(seconds) and seconds > 0):
             raise ValueError(f"lead-in must be > 0 s, got {seconds}")
         n = max(2, round(seconds * self.fps))
         t = np.clip((np.arange(n) / n - 0.25) / 0.75, 0.0, 1.0)
         w = (t * t * (3 - 2 * t))[:, None]  # smoothstep: starts and ends at rest
-        heading = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), quat.yaw(self.root_quat[0]))
-        standing = np.r_[self.root_pos[0, :2], g1.DEFAULT_ROOT_HEIGHT]
+        standing_qpos = default_qpos(self.start_place())
+        standing, heading = standing_qpos[:3], standing_qpos[3:7]
         contact = np.repeat(self.contact[:1], n, axis=0)
         contact[:, :2] = 0
         lead = dict(

@@ -37,10 +37,10 @@ from contract.terminations import (
 from contract.tracker import OBJECT, PELVIS, SimulatedTracker, TrackedBody, TrackerSettings
 from robots import g1, quat
 from robots.clip import MotionClip
-from robots.g1.mjcf import STRICT, SimOptions
+from robots.g1.mjcf import STRICT, SimOptions, default_qpos
 from robots.objects import bounds, surface_points
 from robots.scene import build_scene
-from sim2sim.perturbation import UP, Perturbation
+from sim2sim.perturbation import Perturbation
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,11 @@ class Sim2Sim:
         # qpos[None] / qvel[None] are views: the write lands in MjData.
         self.index.write(self.data.qpos[None], self.data.qvel[None], ref)
         qpos, ix = self.data.qpos, self.index
-        if self.s.start == "standing":
-            qpos[ix.root_q + 2] = g1.DEFAULT_ROOT_HEIGHT
-            heading = quat.yaw(qpos[ix.root_q + 3 : ix.root_q + 7])
-            qpos[ix.root_q + 3 : ix.root_q + 7] = quat.from_axis_angle(UP, heading)
-            qpos[ix.joint_q] = g1.DEFAULT_POS
+        if self.s.start == "standing":  # at the frame's place and heading
+            r = ix.root_q
+            place = (*qpos[r : r + 2], quat.yaw(qpos[r + 3 : r + 7]))
+            standing = default_qpos(place)
+            qpos[r : r + 7], qpos[ix.joint_q] = standing[:7], standing[7:]
             self.data.qvel[:] = 0.0
         self.s.perturb.place_object(qpos, ix.root_q, ix.obj_q, -bounds(self.clip.object)[0][2])
         self.data.ctrl[:] = qpos[ix.joint_q]

@@ -209,9 +209,12 @@ def add_g1(
             )
 
 
-def default_qpos() -> np.ndarray:
-    """The robot's part of qpos at the default standing pose (root pos, root quat wxyz, joints)."""
-    return np.concatenate([[0.0, 0.0, g1.DEFAULT_ROOT_HEIGHT, 1.0, 0.0, 0.0, 0.0], g1.DEFAULT_POS])
+def default_qpos(place: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """The robot's part of qpos (root pos, root quat wxyz, joints) standing in the default
+    pose at ``place``: x, y and heading (rad about the vertical)."""
+    x, y, heading = place
+    turn = np.array([np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2)])
+    return np.concatenate([[x, y, g1.DEFAULT_ROOT_HEIGHT], turn, g1.DEFAULT_POS])
 
 
 def g1_spec(
