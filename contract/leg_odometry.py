@@ -8,18 +8,24 @@ world axes (forward kinematics of the measured joints ``q``, the IMU orientation
 ``w`` and the joint speeds ``dq``: ``d/dt r = w x r + R J(q) dq``, with ``R J(q) dq``
 the kinematics' derivative along ``dq``. The stance foot is the lower one. Nothing is
 differenced over time, so the estimate is not a step late and does not depend on how
-regularly the steps come. numpy only.
+regularly the steps come. ``pelvis_velocity_of`` gives the same estimate from a whole
+simulated state (training's batches, numpy or torch): the truth less the stance foot's
+own velocity. numpy (and torch for the batches).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from array_api_compat import device
 
+from common.array_namespace import constant, namespace, readonly
+from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
 from robots.clip import forward_kinematics
 
-_FEET = np.array([g1.BODY_NAMES.index("left_ankle_roll_link"),
-                  g1.BODY_NAMES.index("right_ankle_roll_link")])  # fmt: skip
+_FOOT_NAMES = ("left_ankle_roll_link", "right_ankle_roll_link")
+_FEET = np.array([g1.BODY_NAMES.index(f) for f in _FOOT_NAMES])
+_STATE_FEET = readonly([KEY_BODIES.index(f) for f in _FOOT_NAMES])  # in a state's bodies
 _PELVIS = g1.BODY_NAMES.index("pelvis")
 _STEP = 1e-3  # s: the central difference of the kinematics along the joint speeds
 
@@ -42,3 +48,12 @@ def pelvis_velocity(
     omega = quat.rotate(root_quat, gyro)[0]  # world axes
     rate = np.cross(omega, offset[stance]) + (ahead[stance] - behind[stance]) / (2 * _STEP)
     return -rate[None]
+
+
+def pelvis_velocity_of(state: HoiState):
+    """(N, 3) what ``pelvis_velocity`` measures for each of a batch of true states."""
+    xp = namespace(state.body_pos)
+    feet = constant(_STATE_FEET, state.body_pos)
+    stance = xp.argmin(state.body_pos[:, feet, 2], axis=1)
+    rows = xp.arange(state.body_pos.shape[0], device=device(state.body_pos))
+    return state.root_lin_vel - state.body_lin_vel[rows, feet[stance]]

@@ -35,6 +35,7 @@ from contract.actions import (
     ramped,
     safe_targets,
 )
+from contract.leg_odometry import pelvis_velocity_of
 from contract.metrics import body_error
 from contract.observations import (
     FUTURE_OFFSETS,
@@ -93,16 +94,6 @@ class EnvConfig:
     # Starts (perturbed, shifted or PSI states) with one robot geom deeper than this in
     # another are refused as those pushed into the object are.
     start_self_tolerance: float = 0.01  # m
-
-
-def odometry(state):
-    """(N, 3) the pelvis velocity as leg odometry measures it (``contract.leg_odometry``:
-    the lower foot taken to stand still): the truth less that foot's velocity."""
-    xp = namespace(state.body_pos)
-    feet = constant(R.FEET, state.body_pos)
-    stance = xp.argmin(state.body_pos[:, feet, 2], axis=1)
-    rows = xp.arange(state.body_pos.shape[0], device=device(state.body_pos))
-    return state.root_lin_vel - state.body_lin_vel[rows, feet[stance]]
 
 
 def _first_of_each(keys, spare: int, xp):
@@ -386,7 +377,7 @@ class HoiEnv:
             state = self.tracker.observe(state)
         rc = self.cfg.randomization
         if rc.enabled and rc.leg_odometry and not rc.tracker_pelvis:
-            state = replace(state, root_lin_vel=odometry(state))
+            state = replace(state, root_lin_vel=pelvis_velocity_of(state))
         if rc.enabled:  # what the robot's sensors would report
             state = rc.sensor_noise.measure(state, self.rng)
         return state
