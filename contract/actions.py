@@ -45,14 +45,14 @@ def joint_targets(action: np.ndarray, base: np.ndarray, scale: np.ndarray) -> np
 # would meet a different robot on the node.
 TARGET_MARGIN = 0.05  # rad inside each joint limit
 MAX_TARGET_RATE = 50.0  # rad/s (0.1 rad per 500 Hz command)
-_SAFE_LOWER = readonly(g1.JOINT_LOWER + TARGET_MARGIN)
-_SAFE_UPPER = readonly(g1.JOINT_UPPER - TARGET_MARGIN)
+SAFE_LOWER = readonly(g1.JOINT_LOWER + TARGET_MARGIN)
+SAFE_UPPER = readonly(g1.JOINT_UPPER - TARGET_MARGIN)
 
 
 def safe_targets(targets: np.ndarray) -> np.ndarray:
     """``targets`` clipped into the joints' ranges less ``TARGET_MARGIN``."""
     xp = namespace(targets)
-    return xp.clip(targets, constant(_SAFE_LOWER, targets), constant(_SAFE_UPPER, targets))
+    return xp.clip(targets, constant(SAFE_LOWER, targets), constant(SAFE_UPPER, targets))
 
 
 def ramped(target: np.ndarray, previous: np.ndarray, seconds: float) -> np.ndarray:

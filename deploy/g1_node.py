@@ -57,12 +57,18 @@ from deploy.protocol.channel import LOWCMD, LOWSTATE, ROBOT_DOMAIN, Channel, req
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, crc_ok, seal
 from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT
 from deploy.realtime import use_realtime
-from deploy.safety import Command, SafetyLimits, damping_command, filter_command
+from deploy.safety import (
+    COMMAND_PERIOD,
+    Command,
+    SafetyLimits,
+    damping_command,
+    filter_command,
+)
 from deploy.timing import LoopTiming
 from robots import g1
 from robots.clip import load_clip
 
-COMMAND_HZ = 500.0
+COMMAND_HZ = 1.0 / COMMAND_PERIOD
 # Raw policy outputs beyond this many action clips mean a broken network, not a bold one.
 EXPLODED = 10.0
 RUNNER_KEYS = "123456789g+=-[]"  # goal and playback keys: they change the policy runner

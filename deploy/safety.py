@@ -15,25 +15,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contract.actions import MAX_TARGET_RATE, TARGET_MARGIN
+from contract.actions import MAX_TARGET_RATE, SAFE_LOWER, SAFE_UPPER, ramped, safe_targets
 from robots import g1
+
+COMMAND_PERIOD = 1.0 / 500.0  # s: the node answers each 500 Hz LowState
 
 
 @dataclass(frozen=True)
 class SafetyLimits:
-    margin: float = TARGET_MARGIN  # rad inside each joint limit
+    """Gain and damping limits; the targets' range and speed are the action contract's
+    (``contract.actions``), which training and sim2sim apply too."""
+
     max_kp: float = 1000.0  # N m / rad (the stand profile's largest is 892)
     max_kd: float = 30.0  # N m s / rad
-    max_step: float = MAX_TARGET_RATE / 500.0  # rad per 500 Hz command
     damping_kd: float = 3.0  # N m s / rad in the damping state
-
-    @property
-    def lower(self) -> np.ndarray:
-        return g1.JOINT_LOWER + self.margin
-
-    @property
-    def upper(self) -> np.ndarray:
-        return g1.JOINT_UPPER - self.margin
+    lower = SAFE_LOWER
+    upper = SAFE_UPPER
+    max_step = MAX_TARGET_RATE * COMMAND_PERIOD  # rad per command
 
 
 @dataclass
@@ -79,10 +77,8 @@ def filter_command(
         return damping_command(q, dq, limits)
     if not all(np.all(np.isfinite(a)) for a in arrays):
         return damping_command(q, dq, limits)
-    lo, hi = limits.lower, limits.upper
-    target = np.clip(q_des, lo, hi)
-    ref = np.clip(previous if previous is not None else q, lo, hi)
-    target = np.clip(target, ref - limits.max_step, ref + limits.max_step)
+    ref = safe_targets(previous if previous is not None else q)
+    target = ramped(safe_targets(q_des), ref, COMMAND_PERIOD)
     kp = np.clip(kp, 0.0, limits.max_kp)
     kd = np.clip(kd, 0.0, limits.max_kd)
     effort = g1.EFFORT_LIMIT
