@@ -169,11 +169,9 @@ class Sim2Sim:
 
     def _poses(self) -> dict:
         """The tracked bodies' true poses now."""
-        q, o = self.data.qpos, self.index.obj_q
-        r = self.index.root_q
-        poses = {OBJECT: (q[o : o + 3].copy(), q[o + 3 : o + 7].copy()),
-                 PELVIS: (q[r : r + 3].copy(), q[r + 3 : r + 7].copy())}  # fmt: skip
-        return {body: poses[body] for body in self.tracked}
+        q, start = self.data.qpos, {OBJECT: self.index.obj_q, PELVIS: self.index.root_q}
+        return {body: (q[a : a + 3].copy(), q[a + 3 : a + 7].copy())
+                for body, a in ((b, start[b]) for b in self.tracked)}  # fmt: skip
 
     def _track(self) -> None:
         """The tracker watching the simulation: capture when due, deliver when arrived."""
