@@ -10,8 +10,9 @@ joint damping; only a restart leaves it). A command answers each LowState (500 H
 goes out anyway after 1.5 periods without; every one passes ``deploy.safety``. Faults:
 LowState older than 3 policy periods, NaN/inf anywhere, a robot type other than
 ``--mode-machine``, and in the stiff states (move, hold, policy) an IMU quaternion that
-is not a rotation or a pelvis tilt beyond ``--max-tilt``; policy exception, non-finite
-or exploded (> 10 action clips) output, a policy step (on its own thread) longer than
+is not a rotation or a pelvis tilt beyond ``--max-tilt`` (from vertical; in policy from
+the reference's pelvis); policy exception, non-finite or exploded (> 10 action clips)
+output, a policy step (on its own thread) longer than
 ``--max-policy-step``, the node's own commands further apart than ``--max-command-gap``,
 any other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
@@ -34,6 +35,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -46,7 +48,7 @@ import tyro
 
 from contract import playback
 from contract.estimator import estimate_state
-from contract.observations import projected_gravity_of
+from contract.observations import UP, projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
 from contract.runner import PolicyRunner
@@ -105,8 +107,8 @@ class Args:
     first entry, after the interface check."""
     move_seconds: float = 3.0
     max_tilt: float = 0.8
-    """rad between the pelvis z axis and vertical before damping (checked in move, hold
-    and policy)."""
+    """rad between the pelvis z axis and vertical (in move and hold) or the reference's
+    pelvis z axis at the current frame (in policy) before damping."""
     simulator_without_crc: bool = False
     """Accept LowStates whose CRC is 0 (Unitree's own MuJoCo simulator leaves CRC and
     mode_machine at 0: add --mode-machine 0). Never on a robot: a corrupt state then
@@ -175,8 +177,11 @@ class SessionLog:
 
 
 class G1Node:
-    def __init__(self, args: Args):
+    def __init__(self, args: Args, clock: Callable[[], float] = time.perf_counter):
         self.args = args
+        # Every time the node reads: the system's monotonic clock, or a simulated one when
+        # a harness steps the node in lockstep with its physics (deploy/lockstep.py).
+        self.clock = clock
         # Bad files and unknown goal patterns fail here, before any DDS traffic. Stage 2/3
         # policies get goals from the clip under the pattern, with the mean latent.
         self.policy = Policy.load(args.policy)
@@ -202,7 +207,7 @@ class G1Node:
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
         self.mode = Mode.PASSIVE
-        self.mode_since = time.perf_counter()
+        self.mode_since = self.clock()
         self.lock = threading.Lock()
         self.fresh = threading.Event()  # a LowState arrived since the last command
         self.state: np.ndarray | None = None
@@ -226,6 +231,9 @@ class G1Node:
         budget = args.max_policy_step or 2.0 / self.policy.control_hz
         self.worker = InferenceWorker(self.infer, budget)
         self.last_publish: float | None = None
+        self.start = self.clock()  # the session's start (``begin``)
+        self.cycles = 0  # command cycles since start: a policy step every ``decimation``
+        self.waited = False  # the notice that no valid LowState came was given
         self.warm_up()
 
     def connect(self) -> None:
@@ -246,13 +254,13 @@ class G1Node:
             self.bad_crc += 1
             return
         with self.lock:
-            self.state, self.state_time = msg, time.perf_counter()
+            self.state, self.state_time = msg, self.clock()
         self.fresh.set()
 
     def _on_tracked(self, msg: np.ndarray) -> None:
         body = self.tracked.get(int(msg["body"]))
         if body is not None and msg["valid"]:
-            body.add(float(msg["stamp"]), msg["position"], msg["quaternion"], time.perf_counter())
+            body.add(float(msg["stamp"]), msg["position"], msg["quaternion"], self.clock())
 
     def tracked_poses(self, now: float) -> tuple[tuple | None, tuple | None]:
         """(object, pelvis) poses from the tracker, None where not tracked or stale."""
@@ -274,7 +282,7 @@ class G1Node:
         if k == "s" and self.mode == Mode.PASSIVE:
             self.transition(Mode.MOVE, "start key")
         elif k == "p" and self.mode == Mode.HOLD:
-            refused = self.policy_ready(time.perf_counter())
+            refused = self.policy_ready(self.clock())
             if refused:
                 self.log.write("refused", key="p", reason=refused)
             else:
@@ -323,7 +331,7 @@ class G1Node:
         self.log.write(
             "transition", **{"from": self.mode.value, "to": mode.value, "reason": reason}
         )
-        self.mode, self.mode_since = mode, time.perf_counter()
+        self.mode, self.mode_since = mode, self.clock()
         self.move_from = None
         if mode == Mode.POLICY:
             self.runner.reset(0.0)  # goals start from the first policy step's state
@@ -352,7 +360,7 @@ class G1Node:
         """One policy step's raw actions from one cycle's sensors (on the inference
         thread): state estimate, observation and goal tokens, inference, output checks."""
         runner = self.runner
-        tracked_object, tracked_pelvis = self.tracked_poses(time.perf_counter())
+        tracked_object, tracked_pelvis = self.tracked_poses(self.clock())
         state = estimate_state(q, dq, imu, gyro, runner.reference()[0], tracked_object,
                                tracked_pelvis)  # fmt: skip
         runner.follow_goals(state)  # a pinned goal holds the clock; a chain moves on
@@ -363,18 +371,20 @@ class G1Node:
             raise ValueError(f"policy output exploded (|action| up to {np.abs(raw).max():.3g})")
         return raw
 
-    def advance_policy(self, cycle: int, sensed: tuple) -> None:
-        """Apply a finished step's actions, fault on a failed or late one, and start a
-        step from this cycle's ``sensed`` values every ``decimation`` commands."""
-        raw, reason = self.worker.poll()
+    def take_policy_step(self) -> None:
+        """Apply a finished step's actions (before this cycle's command, so that they go
+        out in it); fault on a failed or late step."""
+        raw, reason = self.worker.poll(self.clock())
         if reason:
             self.fault(reason)
-            return
-        if raw is not None:
+        elif raw is not None:
             self.targets = self.runner.advance(raw, self.speed)
         self.apply_runner_keys()
+
+    def start_policy_step(self, cycle: int, sensed: tuple) -> None:
+        """Start a step from this cycle's ``sensed`` values every ``decimation`` commands."""
         if cycle % self.decimation == 0:
-            self.worker.submit(*sensed)
+            self.worker.submit(*sensed, now=self.clock())
 
     def command(self, msg: np.ndarray, age: float) -> tuple[Command, tuple]:
         """This cycle's safe command for the LowState ``msg`` received ``age`` s ago, and
@@ -402,10 +412,16 @@ class G1Node:
         norm = float(np.linalg.norm(imu))
         if abs(norm - 1.0) > QUAT_NORM_TOLERANCE:
             return f"imu quaternion not a rotation (norm {norm:.3g})"
-        up = -projected_gravity_of((imu / norm)[None])[0, 2]
-        tilt = float(np.arccos(np.clip(up, -1, 1)))
+        up = -projected_gravity_of((imu / norm)[None])[0]
+        # Upright in move and hold; in policy the reference's own lean (a lift bends the
+        # pelvis well past any fixed limit) is the expected one.
+        expected = UP
+        if self.mode == Mode.POLICY:
+            expected = -projected_gravity_of(self.runner.reference()[0].root_quat)[0]
+        tilt = float(np.arccos(np.clip(up @ expected, -1, 1)))
         if tilt > self.args.max_tilt:
-            return f"pelvis tilt {np.degrees(tilt):.0f} deg"
+            whence = " from the reference's" if self.mode == Mode.POLICY else ""
+            return f"pelvis tilt {np.degrees(tilt):.0f} deg{whence}"
         return None
 
     def _mode_command(self, q: np.ndarray, dq: np.ndarray) -> Command:
@@ -416,7 +432,7 @@ class G1Node:
             cmd.kd[:] = 0.0  # passive: enabled motors, zero torque
             return cmd
         if self.mode == Mode.MOVE:
-            t = min(1.0, (time.perf_counter() - self.mode_since) / self.args.move_seconds)
+            t = min(1.0, (self.clock() - self.mode_since) / self.args.move_seconds)
             if self.move_from is None:  # from the last command (or the pose, after passive)
                 self.move_from = (q if self.previous is None else self.previous).copy()
                 self.move_gains = self.gains
@@ -471,7 +487,7 @@ class G1Node:
         while self.running:
             time.sleep(WATCHDOG_PERIOD)
             if self.running:  # (the loop may have ended while it slept)
-                self.watch(time.perf_counter())
+                self.watch(self.clock())
 
     def no_state_notice(self) -> None:
         """Said once when no valid LowState has come a second after start: nothing is
@@ -514,19 +530,14 @@ class G1Node:
         self.connect()
         threading.Thread(target=self._watchdog, name="watchdog", daemon=True).start()
         period = 1.0 / COMMAND_HZ
-        start = time.perf_counter()
-        cycle = 0
-        if a.auto:
-            self.transition(Mode.MOVE, "auto start")
+        self.begin()
         keyboard = sys.stdin.isatty() and not a.auto
         if keyboard:
             print(KEYS_HELP, flush=True)
         # The inference thread holds the GIL for its Python parts; a short switch interval
         # hands it back to the command loop within half a millisecond of its wake-up.
         sys.setswitchinterval(0.0005)
-        timing = self.timing
         last = None
-        waited = False  # the notice that no valid LowState came was given
         while self.running:
             # Each LowState triggers its command at once, so the state-to-command latency
             # is the compute time and the loop runs on the robot's 500 Hz clock. Without
@@ -534,19 +545,10 @@ class G1Node:
             # wait on the robot.
             self.fresh.wait(1.5 * period)
             self.fresh.clear()
-            now = time.perf_counter()
+            now = self.clock()
             if last is not None:
-                timing.add_period(now - last)
+                self.timing.add_period(now - last)
             last = now
-            if a.auto:
-                held = self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds
-                if held and self.policy_ready(now) is None:
-                    self.transition(Mode.POLICY, "auto policy")
-                if a.seconds and now - start > a.seconds and self.mode != Mode.DAMPING:
-                    self.transition(Mode.DAMPING, "run time over")
-                self.quit = self.quit or self.mode == Mode.DAMPING  # unattended: stop after
-            if self.quit and self.mode == Mode.DAMPING and now - self.mode_since > 0.5:
-                self.running = False
             if keyboard and select.select([sys.stdin], [], [], 0)[0]:
                 k = sys.stdin.read(1)
                 if not k:  # the terminal is gone: nobody can steer or stop the robot
@@ -554,44 +556,71 @@ class G1Node:
                     self.fault("terminal closed")
                     self.quit = True
                 self.key(k)
-            self.apply_runner_keys()  # those a running step held back
-            with self.lock:
-                msg, age = self.state, time.perf_counter() - self.state_time
-            if msg is None:  # nothing to answer before the first LowState
-                if not waited and now - start > NO_STATE_NOTICE:
-                    waited = True
-                    self.no_state_notice()
-                cycle += 1
-                continue
-            if self.last_publish is not None and now - self.last_publish > a.max_command_gap:
-                gap = (now - self.last_publish) * 1000
-                self.fault(f"command gap {gap:.0f} ms > {a.max_command_gap * 1000:.0f} ms")
-            sensed = None
-            try:
-                cmd, sensed = self.command(msg, age)
-            except Exception as e:  # a bug in the loop must end in damping, never in silence
-                self.fault(f"node error: {type(e).__name__}: {e}")
-                cmd = damping_command(None, None, self.limits)  # state-free: kp 0, fixed kd
-            self.publish(cmd, int(msg["mode_machine"]))
-            self.last_publish = time.perf_counter()
-            timing.add_latency(time.perf_counter() - self.state_time)
-            if cycle % int(COMMAND_HZ / 2) == 0:
-                self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
-                               kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
-            if self.mode == Mode.POLICY and self.tracked:
-                age = self.tracked[OBJECT].age(now)
-                if age > a.tracker_stale:
-                    stale = "none yet" if np.isinf(age) else f"{age * 1000:.0f} ms"
-                    self.log.write("tracker", stale=stale)
-                    self.leave_policy(f"tracker stale (object pose: {stale})")
-            if self.mode == Mode.POLICY and sensed is not None:
-                self.advance_policy(cycle, sensed)
-            cycle += 1
+            self.cycle(now)
+        self.finish()
+
+    def begin(self) -> None:
+        """The session's start: its clock, and with ``--auto`` the move at once."""
+        self.start = self.clock()
+        if self.args.auto:
+            self.transition(Mode.MOVE, "auto start")
+
+    def cycle(self, now: float) -> None:
+        """One command cycle at ``now``: the unattended sequence (``--auto``), the command
+        for the latest LowState, published, and the policy moved on."""
+        a = self.args
+        if a.auto:
+            held = self.mode == Mode.HOLD and now - self.mode_since > a.hold_seconds
+            if held and self.policy_ready(now) is None:
+                self.transition(Mode.POLICY, "auto policy")
+            if a.seconds and now - self.start > a.seconds and self.mode != Mode.DAMPING:
+                self.transition(Mode.DAMPING, "run time over")
+            self.quit = self.quit or self.mode == Mode.DAMPING  # unattended: stop after
+        if self.quit and self.mode == Mode.DAMPING and now - self.mode_since > 0.5:
+            self.running = False
+        self.apply_runner_keys()  # those a running step held back
+        with self.lock:
+            msg, age = self.state, self.clock() - self.state_time
+        cycle, self.cycles = self.cycles, self.cycles + 1
+        if msg is None:  # nothing to answer before the first LowState
+            if not self.waited and now - self.start > NO_STATE_NOTICE:
+                self.waited = True  # the notice that no valid LowState came was given
+                self.no_state_notice()
+            return
+        if self.last_publish is not None and now - self.last_publish > a.max_command_gap:
+            gap = (now - self.last_publish) * 1000
+            self.fault(f"command gap {gap:.0f} ms > {a.max_command_gap * 1000:.0f} ms")
+        if self.mode == Mode.POLICY:
+            self.take_policy_step()
+        sensed = None
+        try:
+            cmd, sensed = self.command(msg, age)
+        except Exception as e:  # a bug in the loop must end in damping, never in silence
+            self.fault(f"node error: {type(e).__name__}: {e}")
+            cmd = damping_command(None, None, self.limits)  # state-free: kp 0, fixed kd
+        self.publish(cmd, int(msg["mode_machine"]))
+        self.last_publish = self.clock()
+        self.timing.add_latency(self.clock() - self.state_time)
+        if cycle % int(COMMAND_HZ / 2) == 0:
+            self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
+                           kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+        if self.mode == Mode.POLICY and self.tracked:
+            age = self.tracked[OBJECT].age(now)
+            if age > a.tracker_stale:
+                stale = "none yet" if np.isinf(age) else f"{age * 1000:.0f} ms"
+                self.log.write("tracker", stale=stale)
+                self.leave_policy(f"tracker stale (object pose: {stale})")
+        if self.mode == Mode.POLICY and sensed is not None:
+            self.start_policy_step(cycle, sensed)
+
+    def finish(self) -> None:
+        """The trace and the exit entry of the session log."""
+        a = self.args
         if a.trace is not None:
-            timing.save(a.trace)
+            self.timing.save(a.trace)
         dropped = {str(b): t.dropped for b, t in self.tracked.items()}  # bad tracker samples
         self.log.write("exit", mode=self.mode.value, bad_crc=self.bad_crc,
-                       tracker_dropped=dropped, **timing.summary())  # fmt: skip
+                       tracker_dropped=dropped, **self.timing.summary())  # fmt: skip
         if self.log.lost:
             with contextlib.suppress(OSError):
                 print(f"warning: {self.log.lost} session-log entries could not be written to "

@@ -82,12 +82,15 @@ class Args:
     the object's and the pelvis's true poses as ``--tracker.*`` sets the tracker (rate,
     latency, position noise, lost captures sent as invalid; ``contract.tracker``)."""
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    seed: int = 0
+    """The tracker's noise and lost captures."""
     tracker_silent_after: float | None = None
     """The tracker stops publishing after this many s."""
     report: Path | None = None
-    """Write a JSON summary here at exit (pelvis height over time, rejected commands, the
-    LowState-written to LowCmd-received round trip, ``fault_at``: the monotonic clock
-    when the first faulty or missing LowState was due)."""
+    """Write a JSON summary here at exit (pelvis height and object position over time
+    from the start, rejected commands, the LowState-written to LowCmd-received round
+    trip; the system's monotonic clock at the start, ``started``, and when the first
+    faulty or missing LowState was due, ``fault_at``)."""
 
 
 def scene_model(objects, placements, args: Args, start=(0.0, 0.0, 0.0)) -> mujoco.MjModel:
@@ -141,13 +144,22 @@ class VirtualG1:
         # machine) when the first faulty LowState was due: reactions are timed from it.
         self.fault_at: float | None = None
         self.round_trips: list[float] = []  # LowState written -> next LowCmd received, s
-        self.channel = Channel(args.domain, args.net)
+        self.steps = 0
+        self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
+        self.object_path: list[list[float]] = []  # (time, x, y, z) every 0.1 s
+        self.keyboard = False  # the operator's terminal (``run``)
+        self.started: float | None = None  # the system's monotonic clock at ``run``
+        self.tracked = (SimulatedTracker(args.tracker, np.random.default_rng(args.seed))
+                        if objects else None)  # fmt: skip
+
+    def connect(self) -> None:
+        """Join the DDS domain: LowCmd in; LowState and, with an object, the tracker
+        topic out. (A harness that steps the node in lockstep wires these itself.)"""
+        self.channel = Channel(self.args.domain, self.args.net)
         self.channel.reader(LOWCMD, LOWCMD_LAYOUT, self._on_cmd, self._on_malformed)
         self.writer = self.channel.writer(LOWSTATE, LOWSTATE_LAYOUT)
-        self.tracker = None
-        if objects:
+        if self.tracked is not None:
             self.tracker = self.channel.writer(TRACKED, TRACKED_LAYOUT)
-            self.tracked = SimulatedTracker(args.tracker, np.random.default_rng(0))
 
     def _on_cmd(self, msg: np.ndarray) -> None:
         if not crc_ok(msg) or msg["mode_machine"] != self.args.mode_machine:
@@ -221,28 +233,24 @@ class VirtualG1:
 
     def run(self) -> None:
         a = self.args
-        dt = a.physics.timestep
-        every = max(1, round(1.0 / (dt * a.publish_hz)))
         gc.collect()
         gc.freeze()  # no full collections over the loaded modules and model mid-run
-        start = time.perf_counter()
-        self.steps = 0
-        self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
-        self.object_path: list[list[float]] = []  # (time, x, y, z) every 0.1 s
+        start = self.started = time.perf_counter()
         self.keyboard = a.gantry and sys.stdin.isatty()
         release = "; r + Enter releases the gantry" if self.keyboard else ""
         print(f"virtual G1: up on domain {a.domain}, {a.net}; Ctrl-C stops it{release}",
               file=sys.stderr, flush=True)  # fmt: skip
         try:
-            self._loop(start, dt, every)
+            self._loop(start)
         except KeyboardInterrupt:  # Ctrl-C: stop, and still report
             print("virtual G1: interrupted", file=sys.stderr)
         if a.report is not None:
             self.write_report(a.report)
 
-    def _loop(self, start: float, dt: float, every: int) -> None:
+    def _loop(self, start: float) -> None:
         a = self.args
-        status, tenth = round(STATUS_SECONDS / dt), max(1, round(0.1 / dt))
+        dt = a.physics.timestep
+        status = round(STATUS_SECONDS / dt)
         while True:
             now = time.perf_counter()
             elapsed = now - start
@@ -252,40 +260,49 @@ class VirtualG1:
             since = elapsed
             if a.clock_from_command:
                 since = -np.inf if self.first_command is None else now - self.first_command
-            self.drive()
-            if a.gantry and a.release_after is not None and since > a.release_after:
-                self.data.eq_active[0] = 0
-            if a.gantry and self.steps % tenth == 0 and self.release_typed():
-                self.data.eq_active[0] = 0
-                print("virtual G1: gantry released", file=sys.stderr, flush=True)
-            if a.push_after is not None and a.push_after < since < a.push_after + 0.2:
-                self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
-            else:
-                self.data.xfrc_applied[1, 0] = 0.0
-            mujoco.mj_step(self.model, self.data)
-            self.steps += 1
-            step = self.steps
-            if self.tracker is not None:
-                self.track(elapsed, since)
-            if step % tenth == 0:
-                self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
-                if self.obj_q is not None:  # the object's position: the task's outcome
-                    o = self.obj_q
-                    self.object_path.append([round(elapsed, 3), *self.data.qpos[o : o + 3]])
-            if step % status == 0:  # a sign of life for whoever runs it by hand
+            self.tick(elapsed, since)
+            if self.steps % status == 0:  # a sign of life for whoever runs it by hand
                 print(f"virtual G1: {elapsed:.0f} s, pelvis {self.data.qpos[2]:.3f} m, "
                       f"{'commanded' if self.first_command else 'no command yet'}, "
                       f"{self.rejected} rejected", file=sys.stderr, flush=True)  # fmt: skip
-            silent = a.silent_after is not None and since > a.silent_after
-            if step % every == 0:
-                if not silent:
-                    self.writer.write(self.state_message(round(step * dt * 1000), since))
-                    self.published = time.perf_counter()
-                if self.fault_at is None and (silent or self.faulty(since)):
-                    self.fault_at = time.perf_counter()
-            wait = start + step * dt - time.perf_counter()
+            wait = start + self.steps * dt - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
+
+    def tick(self, elapsed: float, since: float) -> None:
+        """One physics step at ``elapsed`` s (``since``: the fault switches' clock): the
+        latest command applied, the gantry and pushes, the tracker, and the LowState
+        when one is due (``--publish-hz``)."""
+        a = self.args
+        self.drive()
+        if a.gantry and a.release_after is not None and since > a.release_after:
+            self.data.eq_active[0] = 0
+        tenth = max(1, round(0.1 / a.physics.timestep))
+        if a.gantry and self.steps % tenth == 0 and self.release_typed():
+            self.data.eq_active[0] = 0
+            print("virtual G1: gantry released", file=sys.stderr, flush=True)
+        if a.push_after is not None and a.push_after < since < a.push_after + 0.2:
+            self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
+        else:
+            self.data.xfrc_applied[1, 0] = 0.0
+        mujoco.mj_step(self.model, self.data)
+        self.steps += 1
+        step = self.steps
+        if self.tracked is not None:
+            self.track(elapsed, since)
+        if step % tenth == 0:
+            self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
+            if self.obj_q is not None:  # the object's position: the task's outcome
+                o = self.obj_q
+                self.object_path.append([round(elapsed, 3), *self.data.qpos[o : o + 3]])
+        silent = a.silent_after is not None and since > a.silent_after
+        if step % max(1, round(1.0 / (a.physics.timestep * a.publish_hz))) == 0:
+            if not silent:
+                tick = round(step * a.physics.timestep * 1000)  # ms, as the robot counts
+                self.writer.write(self.state_message(tick, since))
+                self.published = time.perf_counter()
+            if self.fault_at is None and (silent or self.faulty(since)):
+                self.fault_at = time.perf_counter()
 
     def release_typed(self) -> bool:
         """Whether the operator typed ``r`` and Enter in this terminal (the gantry is
@@ -306,7 +323,7 @@ class VirtualG1:
         trips = trips[trips < 1000]  # a command before the first state: not a round trip
         summary = {"pelvis_height": self.heights, "object": self.object_path,
                    "rejected": self.rejected, "steps": self.steps,
-                   "fault_at": self.fault_at}  # fmt: skip
+                   "fault_at": self.fault_at, "started": self.started}  # fmt: skip
         for q in (50, 99):
             value = round(float(np.percentile(trips, q)), 3) if len(trips) else None
             summary[f"round_trip_p{q}_ms"] = value
@@ -318,6 +335,7 @@ def main() -> None:
     use_realtime(args.rt_priority)
     try:
         robot = VirtualG1(args)
+        robot.connect()
     except ValueError as e:  # an unknown interface, a DDS domain that cannot be joined
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -373,16 +373,12 @@ def test_without_a_valid_lowstate_the_node_says_so_and_sends_nothing(files, moni
 
 
 @REALTIME
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bundled expert still falls at the grasp through "
-    "the node (docs/experiments/stage1.md); strict: its passing is news",
-)
 def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_path):
     """The bundled lift expert on its clip through the node on the virtual G1, off the
     gantry, the box and pelvis seen through the virtual G1's tracker (30 ms, 5 mm):
-    the box is lifted and put back where the clip puts it, the robot standing, as
-    sim2sim's success has it."""
+    the box is lifted and put back where the clip puts it, the robot standing when the
+    policy's time is over (``deploy.lockstep.task_outcome``)."""
+    from deploy.lockstep import task_outcome
     from robots.clip import load_clip
 
     policy, motion = POLICIES / "stage1_lift.onnx", POLICIES / "stage1_lift_standing_clip.npz"
@@ -392,15 +388,14 @@ def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_p
                                        policy=policy, motion=motion,
                                        seconds=1.5 + clip.duration + 1.0)  # fmt: skip
     assert not [e for e in entries if e["kind"] == "fault"], entries
-    path = np.array(report["object"])
-    lifted = path[:, 3].max() - clip.object_pos[0, 2]
-    put_back = np.linalg.norm(path[-1, 1:] - clip.object_pos[-1])
-    print(
-        f"through the node: box lifted {lifted * 100:.0f} cm, put back {put_back * 100:.1f} cm "
-        f"from the clip's place, pelvis at {report['pelvis_height'][-1][1]:.2f} m"
-    )
-    assert lifted > 0.8 * (clip.object_pos[:, 2].max() - clip.object_pos[0, 2])
-    assert put_back < 0.1 and report["pelvis_height"][-1][1] > 0.6
+    # Judged until the run's stop: its damping lets the robot down after.
+    stop = max(t for t, m in commands if m["motor_cmd"]["kp"][:29].max() > 0)
+    until = stop - report["started"]
+    path = np.array([p for p in report["object"] if p[0] <= until])
+    height = [h for t, h in report["pelvis_height"] if t <= until][-1]
+    outcome = task_outcome(clip, path, height)
+    print(f"through the node: {outcome}")
+    assert outcome["success"]
     check_commands(commands)
 
 

@@ -66,7 +66,7 @@ def test_an_upright_robot_of_the_right_type_passes(mode, node_args, tmp_path):
 @pytest.mark.parametrize("mode", STIFF)
 def test_tilt_is_a_fault_in_every_stiff_state(mode, node_args, tmp_path):
     reason, damping = reaction(mode, lowstate(TILTED), node_args, tmp_path)
-    assert reason == "pelvis tilt 57 deg" and damping
+    assert reason.startswith("pelvis tilt 57 deg") and damping
 
 
 @pytest.mark.parametrize("mode", STIFF)
@@ -244,10 +244,9 @@ def test_the_warm_up_step_leaves_the_runner_as_it_was(node_args, tmp_path):
 
 def test_a_policy_step_failing_in_the_loop_ends_in_damping(node_args, tmp_path, monkeypatch):
     node = node_in(Mode.POLICY, node_args, tmp_path)
-    monkeypatch.setattr(node.worker, "poll", lambda: (None, "policy error: boom"))
-    msg = lowstate()
-    node.advance_policy(0, node.sensors(msg))
-    cmd, _ = node.command(msg, age=0.0)
+    monkeypatch.setattr(node.worker, "poll", lambda now: (None, "policy error: boom"))
+    node.take_policy_step()
+    cmd, _ = node.command(lowstate(), age=0.0)
     assert node.mode == Mode.DAMPING and cmd.damping
 
 
