@@ -30,6 +30,7 @@ JOINT_UPPER = np.array([lk.joint.range[1] for lk in _JOINT_LINKS])
 ARMATURE = np.array([MOTORS[lk.joint.motor].armature for lk in _JOINT_LINKS])
 EFFORT_LIMIT = np.array([MOTORS[lk.joint.motor].effort for lk in _JOINT_LINKS])
 VELOCITY_LIMIT = np.array([MOTORS[lk.joint.motor].velocity for lk in _JOINT_LINKS])
+ARMS = readonly([any(part in n for part in ("shoulder", "elbow", "wrist")) for n in JOINT_NAMES])
 DEFAULT_POS = readonly([DEFAULT_JOINT_POS.get(name, 0.0) for name in JOINT_NAMES])
 for _name in DEFAULT_JOINT_POS:
     if _name not in JOINT_NAMES:
@@ -49,7 +50,7 @@ def joint_index(name: str) -> int:
 def gains(name: str | GainProfile = "tracking") -> tuple[np.ndarray, np.ndarray]:
     """(kp, kd) per joint in motor order for a gain profile."""
     p = profile(name)
-    return p.kp(ARMATURE), p.kd(ARMATURE)
+    return p.kp(ARMATURE, ARMS), p.kd(ARMATURE, ARMS)
 
 
 def link(name: str) -> Link:
@@ -61,6 +62,7 @@ def link(name: str) -> Link:
 
 __all__ = [
     "ARMATURE",
+    "ARMS",
     "BODY_NAMES",
     "CONTACT_EXCLUDES",
     "DEFAULT_POS",
