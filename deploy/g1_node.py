@@ -328,9 +328,8 @@ class G1Node:
     def transition(self, mode: Mode, reason: str) -> None:
         if self.mode == Mode.DAMPING and mode != Mode.DAMPING:
             return  # damping is final until the node restarts
-        self.log.write(
-            "transition", **{"from": self.mode.value, "to": mode.value, "reason": reason}
-        )
+        self.log.write("transition", clock=round(time.perf_counter(), 6),
+                       **{"from": self.mode.value, "to": mode.value, "reason": reason})  # fmt: skip
         self.mode, self.mode_since = mode, self.clock()
         self.move_from = None
         if mode == Mode.POLICY:

@@ -8,8 +8,8 @@ from what a busy computer does to the node:
 
 The unattended sequence of the real-time runs: the robot hangs in the gantry, the node
 moves it to the default pose, the gantry is released, the node holds, then runs the
-policy with the object and pelvis from the tracker. The result is the task's outcome as
-the real-time test judges it (``task_outcome``).
+policy with the object and pelvis from the tracker. Each session is judged as sim2sim
+judges an episode (``contract.judge``), from the policy's start to the clip's end.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import tyro
 
+from contract.judge import judge_recording
 from contract.tracker import TrackerSettings
 from deploy import g1_node, virtual_g1
 from deploy.protocol.messages import LOWCMD_LAYOUT, LOWSTATE_LAYOUT, Layout
@@ -47,8 +48,7 @@ class Args:
     sessions: int = 1
     """Sessions to run, the tracker's noise seeded 0, 1, ... (the success rate)."""
     out: Path | None = None
-    """Write the first session's trace here (.npz: time, pelvis height, object position,
-    mode)."""
+    """Write the first session's trace here (.npz: time, qpos, node mode per command)."""
 
 
 class _Wire:
@@ -60,18 +60,6 @@ class _Wire:
 
     def write(self, msg: np.ndarray) -> None:
         self.deliver(self.layout.from_cdr(self.layout.to_cdr(msg)))
-
-
-def task_outcome(clip: MotionClip, object_path: np.ndarray, pelvis_height: float) -> dict:
-    """The lift task's outcome from the object's path ((T, 4): time, x, y, z) and the
-    final pelvis height: lifted by at least 80 % of the clip's lift, put back within
-    10 cm of the clip's last place, the robot standing."""
-    lift = clip.object_pos[:, 2].max() - clip.object_pos[0, 2]
-    lifted = float(object_path[:, 3].max() - clip.object_pos[0, 2])
-    put_back = float(np.linalg.norm(object_path[-1, 1:] - clip.object_pos[-1]))
-    done = lifted > 0.8 * lift and put_back < 0.1 and pelvis_height > 0.6
-    return {"success": bool(done), "lifted_m": lifted, "put_back_m": put_back,
-            "pelvis_height_m": pelvis_height}  # fmt: skip
 
 
 def run(args: Args, seed: int = 0) -> dict:
@@ -96,7 +84,7 @@ def run(args: Args, seed: int = 0) -> dict:
         node.writer = _Wire(LOWCMD_LAYOUT, robot._on_cmd)
         dt = robot.args.physics.timestep
         per_command = round(g1_node.COMMAND_PERIOD / dt)
-        trace = {"time": [], "pelvis_height": [], "object": [], "mode": []}
+        trace = {"time": [], "qpos": [], "mode": []}
         node.begin()
         while node.running and now[0] < seconds + 1.0:
             robot.tick(now[0], now[0])
@@ -106,21 +94,29 @@ def run(args: Args, seed: int = 0) -> dict:
             node.cycle(now[0])
             while node.worker.busy:  # inference takes no simulated time
                 pass
-            o = robot.obj_q
             trace["time"].append(now[0])
-            trace["pelvis_height"].append(robot.data.qpos[2])
-            trace["object"].append(robot.data.qpos[o : o + 3].copy())
+            trace["qpos"].append(robot.data.qpos.copy())
             trace["mode"].append(node.mode.value)
         entries = [line for line in (Path(tmp) / "session.jsonl").read_text().splitlines()]
+    trace = {k: np.asarray(v) for k, v in trace.items()}
     faults = [e for e in entries if '"kind": "fault"' in e]
-    # Judged at the end of the policy's time: the run's stop damps the robot down after.
-    judged = np.array(trace["mode"]) == g1_node.Mode.POLICY.value
-    if not judged.any():  # never in policy: the whole run
-        judged[:] = True
-    last = int(np.flatnonzero(judged)[-1])
-    path = np.c_[trace["time"], np.array(trace["object"])][judged]
-    outcome = task_outcome(clip, path, float(trace["pelvis_height"][last]))
-    return {**outcome, "faults": faults, "trace": trace}
+    return {**judged(robot, clip, node.policy.control_hz, trace), "faults": faults,
+            "trace": trace}  # fmt: skip
+
+
+def judged(robot: virtual_g1.VirtualG1, clip: MotionClip, hz: float, trace: dict) -> dict:
+    """Sim2sim's judgement of the session from the policy's start (``contract.judge``;
+    never in policy: a failure), with the box's highest lift and the pelvis height at
+    the clip's end."""
+    on = np.flatnonzero(trace["mode"] == g1_node.Mode.POLICY.value)
+    if not len(on):
+        return {"success": False, "lifted_m": 0.0, "pelvis_height_m": float(trace["qpos"][-1, 2])}
+    times, qpos = trace["time"][on[0] :] - trace["time"][on[0]], trace["qpos"][on[0] :]
+    o = robot.obj_q
+    end = min(int(np.searchsorted(times, clip.duration)), len(times) - 1)
+    return {**judge_recording(robot.model, clip, hz, times, qpos),
+            "lifted_m": float(qpos[:, o + 2].max() - clip.object_pos[0, 2]),
+            "pelvis_height_m": float(qpos[end, 2])}  # fmt: skip
 
 
 def main() -> None:
@@ -136,13 +132,13 @@ def main() -> None:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
         if seed == 0 and args.out is not None:
-            np.savez(args.out, **{k: np.asarray(v) for k, v in result["trace"].items()})
+            np.savez(args.out, **result["trace"])
         wins += result["success"]
         fault = json.loads(result["faults"][0])["reason"] if result["faults"] else "none"
-        print(f"session {seed}: {'success' if result['success'] else 'failure'}, box lifted "
-              f"{result['lifted_m'] * 100:.0f} cm, put back {result['put_back_m'] * 100:.1f} cm"
-              f" from the clip's place, pelvis {result['pelvis_height_m']:.2f} m, fault: "
-              f"{fault}", flush=True)  # fmt: skip
+        print(f"session {seed}: {'success' if result['success'] else 'failure'} "
+              f"({result.get('terminations') or 'no termination'}), box lifted "
+              f"{result['lifted_m'] * 100:.0f} cm, pelvis {result['pelvis_height_m']:.2f} m "
+              f"at the clip's end, node fault: {fault}", flush=True)  # fmt: skip
     print(f"{wins}/{args.sessions} sessions did the task")
 
 

@@ -44,6 +44,7 @@ from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
 STATUS_SECONDS = 5.0  # between the status lines on stderr
+RECORD_PERIOD = 0.02  # s between the poses in the report: a 50 Hz policy's steps
 
 
 @dataclass
@@ -88,9 +89,10 @@ class Args:
     """The tracker stops publishing after this many s."""
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height and object position over time
-    from the start, rejected commands, the LowState-written to LowCmd-received round
-    trip; the system's monotonic clock at the start, ``started``, and when the first
-    faulty or missing LowState was due, ``fault_at``)."""
+    from the start, the whole ``qpos`` every 20 ms, rejected commands, the
+    LowState-written to LowCmd-received round trip; the system's monotonic clock at the
+    start, ``started``, and when the first faulty or missing LowState was due,
+    ``fault_at``)."""
 
 
 def scene_model(objects, placements, args: Args, start=(0.0, 0.0, 0.0)) -> mujoco.MjModel:
@@ -147,6 +149,7 @@ class VirtualG1:
         self.steps = 0
         self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
         self.object_path: list[list[float]] = []  # (time, x, y, z) every 0.1 s
+        self.poses: list[list[float]] = []  # (time, *qpos) every RECORD_PERIOD
         self.keyboard = False  # the operator's terminal (``run``)
         self.started: float | None = None  # the system's monotonic clock at ``run``
         self.tracked = (SimulatedTracker(args.tracker, np.random.default_rng(args.seed))
@@ -290,6 +293,8 @@ class VirtualG1:
         step = self.steps
         if self.tracked is not None:
             self.track(elapsed, since)
+        if step % round(RECORD_PERIOD / a.physics.timestep) == 0:
+            self.poses.append([round(elapsed, 4), *self.data.qpos.tolist()])
         if step % tenth == 0:
             self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if self.obj_q is not None:  # the object's position: the task's outcome
@@ -322,7 +327,7 @@ class VirtualG1:
         trips = np.array(self.round_trips[1:]) * 1000  # ms
         trips = trips[trips < 1000]  # a command before the first state: not a round trip
         summary = {"pelvis_height": self.heights, "object": self.object_path,
-                   "rejected": self.rejected, "steps": self.steps,
+                   "qpos": self.poses, "rejected": self.rejected, "steps": self.steps,
                    "fault_at": self.fault_at, "started": self.started}  # fmt: skip
         for q in (50, 99):
             value = round(float(np.percentile(trips, q)), 3) if len(trips) else None

@@ -20,20 +20,13 @@ from contract.actions import ramped, safe_targets
 from contract.estimator import estimate_state
 from contract.goals.chain import ChainGoal
 from contract.goals.features import GOAL_TOLERANCE
+from contract.judge import StepJudge
 from contract.metrics import AttemptStats
-from contract.observations import body_object_distance
 from contract.policy import Policy
 from contract.runner import ONLY_CLIP, PolicyRunner
 from contract.sensors import LATENCY_S, SensorNoise
 from contract.state import StateIndex
-from contract.terminations import (
-    TerminationConfig,
-    count_contact_lost,
-    fallen,
-    hands_touching,
-    tracking_causes,
-    with_getup,
-)
+from contract.terminations import TerminationConfig, fallen, with_getup
 from contract.tracker import OBJECT, PELVIS, SimulatedTracker, TrackedBody, TrackerSettings
 from robots import g1, quat
 from robots.clip import MotionClip
@@ -142,7 +135,7 @@ class Sim2Sim:
         mujoco.mj_forward(self.model, self.data)
         self.targets = qpos[ix.joint_q].copy()
         self.next_push = self._push_delay()
-        self.lost = np.zeros((1, 2), int)
+        self.judge = StepJudge(self.clip, self.terminations)
         self.down_steps = 0
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         seen = (OBJECT, PELVIS) if self.s.sensing == "tracker" else (OBJECT,)
@@ -221,9 +214,7 @@ class Sim2Sim:
         causes, and whether the robot is down now (``fallen``)."""
         state = self.index.from_mjdata(self.data)
         ref, contact = self.runner.reference()
-        dist, _ = body_object_distance(state, self.runner.planes)
-        self.lost = count_contact_lost(self.lost, hands_touching(dist), contact)
-        causes = tracking_causes(state, ref, self.lost, self.terminations)
+        causes = self.judge.causes(state, ref, contact)
         down = fallen(state, self.terminations)
         # With the get-up token a fall ends the attempt only if the robot stays down longer
         # than the training task's get-up time.

@@ -376,10 +376,10 @@ def test_without_a_valid_lowstate_the_node_says_so_and_sends_nothing(files, moni
 def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_path):
     """The bundled lift expert on its clip through the node on the virtual G1, off the
     gantry, the box and pelvis seen through the virtual G1's tracker (30 ms, 5 mm):
-    the box is lifted and put back where the clip puts it, the robot standing when the
-    policy's time is over (``deploy.lockstep.task_outcome``)."""
-    from deploy.lockstep import task_outcome
+    judged from the policy's start as sim2sim judges an episode (``contract.judge``)."""
+    from contract.judge import judge_recording
     from robots.clip import load_clip
+    from robots.scene import build_scene
 
     policy, motion = POLICIES / "stage1_lift.onnx", POLICIES / "stage1_lift_standing_clip.npz"
     clip = load_clip(motion)
@@ -388,14 +388,14 @@ def test_the_bundled_expert_does_its_task_through_the_node(files, monitor, tmp_p
                                        policy=policy, motion=motion,
                                        seconds=1.5 + clip.duration + 1.0)  # fmt: skip
     assert not [e for e in entries if e["kind"] == "fault"], entries
-    # Judged until the run's stop: its damping lets the robot down after.
-    stop = max(t for t, m in commands if m["motor_cmd"]["kp"][:29].max() > 0)
-    until = stop - report["started"]
-    path = np.array([p for p in report["object"] if p[0] <= until])
-    height = [h for t, h in report["pelvis_height"] if t <= until][-1]
-    outcome = task_outcome(clip, path, height)
+    took_over = next(e["clock"] for e in entries if e.get("to") == "policy")
+    poses = np.array(report["qpos"])
+    poses[:, 0] -= took_over - report["started"]  # s since the policy took over
+    poses = poses[poses[:, 0] >= 0]
+    model = build_scene([clip.object]).compile()
+    outcome = judge_recording(model, clip, 50.0, poses[:, 0], poses[:, 1:])
     print(f"through the node: {outcome}")
-    assert outcome["success"]
+    assert outcome["success"], outcome["terminations"]
     check_commands(commands)
 
 
