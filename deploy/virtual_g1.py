@@ -89,7 +89,8 @@ class Args:
     """The tracker stops publishing after this many s."""
     report: Path | None = None
     """Write a JSON summary here at exit (pelvis height and object position over time
-    from the start, the whole ``qpos`` every 20 ms, rejected commands, the
+    from the start; every 20 ms the time, the simulated time, which lags on a busy
+    machine, and the whole ``qpos``; rejected commands, the
     LowState-written to LowCmd-received round trip; the system's monotonic clock at the
     start, ``started``, and when the first faulty or missing LowState was due,
     ``fault_at``)."""
@@ -149,7 +150,7 @@ class VirtualG1:
         self.steps = 0
         self.heights: list[tuple[float, float]] = []  # (time, pelvis height) every 0.1 s
         self.object_path: list[list[float]] = []  # (time, x, y, z) every 0.1 s
-        self.poses: list[list[float]] = []  # (time, *qpos) every RECORD_PERIOD
+        self.poses: list[list[float]] = []  # (time, simulated time, *qpos) every RECORD_PERIOD
         self.keyboard = False  # the operator's terminal (``run``)
         self.started: float | None = None  # the system's monotonic clock at ``run``
         self.tracked = (SimulatedTracker(args.tracker, np.random.default_rng(args.seed))
@@ -294,7 +295,8 @@ class VirtualG1:
         if self.tracked is not None:
             self.track(elapsed, since)
         if step % round(RECORD_PERIOD / a.physics.timestep) == 0:
-            self.poses.append([round(elapsed, 4), *self.data.qpos.tolist()])
+            now = [round(elapsed, 4), round(self.data.time, 4)]
+            self.poses.append([*now, *self.data.qpos.tolist()])
         if step % tenth == 0:
             self.heights.append((round(elapsed, 3), float(self.data.qpos[2])))
             if self.obj_q is not None:  # the object's position: the task's outcome
