@@ -32,6 +32,22 @@ GLFW = {"space": 32, "plus": 61, "kp_plus": 334, "minus": 45, "kp_minus": 333,
         **{str(d): 48 + d for d in range(1, 10)}}  # fmt: skip
 
 
+class PinnedView:
+    """The viewer's display options and camera mode as set at the start, put back after
+    every key. MuJoCo's viewer binds nearly every key to a display toggle of its own
+    (the digits to geom groups, letters to visual flags, ``[``/``]`` to cameras) and
+    cannot be told not to (mujoco 4.0); with the view pinned, a project key changes only
+    what it means here (e.g. ``3`` a goal, no longer hiding the robot's geom group)."""
+
+    def __init__(self, opt: mujoco.MjvOption, cam: mujoco.MjvCamera):
+        self.groups = (opt.geomgroup.copy(), opt.sitegroup.copy(), opt.flags.copy())
+        self.modes = (opt.frame, opt.label, cam.type, cam.trackbodyid)
+
+    def restore(self, opt: mujoco.MjvOption, cam: mujoco.MjvCamera) -> None:
+        opt.geomgroup[:], opt.sitegroup[:], opt.flags[:] = self.groups
+        opt.frame, opt.label, cam.type, cam.trackbodyid = self.modes
+
+
 class Teleop:
     def __init__(self, sim):
         self.sim = sim
@@ -112,11 +128,13 @@ class Teleop:
             viewer.cam.type = mujoco.mjtCamera.mjCAMERA_TRACKING
             viewer.cam.trackbodyid = self.sim.model.body("pelvis").id
             viewer.cam.distance, viewer.cam.elevation, viewer.cam.azimuth = 3.0, -20.0, 135.0
+            pinned = PinnedView(viewer.opt, viewer.cam)
             while viewer.is_running():
                 start = time.perf_counter()
                 with viewer.lock():
                     while not keys.empty():
                         self.key(keys.get())
+                    pinned.restore(viewer.opt, viewer.cam)
                     self.tick()
                 viewer.set_texts((None, mujoco.mjtGridPos.mjGRID_TOPLEFT, *self.status()))
                 viewer.sync()

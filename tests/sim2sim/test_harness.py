@@ -85,6 +85,27 @@ def test_teleop_keys(exported):
     assert t.status()[1].startswith("running")
 
 
+def test_the_view_is_pinned_against_the_viewers_own_key_toggles():
+    """What MuJoCo's viewer does on ``3`` (a goal key here), ``c`` (contact points),
+    ``]`` (the next fixed camera) is undone; the robot's group stays visible."""
+    import mujoco
+
+    from robots.g1.mjcf import COLLISION_GROUP
+    from sim2sim.teleop import PinnedView
+
+    opt, cam = mujoco.MjvOption(), mujoco.MjvCamera()
+    opt.geomgroup[COLLISION_GROUP] = 1
+    cam.type, cam.trackbodyid = mujoco.mjtCamera.mjCAMERA_TRACKING, 1
+    pinned = PinnedView(opt, cam)
+    opt.geomgroup[COLLISION_GROUP] = 0
+    contacts = mujoco.mjtVisFlag.mjVIS_CONTACTPOINT
+    opt.flags[contacts] = 1
+    cam.type = mujoco.mjtCamera.mjCAMERA_FIXED
+    pinned.restore(opt, cam)
+    assert opt.geomgroup[COLLISION_GROUP] == 1 and not opt.flags[contacts]
+    assert cam.type == mujoco.mjtCamera.mjCAMERA_TRACKING and cam.trackbodyid == 1
+
+
 def test_the_viewer_without_a_display_says_so(exported):
     import os
 
