@@ -57,8 +57,11 @@ class Sim2SimSettings:
     """Stage 3 policies with a get-up token: turn it on after falls."""
     start: Literal["standing", "clip"] = "standing"
     """Where an episode starts: the default standing pose at the clip's first place and
-    heading, where the robot node hands over to a policy after hold; or the clip's
-    first frame."""
+    heading, held on the stand gains for ``hold_s`` as the robot node holds it before it
+    hands over to a policy; or the clip's first frame."""
+    hold_s: float = 1.0
+    """s of the standing start's hold (the node's ``--hold-seconds``): the robot settles
+    on the stand gains, 3-4 cm forward of where it was set down, before the policy."""
     sensing: Literal["tracker", "object-tracker", "true"] = "tracker"
     """What the policy sees. ``tracker``: as the robot node with a tracker that sees the
     object and the pelvis (motion capture; the virtual G1's): both through the tracker
@@ -133,7 +136,9 @@ class Sim2Sim:
         self.s.perturb.place_object(qpos, ix.root_q, ix.obj_q, -bounds(self.clip.object)[0][2])
         self.data.ctrl[:] = qpos[ix.joint_q]
         mujoco.mj_forward(self.model, self.data)
-        self.targets = qpos[ix.joint_q].copy()
+        if self.s.start == "standing":
+            self._hold()
+        self.targets = self.data.ctrl.copy()
         self.next_push = self._push_delay()
         self.judge = StepJudge(self.clip, self.terminations)
         self.down_steps = 0
@@ -144,6 +149,24 @@ class Sim2Sim:
             for body, (pos, q) in self._poses().items():
                 self.tracked[body].add(-1.0, pos, q, self.data.time)
         self.runner.reset(frame, self.index.from_mjdata(self.data))
+
+    def _hold(self) -> None:
+        """The node's hold: the default pose on the stand gains (as perturbed as the
+        policy's) for ``hold_s``, the clock back at 0 after."""
+        m = self.model
+        steps = round(self.s.hold_s / m.opt.timestep)
+        if not steps:
+            return
+        policy_gains = (m.actuator_gainprm[:, 0].copy(), m.actuator_biasprm[:, 1:3].copy())
+        scale = policy_gains[0] / self.policy.kp
+        kp, kd = (scale * gain for gain in g1.gains("stand"))
+        m.actuator_gainprm[:, 0], m.actuator_biasprm[:, 1], m.actuator_biasprm[:, 2] = kp, -kp, -kd
+        self.data.ctrl[:] = g1.DEFAULT_POS
+        for _ in range(steps):
+            mujoco.mj_step(m, self.data)
+        m.actuator_gainprm[:, 0], m.actuator_biasprm[:, 1:3] = policy_gains
+        self.data.time = 0.0
+        mujoco.mj_forward(m, self.data)
 
     def _push_delay(self) -> float:
         return self.rng.uniform(1.0, 3.0) * self.policy.control_hz

@@ -221,8 +221,8 @@ class HoiEnv:
         self.write_state(ids, ref, flush=False)
         if self.cfg.psi_prob > 0:
             self._physical_state(ids, self.refs.index(clip, frame))
-        if rc.enabled and (rc.object_start_offset > 0 or rc.object_start_yaw > 0):
-            self.shift_object(ids[~self.xp.any(contact[:, :2] > 0.5, axis=1)])
+        if rc.enabled and self._start_shifts():
+            self.shift_starts(ids[~self.xp.any(contact[:, :2] > 0.5, axis=1)])
         if rc.enabled:
             self.perturb_joints(ids, rc.joint_pos_noise)
             self._qvel[ids[:, None], self._joint_v] += self.rng.normal(
@@ -244,18 +244,27 @@ class HoiEnv:
         self._qpos[ids] = xp.where(use, qpos, self._qpos[ids])
         self._qvel[ids] = xp.where(use, qvel, self._qvel[ids])
 
-    def shift_object(self, ids: np.ndarray) -> None:
-        """Move the objects of simulations ``ids`` by a drawn horizontal offset and turn
-        them about the vertical (``object_start_offset``, ``object_start_yaw``)."""
-        rc, o = self.cfg.randomization, self.index.obj_q
+    def _start_shifts(self) -> list[tuple[int, float, float]]:
+        """(qpos address, offset, yaw) of each free body a start moves: the object
+        (``object_start_*``) and the robot (``robot_start_*``), where drawn."""
+        rc, ix = self.cfg.randomization, self.index
+        moves = [(ix.obj_q, rc.object_start_offset, rc.object_start_yaw),
+                 (ix.root_q, rc.robot_start_offset, rc.robot_start_yaw)]  # fmt: skip
+        return [m for m in moves if m[1] > 0 or m[2] > 0]
+
+    def shift_starts(self, ids: np.ndarray) -> None:
+        """Move the object and the robot of simulations ``ids`` by drawn horizontal
+        offsets and turn each about the vertical through its origin (``_start_shifts``)."""
         up = like(np.array([0.0, 0.0, 1.0]), self._qpos)
+        moves = self._start_shifts()
 
         def shift(qpos, which):
             qpos, k = self.xp.asarray(qpos, copy=True), qpos.shape[0]
-            qpos[:, o : o + 2] += self.rng.uniform(-1, 1, (k, 2)) * rc.object_start_offset
-            yaw = self.rng.uniform(-1, 1, k) * rc.object_start_yaw
-            turn = quat.from_axis_angle(self.xp.broadcast_to(up, (k, 3)), yaw)
-            qpos[:, o + 3 : o + 7] = quat.multiply(turn, qpos[:, o + 3 : o + 7])
+            for a, offset, turned in moves:
+                qpos[:, a : a + 2] += self.rng.uniform(-1, 1, (k, 2)) * offset
+                yaw = self.rng.uniform(-1, 1, k) * turned
+                turn = quat.from_axis_angle(self.xp.broadcast_to(up, (k, 3)), yaw)
+                qpos[:, a + 3 : a + 7] = quat.multiply(turn, qpos[:, a + 3 : a + 7])
             return qpos
 
         self.physical_start(ids, shift)

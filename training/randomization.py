@@ -71,6 +71,12 @@ class RandomizationConfig:
     frame, the object starts shifted by up to this (and turned by up to
     ``object_start_yaw`` rad), so the hands must reach for it where it is."""
     object_start_yaw: float = 0.0
+    robot_start_offset: float = 0.0
+    """m per horizontal axis: as for the object, the robot starts shifted from where the
+    reference has it (and turned by up to ``robot_start_yaw`` rad): the node hands over
+    from a hold that drifts the robot 3-4 cm forward of where it was set down, and no
+    robot stands exactly where its reference starts."""
+    robot_start_yaw: float = 0.0
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)

@@ -123,15 +123,31 @@ def test_the_object_starts_where_the_perturbation_puts_it(lift):
     assert bigger[2] - obj[2] == pytest.approx(0.1 * size[2] / 2)  # still on the floor
 
 
-def test_a_standing_start_is_the_default_pose_at_the_clips_place(lift):
+def test_a_standing_start_is_the_default_pose_at_the_clips_place_held_as_the_node_holds(lift):
+    """Set down in the default pose where the clip starts, then held on the stand gains
+    as the node holds it before the policy: settled and drifted a few cm, the clock at 0,
+    the policy's gains back."""
     from robots import g1, quat
 
-    sim = started(lift, start="standing")
-    ix, clip = sim.index, lift[1]
-    np.testing.assert_allclose(sim.data.qpos[ix.joint_q], g1.DEFAULT_POS)
-    np.testing.assert_allclose(sim.data.qpos[:2], clip.root_pos[0, :2])
-    assert quat.yaw(sim.data.qpos[3:7]) == pytest.approx(quat.yaw(clip.root_quat[0]))
-    np.testing.assert_allclose(sim.targets, g1.DEFAULT_POS)
+    policy, clip = lift
+
+    def standing(hold_s: float) -> Sim2Sim:
+        sim = Sim2Sim(policy, clip, Sim2SimSettings(start="standing", hold_s=hold_s))
+        sim.reset(0)
+        return sim
+
+    placed = standing(0.0)
+    ix = placed.index
+    np.testing.assert_allclose(placed.data.qpos[ix.joint_q], g1.DEFAULT_POS)
+    np.testing.assert_allclose(placed.data.qpos[:2], clip.root_pos[0, :2])
+    assert quat.yaw(placed.data.qpos[3:7]) == pytest.approx(quat.yaw(clip.root_quat[0]))
+    held = standing(1.0)
+    drift = np.linalg.norm(held.data.qpos[:2] - clip.root_pos[0, :2])
+    assert 0.01 < drift < 0.08 and np.abs(held.data.qvel).max() < 0.5
+    assert np.abs(held.data.qpos[ix.joint_q] - g1.DEFAULT_POS).max() < 0.1
+    assert held.data.time == 0.0
+    np.testing.assert_allclose(held.targets, g1.DEFAULT_POS)
+    np.testing.assert_allclose(held.model.actuator_gainprm[:, 0], held.policy.kp)
 
 
 def test_every_perturbation_field_is_on_an_axis_of_the_full_grid():

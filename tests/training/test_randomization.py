@@ -134,20 +134,29 @@ def test_the_free_joint_carries_the_drawn_masses(holding):
         assert lo - 1e-9 <= added <= hi + 1e-9
 
 
-def test_the_object_starts_shifted_where_the_hands_are_off_it():
+@pytest.mark.parametrize("body", ["object", "robot"])
+def test_the_object_and_the_robot_start_shifted_where_the_hands_are_off_it(body):
+    from robots import quat
+
     clip = load_clip(CLIP)
-    shifted = replace(QUIET, object_start_offset=0.05, object_start_yaw=0.2)
+    shifted = replace(QUIET, **{f"{body}_start_offset": 0.05, f"{body}_start_yaw": 0.2})
     env = HoiEnv([clip], EnvConfig(num_envs=8, num_threads=1, psi_prob=0.0,
                                    randomization=shifted))  # fmt: skip
     held = round(HELD * 50 / clip.fps)
+    pos, rot = ("object_pos", "object_quat") if body == "object" else ("root_pos", "root_quat")
+    other = "root_pos" if body == "object" else "object_pos"
     for frame, moved in ((0, True), (held, False)):
         env.reset_to(np.arange(8), np.zeros(8, int), np.full(8, frame))
         ref, _ = env.refs.state(np.zeros(8, int), np.full(8, frame))
         start = env.index.from_backend(env.backend)
-        offset = start.object_pos[:, :2] - ref.object_pos[:, :2]
+        offset = getattr(start, pos)[:, :2] - getattr(ref, pos)[:, :2]
+        turn = quat.yaw(getattr(start, rot)) - quat.yaw(getattr(ref, rot))
+        np.testing.assert_allclose(getattr(start, other)[:, :2], getattr(ref, other)[:, :2],
+                                   atol=1e-12)  # fmt: skip
         if moved:
             assert np.abs(offset).max() <= 0.05 + 1e-9 and np.abs(offset).min() > 0
             assert len(np.unique(offset.round(6))) == 16
+            assert np.abs(turn).max() <= 0.2 + 1e-9 and np.abs(turn).min() > 0
         else:
             np.testing.assert_allclose(offset, 0.0, atol=1e-12)
 
