@@ -220,7 +220,7 @@ class G1Node:
         self.runner_keys: list[str] = []  # typed while a policy step ran: applied after it
         self.move_from: np.ndarray | None = None  # the move's start, set by its first command
         self.gains = (np.zeros(g1.NUM_JOINTS), np.zeros(g1.NUM_JOINTS))  # the last stiff ones
-        self.decimation = round(COMMAND_HZ / self.policy.control_hz)
+        self.period = 1.0 / self.policy.control_hz
         self.stale_after = 3.0 / self.policy.control_hz
         self.running = True
         self.quit = False  # leave once damping has been sent for a moment
@@ -232,7 +232,8 @@ class G1Node:
         self.worker = InferenceWorker(self.infer, budget)
         self.last_publish: float | None = None
         self.start = self.clock()  # the session's start (``begin``)
-        self.cycles = 0  # command cycles since start: a policy step every ``decimation``
+        self.cycles = 0  # command cycles since start (the log samples every 0.5 s)
+        self.submitted_at = self.stepped_at = None  # policy steps' state times (clock)
         self.waited = False  # the notice that no valid LowState came was given
         self.warm_up()
 
@@ -334,6 +335,7 @@ class G1Node:
         self.move_from = None
         if mode == Mode.POLICY:
             self.runner.reset(0.0)  # goals start from the first policy step's state
+            self.submitted_at = self.stepped_at = None  # the first step starts at once
             self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
         self.worker.discard()  # a step under way was for the state before
@@ -372,18 +374,28 @@ class G1Node:
 
     def take_policy_step(self) -> None:
         """Apply a finished step's actions (before this cycle's command, so that they go
-        out in it); fault on a failed or late step."""
+        out in it); fault on a failed or late step. The reference moves on by the time
+        since the last step's state, not by one period: steps that come late or are left
+        out on a busy computer must not leave the clip behind the robot's time."""
         raw, reason = self.worker.poll(self.clock())
         if reason:
             self.fault(reason)
         elif raw is not None:
-            self.targets = self.runner.advance(raw, self.speed)
+            periods = 1.0
+            if self.stepped_at is not None:
+                periods = round((self.submitted_at - self.stepped_at) * self.policy.control_hz, 6)
+            self.stepped_at = self.submitted_at
+            self.targets = self.runner.advance(raw, self.speed * periods)
         self.apply_runner_keys()
 
-    def start_policy_step(self, cycle: int, sensed: tuple) -> None:
-        """Start a step from this cycle's ``sensed`` values every ``decimation`` commands."""
-        if cycle % self.decimation == 0:
-            self.worker.submit(*sensed, now=self.clock())
+    def start_policy_step(self, sensed: tuple) -> None:
+        """Start a step from this cycle's ``sensed`` values once a policy period has passed
+        since the last one started (on the clock, not by counting commands: a late
+        LowState makes a cycle longer), unless the last one still runs."""
+        now, last = self.clock(), self.submitted_at
+        due = last is None or now - last > self.period - COMMAND_PERIOD / 2
+        if due and self.worker.submit(*sensed, now=now):
+            self.submitted_at = now
 
     def command(self, msg: np.ndarray, age: float) -> tuple[Command, tuple]:
         """This cycle's safe command for the LowState ``msg`` received ``age`` s ago, and
@@ -602,7 +614,9 @@ class G1Node:
         self.timing.add_latency(self.clock() - self.state_time)
         if cycle % int(COMMAND_HZ / 2) == 0:
             self.log.write("command", mode=self.mode.value, q=np.round(cmd.q, 4).tolist(),
-                           kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc)  # fmt: skip
+                           kp_max=float(cmd.kp.max()), bad_crc=self.bad_crc,
+                           frame=self.runner.frame,
+                           clock=round(time.perf_counter(), 6))  # fmt: skip
         if self.mode == Mode.POLICY and self.tracked:
             age = self.tracked[OBJECT].age(now)
             if age > a.tracker_stale:
@@ -610,7 +624,7 @@ class G1Node:
                 self.log.write("tracker", stale=stale)
                 self.leave_policy(f"tracker stale (object pose: {stale})")
         if self.mode == Mode.POLICY and sensed is not None:
-            self.start_policy_step(cycle, sensed)
+            self.start_policy_step(sensed)
 
     def finish(self) -> None:
         """The trace and the exit entry of the session log."""

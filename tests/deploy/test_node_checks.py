@@ -242,6 +242,29 @@ def test_the_warm_up_step_leaves_the_runner_as_it_was(node_args, tmp_path):
     assert node.runner.frame == 0.0 and not node.runner.last_action.any()
 
 
+def test_the_reference_keeps_the_robots_time_when_cycles_come_late(node_args, tmp_path):
+    """LowStates 3 ms apart instead of 2 (a busy computer): the policy still steps every
+    20 ms of the clock and the reference follows the clock, not the count of steps."""
+    _, policy, clip = node_args
+    now = [0.0]
+    node = G1Node(Args(policy=policy, motion=clip, net="lo", log=tmp_path / "session.jsonl",
+                       object_from_reference=True), clock=lambda: now[0])  # fmt: skip
+    node.transition(Mode.POLICY, "test")
+    sensed = node.sensors(lowstate())
+    starts = []
+    for k in range(50):  # 0.15 s
+        now[0] = 0.003 * k
+        node.take_policy_step()
+        node.start_policy_step(sensed)
+        if node.submitted_at is not None and node.submitted_at not in starts:
+            starts.append(node.submitted_at)
+        while node.worker.busy:  # inference takes no time on this clock
+            pass
+    assert np.diff(starts).max() <= 0.021 + 1e-9
+    # the first step moves the clock one period on, every later one by its state's time
+    assert node.runner.frame == pytest.approx(1 + 50 * starts[-2])
+
+
 def test_a_policy_step_failing_in_the_loop_ends_in_damping(node_args, tmp_path, monkeypatch):
     node = node_in(Mode.POLICY, node_args, tmp_path)
     monkeypatch.setattr(node.worker, "poll", lambda now: (None, "policy error: boom"))
