@@ -10,9 +10,9 @@ joint damping; only a restart leaves it). A command answers each LowState (500 H
 goes out anyway after 1.5 periods without; every one passes ``deploy.safety``. Faults:
 LowState older than 3 policy periods, NaN/inf anywhere, a robot type other than
 ``--mode-machine``, and in the stiff states (move, hold, policy) an IMU quaternion that
-is not a rotation or a pelvis tilt beyond ``--max-tilt`` (from vertical; in policy from
-the reference's pelvis); policy exception, non-finite or exploded (> 10 action clips)
-output, a policy step (on its own thread) longer than
+is not a rotation or a pelvis tilt beyond ``--max-tilt`` (in policy beyond the
+reference's own lean plus 0.35 rad where that is more); policy exception, non-finite or
+exploded (> 10 action clips) output, a policy step (on its own thread) longer than
 ``--max-policy-step``, the node's own commands further apart than ``--max-command-gap``,
 any other error in the loop, e-stop.
 Every transition and fault is printed and written to the session log (JSON lines).
@@ -48,7 +48,7 @@ import tyro
 
 from contract import playback
 from contract.estimator import estimate_state
-from contract.observations import UP, projected_gravity_of
+from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
 from contract.runner import PolicyRunner
@@ -78,11 +78,19 @@ WATCHDOG_PERIOD = 0.005  # s between the watchdog's looks at the command loop
 NO_STATE_NOTICE = 1.0  # s after start without a valid LowState before saying so
 # The IMU sends unit quaternions; a norm this far from 1 (all zeros, garbage) is a fault.
 QUAT_NORM_TOLERANCE = 0.05
+# rad the pelvis may tilt beyond the reference's own lean in policy (a fall goes further).
+LEAN_MARGIN = 0.35
 KEYS_HELP = (
     "keys: s start | p policy | h hold | space/e e-stop | q quit\n      "
     + playback.KEYS_HELP
     + "\n      Stage 2/3: 1-9 snapshot goal at 10-90 % of the clip | c chain | g goal pattern"
 )
+
+
+def tilt_of(quaternion: np.ndarray) -> float:
+    """rad between a pelvis orientation's z axis and vertical."""
+    up = -projected_gravity_of(np.asarray(quaternion, dtype=np.float64)[None])[0, 2]
+    return float(np.arccos(np.clip(up, -1.0, 1.0)))
 
 
 class Mode(Enum):
@@ -107,8 +115,8 @@ class Args:
     first entry, after the interface check."""
     move_seconds: float = 3.0
     max_tilt: float = 0.8
-    """rad between the pelvis z axis and vertical (in move and hold) or the reference's
-    pelvis z axis at the current frame (in policy) before damping."""
+    """rad between the pelvis z axis and vertical before damping (in policy: or the
+    reference's own lean at the current frame plus 0.35 rad, where that is more)."""
     simulator_without_crc: bool = False
     """Accept LowStates whose CRC is 0 (Unitree's own MuJoCo simulator leaves CRC and
     mode_machine at 0: add --mode-machine 0). Never on a robot: a corrupt state then
@@ -423,16 +431,13 @@ class G1Node:
         norm = float(np.linalg.norm(imu))
         if abs(norm - 1.0) > QUAT_NORM_TOLERANCE:
             return f"imu quaternion not a rotation (norm {norm:.3g})"
-        up = -projected_gravity_of((imu / norm)[None])[0]
-        # Upright in move and hold; in policy the reference's own lean (a lift bends the
-        # pelvis well past any fixed limit) is the expected one.
-        expected = UP
-        if self.mode == Mode.POLICY:
-            expected = -projected_gravity_of(self.runner.reference()[0].root_quat)[0]
-        tilt = float(np.arccos(np.clip(up @ expected, -1, 1)))
-        if tilt > self.args.max_tilt:
-            whence = " from the reference's" if self.mode == Mode.POLICY else ""
-            return f"pelvis tilt {np.degrees(tilt):.0f} deg{whence}"
+        tilt, limit, lean = tilt_of(imu / norm), self.args.max_tilt, 0.0
+        if self.mode == Mode.POLICY:  # a lift bends the pelvis well past a fixed limit
+            lean = tilt_of(self.runner.reference()[0].root_quat[0])
+            limit = max(limit, lean + LEAN_MARGIN)
+        if tilt > limit:
+            leans = f" (the reference leans {np.degrees(lean):.0f})" if lean else ""
+            return f"pelvis tilt {np.degrees(tilt):.0f} deg{leans}"
         return None
 
     def _mode_command(self, q: np.ndarray, dq: np.ndarray) -> Command:

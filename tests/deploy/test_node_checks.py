@@ -66,7 +66,23 @@ def test_an_upright_robot_of_the_right_type_passes(mode, node_args, tmp_path):
 @pytest.mark.parametrize("mode", STIFF)
 def test_tilt_is_a_fault_in_every_stiff_state(mode, node_args, tmp_path):
     reason, damping = reaction(mode, lowstate(TILTED), node_args, tmp_path)
-    assert reason.startswith("pelvis tilt 57 deg") and damping
+    assert reason == "pelvis tilt 57 deg" and damping
+
+
+def test_in_policy_the_tilt_limit_grows_with_the_references_lean(node_args, tmp_path):
+    """A lift bends the pelvis past any fixed limit: in policy the robot may lean as far
+    as the reference leans plus 0.35 rad; upright is never a fall; in hold the fixed
+    limit holds whatever the clip."""
+    node = node_in(Mode.POLICY, node_args, tmp_path)
+    lean = 0.55  # rad, half the angle of the reference's rotation about x (63 degrees)
+    node.runner.refs.data["root_quat"][:] = [np.cos(lean), np.sin(lean), 0.0, 0.0]
+    for quaternion in (TILTED, (1.0, 0.0, 0.0, 0.0)):
+        assert node.check(lowstate(quaternion), node.sensors(lowstate(quaternion)), 0.0) is None
+    lying = [np.cos(0.75), np.sin(0.75), 0.0, 0.0]  # 86 degrees
+    reason = node.check(lowstate(lying), node.sensors(lowstate(lying)), age=0.0)
+    assert reason == "pelvis tilt 86 deg (the reference leans 63)"
+    node.mode = Mode.HOLD
+    assert node.check(lowstate(TILTED), node.sensors(lowstate(TILTED)), age=0.0)
 
 
 @pytest.mark.parametrize("mode", STIFF)
