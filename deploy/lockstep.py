@@ -128,7 +128,7 @@ def main() -> None:
     for seed in range(args.sessions):
         try:
             result = run(args, seed)
-        except ValueError as e:
+        except (OSError, ValueError) as e:  # a missing file, a policy refused at load
             print(f"error: {e}", file=sys.stderr)
             sys.exit(2)
         if seed == 0 and args.out is not None:

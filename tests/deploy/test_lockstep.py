@@ -42,3 +42,15 @@ def test_a_session_runs_the_node_through_its_states_deterministically(standing):
     assert not first["faults"] and first["success"] and first["pelvis_height_m"] > 0.7
     for key, values in first["trace"].items():
         assert np.array_equal(values, again["trace"][key]), key
+
+
+def test_a_missing_file_or_no_sessions_is_one_line_of_error(standing, tmp_path):
+    import subprocess
+    import sys
+
+    for extra in (("--policy", str(tmp_path / "none.onnx")), ("--sessions", "0")):
+        args = ["--policy", str(standing.policy), "--motion", str(standing.motion), *extra]
+        out = subprocess.run([sys.executable, "-m", "deploy.lockstep", *args],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert out.stderr.startswith("error: ")
