@@ -12,7 +12,7 @@ import numpy as np
 
 from contract.metrics import AttemptStats
 from contract.observations import body_object_distance
-from contract.reference import ReferenceMotions
+from contract.reference import ONLY_CLIP, ReferenceMotions
 from contract.state import HoiState, StateIndex
 from contract.terminations import (
     TerminationConfig,
@@ -22,8 +22,6 @@ from contract.terminations import (
 )
 from robots.clip import MotionClip
 from robots.objects import convex_planes, surface_points
-
-ONLY_CLIP = np.zeros(1, int)  # the index of the one clip judged
 
 
 class StepJudge:

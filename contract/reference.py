@@ -15,6 +15,8 @@ from contract.state import KEY_BODIES, HoiState
 from robots import g1, quat
 from robots.clip import MotionClip
 
+ONLY_CLIP = np.zeros(1, int)  # the clip index of a single-clip ReferenceMotions
+
 
 class ReferenceMotions:
     def __init__(self, clips: Sequence[MotionClip], fps: float):

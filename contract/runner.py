@@ -21,14 +21,12 @@ from contract.goals.tokens import GoalConfig
 from contract.observations import ObsInputs, build_observation, proprioception
 from contract.policy import Policy
 from contract.policy_file import object_error
-from contract.reference import ReferenceMotions
+from contract.reference import ONLY_CLIP, ReferenceMotions
 from contract.state import HoiState
 from contract.terminations import GetupConfig, TerminationConfig, fallen, standing
 from robots import g1
 from robots.clip import MotionClip
 from robots.objects import convex_planes
-
-ONLY_CLIP = np.zeros(1, int)  # the index of the one clip a runner follows
 
 
 @dataclass

@@ -394,7 +394,6 @@ class G1Node:
                 periods = round((self.submitted_at - self.stepped_at) * self.policy.control_hz, 6)
             self.stepped_at = self.submitted_at
             self.targets = self.runner.advance(raw, self.speed * periods)
-        self.apply_runner_keys()
 
     def start_policy_step(self, sensed: tuple) -> None:
         """Start a step from this cycle's ``sensed`` values once a policy period has passed

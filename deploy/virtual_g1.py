@@ -39,7 +39,7 @@ from deploy.protocol.tracking import OBJECT, PELVIS, TRACKED, TRACKED_LAYOUT, tr
 from deploy.realtime import use_realtime
 from robots import g1
 from robots.clip import load_clip
-from robots.g1.mjcf import STRICT, SimOptions, default_qpos
+from robots.g1.mjcf import STRICT, SimOptions, default_qpos, set_pd_gains
 from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
@@ -190,11 +190,10 @@ class VirtualG1:
         on = np.zeros(g1.NUM_JOINTS) if m is None else (m["mode"] == 1).astype(float)
         m = m if m is not None else np.zeros(g1.NUM_JOINTS, MOTOR_CMD)
         kp, kd = np.nan_to_num(m["kp"]) * on, np.nan_to_num(m["kd"]) * on
-        model, d = self.model, self.data
-        model.actuator_gainprm[:, 0] = kp
-        model.actuator_biasprm[:, 1], model.actuator_biasprm[:, 2] = -kp, -kd
-        d.ctrl[:] = np.nan_to_num(m["q"])
-        d.qfrc_applied[self.vadr] = (kd * np.nan_to_num(m["dq"]) + np.nan_to_num(m["tau"])) * on
+        set_pd_gains(self.model, kp, kd)
+        self.data.ctrl[:] = np.nan_to_num(m["q"])
+        feedforward = kd * np.nan_to_num(m["dq"]) + np.nan_to_num(m["tau"])
+        self.data.qfrc_applied[self.vadr] = feedforward * on
 
     def state_message(self, tick: int, since: float) -> np.ndarray:
         """The LowState now; ``since``: the fault switches' clock."""

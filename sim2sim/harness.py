@@ -23,14 +23,15 @@ from contract.goals.features import GOAL_TOLERANCE
 from contract.judge import StepJudge
 from contract.metrics import AttemptStats
 from contract.policy import Policy
-from contract.runner import ONLY_CLIP, PolicyRunner
+from contract.reference import ONLY_CLIP
+from contract.runner import PolicyRunner
 from contract.sensors import LATENCY_S, SensorNoise
 from contract.state import StateIndex
 from contract.terminations import TerminationConfig, fallen, with_getup
 from contract.tracker import OBJECT, PELVIS, SimulatedTracker, TrackedBody, TrackerSettings
 from robots import g1, quat
 from robots.clip import MotionClip
-from robots.g1.mjcf import STRICT, SimOptions, default_qpos
+from robots.g1.mjcf import STRICT, SimOptions, default_qpos, pd_gains, set_pd_gains
 from robots.objects import bounds, surface_points
 from robots.scene import build_scene
 from sim2sim.perturbation import Perturbation
@@ -92,9 +93,7 @@ class Sim2Sim:
         perturb = settings.perturb
         self.model = build_scene([perturb.object(clip.object)], options=settings.physics).compile()
         m = self.model
-        m.actuator_gainprm[:, 0] = policy.kp
-        m.actuator_biasprm[:, 1] = -policy.kp
-        m.actuator_biasprm[:, 2] = -policy.kd
+        set_pd_gains(m, policy.kp, policy.kd)
         m.actuator_forcerange[:] = np.c_[-policy.effort_limit, policy.effort_limit]
         perturb.apply(m, clip.object.name)
         self.data = mujoco.MjData(m)
@@ -157,14 +156,13 @@ class Sim2Sim:
         steps = round(self.s.hold_s / m.opt.timestep)
         if not steps:
             return
-        policy_gains = (m.actuator_gainprm[:, 0].copy(), m.actuator_biasprm[:, 1:3].copy())
-        scale = policy_gains[0] / self.policy.kp
-        kp, kd = (scale * gain for gain in g1.gains("stand"))
-        m.actuator_gainprm[:, 0], m.actuator_biasprm[:, 1], m.actuator_biasprm[:, 2] = kp, -kp, -kd
+        kp, kd = pd_gains(m)
+        scale = kp / self.policy.kp
+        set_pd_gains(m, *(scale * gain for gain in g1.gains("stand")))
         self.data.ctrl[:] = g1.DEFAULT_POS
         for _ in range(steps):
             mujoco.mj_step(m, self.data)
-        m.actuator_gainprm[:, 0], m.actuator_biasprm[:, 1:3] = policy_gains
+        set_pd_gains(m, kp, kd)
         self.data.time = 0.0
         mujoco.mj_forward(m, self.data)
 

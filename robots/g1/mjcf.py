@@ -209,6 +209,18 @@ def add_g1(
             )
 
 
+def pd_gains(model: mujoco.MjModel) -> tuple[np.ndarray, np.ndarray]:
+    """(kp, kd) of the robot's position actuators (motor order) in a compiled model."""
+    return model.actuator_gainprm[:, 0].copy(), -model.actuator_biasprm[:, 2]
+
+
+def set_pd_gains(model: mujoco.MjModel, kp: np.ndarray, kd: np.ndarray) -> None:
+    """Give the robot's position actuators the PD law ``kp (q* - q) - kd dq``."""
+    model.actuator_gainprm[:, 0] = kp
+    model.actuator_biasprm[:, 1] = -np.asarray(kp)
+    model.actuator_biasprm[:, 2] = -np.asarray(kd)
+
+
 def default_qpos(place: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
     """The robot's part of qpos (root pos, root quat wxyz, joints) standing in the default
     pose at ``place``: x, y and heading (rad about the vertical)."""
