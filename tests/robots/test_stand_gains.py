@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from robots import g1
-from robots.g1.mjcf import STRICT
+from robots.g1.mjcf import STRICT, set_pd_gains
 from robots.scene import build_scene
 
 
@@ -17,8 +17,7 @@ def stand(dt: float, seconds: float = 3.0) -> tuple[float, np.ndarray, int]:
     torque commands over the effort limit: the default pose from rest under the stand
     gains, the PD torque computed once per step (the model's own motors off)."""
     model = build_scene([], options=replace(STRICT, timestep=dt)).compile()
-    model.actuator_gainprm[:, 0] = 0.0
-    model.actuator_biasprm[:, 1:3] = 0.0
+    set_pd_gains(model, np.zeros(g1.NUM_JOINTS), np.zeros(g1.NUM_JOINTS))
     data = mujoco.MjData(model)
     mujoco.mj_resetDataKeyframe(model, data, model.key("default").id)
     q = np.array([model.joint(n).qposadr[0] for n in g1.JOINT_NAMES])
