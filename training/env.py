@@ -56,7 +56,6 @@ from training.backend import PhysicsBackend, make_backend
 from training.penetration import Depths, PenetrationProbe, WarpProbe
 from training.random_source import make_random
 from training.randomization import ModelRandomizer, RandomizationConfig
-from training.start_sampling import AdaptiveStarts, StartSampling
 from training.tracker_delay import TrackerDelay
 
 
@@ -78,8 +77,6 @@ class EnvConfig:
     rewards: R.RewardConfig = field(default_factory=R.RewardConfig)
     terminations: T.TerminationConfig = field(default_factory=T.TerminationConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
-    starts: StartSampling = field(default_factory=StartSampling)
-    """Where along the clips episodes start (``training.start_sampling``)."""
     psi_size: int = 3
     """Physical State Initialization: simulated states of well-tracked frames kept per
     reference frame."""
@@ -122,8 +119,6 @@ class HoiEnv:
         if abs(self.decimation * dt * cfg.control_hz - 1.0) > 1e-6:
             raise ValueError("control period must be a whole number of physics steps")
         self.refs = ReferenceMotions(clips, cfg.control_hz)
-        self.starts = (AdaptiveStarts(cfg.starts, self.refs.lengths, cfg.control_hz)
-                       if cfg.starts.adaptive else None)  # fmt: skip
         self.object = self.refs.object
         self.model = build_scene([self.object], gains=cfg.gains, options=cfg.physics).compile()
         self.backend: PhysicsBackend = backend or make_backend(
@@ -196,10 +191,7 @@ class HoiEnv:
         self.reset_to(ids, *self.draw_frames(len(ids)))
 
     def draw_frames(self, k: int):
-        """(clip, frame) of ``k`` starts: random clips at random frames, or where episodes
-        fail (``cfg.starts``)."""
-        if self.starts is not None:
-            return self.starts.draw(self.rng, k, self._qpos)
+        """(clip, frame) of ``k`` starts: random clips at random frames."""
         clip = self.rng.integers(0, self.refs.num_clips, k)
         frame = self.rng.random(k) * (self.refs.lengths[clip] - 1)
         return clip, self.xp.astype(frame, self.xp.int64)
@@ -475,8 +467,6 @@ class HoiEnv:
         if self.cfg.psi_prob > 0:
             self._remember(state, ref)
         done = self.xp.nonzero(terminated | truncated)[0]  # a host sync: which to reset
-        if self.starts is not None and len(done):
-            self.starts.record(self.clip[done], self.frame[done], terminated[done])
         info = {
             "terms": terms,
             "causes": causes,
