@@ -10,12 +10,12 @@ Two named profiles:
   At these gains the ankles (2 x 28.5 N m/rad) are far softer than the standing
   inverted pendulum needs (m g h ~ 33 kg * 9.81 * 0.7 m ~ 227 N m/rad), so the robot only
   stands with a balancing policy.
-- ``stand`` (28 Hz, zeta 1; the arms 15 Hz): stiff enough to stand under PD control
-  alone (ankles 2 x 223 N m/rad); used to move to and hold the default pose (comparable
-  to BeyondMimic's standby gains: ankle 300, knee 300, hip 200-350). Not stiffer: under
-  the PD law Unitree's MuJoCo simulator samples every 5 ms, legs at 30 Hz shake the
-  standing robot down (docs/robot.md); the arms' light links leave little inertia
-  beside the armature, and standing needs no stiff arms.
+- ``stand`` (30 Hz, zeta 1; the arms 20 Hz): stiff enough to stand under PD control
+  alone (ankles 2 x 256 N m/rad); used to move to and hold the default pose (comparable
+  to BeyondMimic's standby gains: ankle 300, knee 300, hip 200-350). The arms' light
+  links leave little inertia beside the armature: at 30 Hz a wrist oscillates under a
+  200 Hz sampled PD law (Unitree's MuJoCo simulator at its shipped 5 ms step), and
+  standing needs no stiff arms.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ GainName = Literal["tracking", "stand"]
 
 PROFILES: dict[str, GainProfile] = {
     "tracking": GainProfile(natural_freq_hz=10.0, damping_ratio=2.0),
-    "stand": GainProfile(natural_freq_hz=28.0, damping_ratio=1.0, arms_freq_hz=15.0),
+    "stand": GainProfile(natural_freq_hz=30.0, damping_ratio=1.0, arms_freq_hz=20.0),
 }
 
 
