@@ -17,6 +17,7 @@ import numpy as np
 import tyro
 
 from common.atomic import atomic_path
+from contract.observations import heading_quat
 from robots import quat
 from robots.clip import load_clip
 from robots.objects import add_object
@@ -27,8 +28,8 @@ ROBOT_SCENE = "scene_29dof.xml"  # Unitree's G1 29-DoF scene, in unitree_robots/
 def relative_pose(clip) -> tuple[np.ndarray, np.ndarray]:
     """The object's first pose in the frame of the robot's first place and heading
     (the frame Unitree's simulator stands the robot in)."""
-    x, y, heading = clip.start_place()
-    turn = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), -heading)
+    turn = quat.conjugate(heading_quat(clip.root_quat[:1])[0])  # world -> heading frame
+    x, y, _ = clip.start_place()
     pos = quat.rotate(turn, clip.object_pos[0] - np.array([x, y, 0.0]))
     pos[2] = clip.object_pos[0][2]
     return pos, quat.multiply(turn, clip.object_quat[0])
