@@ -151,6 +151,9 @@ class PpoConfig:
     """The exploration std is clamped to this range per joint. An upper bound keeps the
     rollouts' noise at a size the policy can survive, so it learns to succeed under it:
     the margin a student's imitation error needs (equal bounds fix the std)."""
+    privileged_critic: bool = False
+    """The critic also sees the true state and the episode's randomization
+    (``training.privileged``); a critic trained without widens into it unchanged."""
 
     def __post_init__(self):
         low, high = self.noise_std_range

@@ -26,14 +26,16 @@ from training import runs
 from training.configs import PpoConfig, Stage1Config, environment
 from training.distributed import physics_device
 from training.env import HoiEnv
+from training.privileged import critic_observation, widen_critic
 
 
 class TorchVecEnv(VecEnv):
-    """rsl-rl view of :class:`HoiEnv` (actor and critic see the same observation): on
-    the environment's device when it computes in torch, else numpy converted on the CPU."""
+    """rsl-rl view of :class:`HoiEnv`: on the environment's device when it computes in
+    torch, else numpy converted on the CPU. The critic sees the policy's observation,
+    or with ``privileged`` also the truth behind it (``training.privileged``)."""
 
-    def __init__(self, env: HoiEnv):
-        self.env = env
+    def __init__(self, env: HoiEnv, privileged: bool = False):
+        self.env, self.privileged = env, privileged
         self.num_envs = env.n
         self.num_actions = 29
         self.max_episode_length = env.max_steps
@@ -52,7 +54,8 @@ class TorchVecEnv(VecEnv):
 
     def _wrap(self, obs) -> TensorDict:
         t = self._tensor(obs).float()
-        return TensorDict({"policy": t, "critic": t}, batch_size=[self.num_envs])
+        critic = self._tensor(critic_observation(self.env, obs)).float() if self.privileged else t
+        return TensorDict({"policy": t, "critic": critic}, batch_size=[self.num_envs])
 
     def get_observations(self) -> TensorDict:
         return self._wrap(self._obs)
@@ -239,6 +242,12 @@ class Runner(OnPolicyRunner):
         """Continue from ``state`` (a checkpoint of this or another run): weights, the
         optimizer state if it has one (a checkpoint kept without it, to commit it small,
         gets a fresh optimizer), the iteration and the curve."""
+        width = self.alg.critic.state_dict()["mlp.0.weight"].shape[1]
+        if state["critic_state_dict"]["mlp.0.weight"].shape[1] != width:
+            # a critic on the policy's observation into a privileged one: a fresh
+            # optimizer, as its moments have the old shapes
+            state = {k: v for k, v in state.items() if k != "optimizer_state_dict"}
+            state["critic_state_dict"] = widen_critic(state["critic_state_dict"], width)
         weights_only = "optimizer_state_dict" not in state
         parts = {"actor": True, "critic": True, "iteration": True} if weights_only else None
         self.alg.load(state, parts, strict=True)
@@ -252,7 +261,7 @@ def trained_policy(run_dir: Path, env: HoiEnv, checkpoint: Path | None = None):
     """The rsl-rl view of ``env`` and a Stage 1 run's deterministic policy on it (from
     ``checkpoint``, default the run's latest)."""
     _, cfg = runs.read(run_dir)
-    vec = TorchVecEnv(env)
+    vec = TorchVecEnv(env, cfg.ppo.privileged_critic)
     runner = Runner(vec, cfg, Path(run_dir), quiet=True)
     runner.load(runs.load_checkpoint(checkpoint or run_dir))
     return vec, runner.get_inference_policy()
@@ -276,7 +285,7 @@ def train(cfg: Stage1Config, run_dir: Path, clips: list[MotionClip] | None = Non
                          "--placement.device cuda")  # fmt: skip
     env_cfg = environment(cfg.env, replace(placement, device=physics_device(placement.device)),
                           seed=cfg.env.seed + rank)  # fmt: skip
-    env = TorchVecEnv(HoiEnv(clips, env_cfg, on_device=True))
+    env = TorchVecEnv(HoiEnv(clips, env_cfg, on_device=True), cfg.ppo.privileged_critic)
     runner = Runner(env, cfg, run_dir, quiet, runs.Deadline(minutes))
     if (run_dir / runs.CHECKPOINT).is_file():
         runner.load(runs.load_checkpoint(run_dir))
