@@ -53,7 +53,6 @@ from robots.objects import convex_planes
 from robots.scene import build_scene
 from training import rewards as R
 from training.backend import PhysicsBackend, make_backend
-from training.hold_start import HoldStarts
 from training.penetration import Depths, PenetrationProbe, WarpProbe
 from training.random_source import make_random
 from training.randomization import ModelRandomizer, RandomizationConfig
@@ -181,25 +180,15 @@ class HoiEnv:
                                    copy=True)  # fmt: skip
         self.psi_qvel = zeros((rows, cfg.psi_size, self.model.nv), self._qpos.dtype)
         self.psi_count = zeros(rows)
-        self.holds = None
         self.reset(xp.arange(self.n, device=dev))
-        if rc.enabled and rc.hold_start_prob > 0:  # settled on each simulation's own draw
-            self.holds = HoldStarts(self, rc.hold_start_seconds)
-            self.reset(xp.arange(self.n, device=dev))
 
     # Reset: reference state initialization ---------------------------------------------
 
     def reset(self, ids: np.ndarray) -> None:
-        """Reference state initialization: a random clip at a random frame, or at its
-        first frame from the node's hold (``hold_start_prob``)."""
+        """Reference state initialization: a random clip at a random frame."""
         if len(ids) == 0:
             return
-        clip, frame = self.draw_frames(len(ids))
-        hold = None
-        if self.holds is not None:
-            hold = self.rng.random(len(ids)) < self.cfg.randomization.hold_start_prob
-            frame = self.xp.where(hold, 0, frame)
-        self.reset_to(ids, clip, frame, hold)
+        self.reset_to(ids, *self.draw_frames(len(ids)))
 
     def draw_frames(self, k: int):
         """(clip, frame) of ``k`` starts: random clips at random frames."""
@@ -207,11 +196,9 @@ class HoiEnv:
         frame = self.rng.random(k) * (self.refs.lengths[clip] - 1)
         return clip, self.xp.astype(frame, self.xp.int64)
 
-    def reset_to(self, ids: np.ndarray, clip: np.ndarray, frame: np.ndarray,
-                 hold=None) -> None:  # fmt: skip
+    def reset_to(self, ids: np.ndarray, clip: np.ndarray, frame: np.ndarray) -> None:
         """Start simulations ``ids`` at the given reference clips and frames (or at a
-        stored physical state of that frame, see PSI; or where ``hold``, (K,) booleans,
-        at a settled hold placed at the frame's start), with fresh randomization."""
+        stored physical state of that frame, see PSI), with fresh randomization."""
         self.backend.reset(ids)
         self.clip[ids], self.frame[ids] = clip, frame
         self.steps[ids] = 0
@@ -234,11 +221,6 @@ class HoiEnv:
         self.write_state(ids, ref, flush=False)
         if self.cfg.psi_prob > 0:
             self._physical_state(ids, self.refs.index(clip, frame))
-        if hold is not None:
-            held = ids[hold]
-            self.holds.place(self, held, ref.root_pos[hold], ref.root_quat[hold])
-            self.prev_target[held] = self._default_pos
-            self._ctrl[held] = self._default_pos
         if rc.enabled and self._start_shifts():
             self.shift_starts(ids[~self.xp.any(contact[:, :2] > 0.5, axis=1)])
         if rc.enabled:

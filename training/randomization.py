@@ -77,11 +77,6 @@ class RandomizationConfig:
     from a hold that drifts the robot 3-4 cm forward of where it was set down, and no
     robot stands exactly where its reference starts."""
     robot_start_yaw: float = 0.0
-    hold_start_prob: float = 0.0
-    """Share of starts at the clip's first frame from the robot node's hold: the robot
-    as it stands after ``hold_start_seconds`` on the stand gains (``training.hold_start``),
-    as the node and sim2sim's default check hand it over."""
-    hold_start_seconds: tuple[float, ...] = (0.5, 1.0, 2.0)
     push_interval_s: tuple[float, float] = (1.0, 3.0)
     push_robot_velocity: float = 0.3  # m/s, pelvis impulse per axis (xy)
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)
