@@ -171,14 +171,15 @@ class Export:
     run: Annotated[Path, tyro.conf.Positional]
     out: Path | None = None
     """Where to write the policy (default: policy.onnx in the run folder)."""
-    checkpoint: int | None = None
-    """A kept checkpoint's iteration (``checkpoint_N.pt``) instead of the latest."""
+    checkpoint: tuple[int, ...] = ()
+    """Kept checkpoints' iterations (``checkpoint_N.pt``) instead of the latest; with
+    several, their weights averaged (``--checkpoint 5750 6000 6250``)."""
 
     def run_(self) -> None:
         out = self.out or self.run / "policy.onnx"
         stage, _ = runs.read(self.run)
         export = export_run if stage == 1 else export_latent
-        report = export(self.run, out, checkpoint=self.checkpoint)
+        report = export(self.run, out, checkpoints=self.checkpoint)
         print(json.dumps({k: v for k, v in report.items() if k != "metadata"}, indent=2))
         print(f"wrote {out}")
 

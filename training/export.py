@@ -72,12 +72,13 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
     return diff
 
 
-def export_run(run_dir: Path, out: Path, steps: int = 100, checkpoint: int | None = None) -> dict:
-    """Export a Stage 1 run's policy (``checkpoint``: a kept iteration instead of the
-    latest), recording ``steps`` control steps of observations from the run's own
+def export_run(run_dir: Path, out: Path, steps: int = 100,
+               checkpoints: tuple[int, ...] = ()) -> dict:  # fmt: skip
+    """Export a Stage 1 run's policy (``checkpoints``: kept iterations, their weights
+    averaged, instead of the latest), recording ``steps`` control steps of observations from the run's own
     environment (no randomization) for the parity check."""
     env, _ = expert_environment(run_dir, 8)
-    vec, policy = trained_policy(run_dir, env, _source(run_dir, checkpoint))
+    vec, policy = trained_policy(run_dir, env, _state(run_dir, checkpoints))
     obs = vec.get_observations()
     recorded = []
     for _ in range(steps):
@@ -96,16 +97,19 @@ def export_run(run_dir: Path, out: Path, steps: int = 100, checkpoint: int | Non
     return json.loads(json.dumps(report))
 
 
-def _source(run_dir: Path, checkpoint: int | None) -> Path:
-    """The checkpoint to export: a kept iteration's, or the latest."""
-    if checkpoint is None:
-        return Path(run_dir)
-    path = Path(run_dir) / f"checkpoint_{checkpoint}.pt"
-    if not path.is_file():
-        kept = sorted(p.name for p in Path(run_dir).glob("checkpoint_*.pt"))
-        raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {checkpoint} "
-                                f"(kept: {', '.join(kept) or 'none'})")  # fmt: skip
-    return path
+def _state(run_dir: Path, checkpoints: tuple[int, ...]) -> dict:
+    """The weights to export: the latest checkpoint's, or the average of kept ones."""
+    if not checkpoints:
+        return runs.load_checkpoint(run_dir)
+    states = []
+    for iteration in checkpoints:
+        path = Path(run_dir) / f"checkpoint_{iteration}.pt"
+        if not path.is_file():
+            kept = sorted(p.name for p in Path(run_dir).glob("checkpoint_*.pt"))
+            raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {iteration} "
+                                    f"(kept: {', '.join(kept) or 'none'})")  # fmt: skip
+        states.append(runs.load_checkpoint(path))
+    return states[0] if len(states) == 1 else runs.averaged(states)
 
 
 class LatentActor(torch.nn.Module):
@@ -132,15 +136,15 @@ def latent_metadata(run, stage: int, clips=()) -> dict[str, str]:
 
 
 def export_latent(run_dir: Path, out: Path, steps: int = 50,
-                  checkpoint: int | None = None) -> dict:  # fmt: skip
+                  checkpoints: tuple[int, ...] = ()) -> dict:  # fmt: skip
     """Export a Stage 2 or Stage 3 run's prior + decoder (the encoder and the
-    reconstruction head stay behind; ``checkpoint``: a kept iteration instead of the
-    latest), recording ``steps`` control steps of inputs of its Stage 2 environment for
+    reconstruction head stay behind; ``checkpoints``: kept iterations, their weights
+    averaged, instead of the latest), recording ``steps`` control steps of inputs of its Stage 2 environment for
     the parity check (half with latent noise, a quarter with the get-up token on)."""
     cfg, stage = runs.latent_config(run_dir)
     run = Stage2(replace(cfg, placement=Placement(num_envs=8, threads=1), steps_per_iter=steps),
                  runs.load_clips(cfg.motions))  # fmt: skip
-    run.policy.load_state_dict(runs.load_checkpoint(_source(run_dir, checkpoint))["policy"])
+    run.policy.load_state_dict(_state(run_dir, checkpoints)["policy"])
     batch = run.rollout()
     inputs = {
         "history": batch["history"].flatten(0, 1).numpy(),

@@ -214,6 +214,31 @@ def load_checkpoint(source: str | Path) -> dict:
     return torch.load(checkpoint_file(source), weights_only=True, map_location="cpu")
 
 
+def averaged(states: list[dict]) -> dict:
+    """Checkpoints of one run averaged: every weight tensor the mean of theirs (a
+    checkpoint soup: runs whose single checkpoints scatter around a level average into
+    a steadier policy), the rest (iteration, curve) the last one's; no optimizer state."""
+    last = states[-1]
+
+    def mean(key: str, parts: list):
+        first = parts[-1]
+        if isinstance(first, dict):
+            if any(set(p) != set(first) for p in parts):
+                raise ValueError(f"checkpoints to average differ in the entries of {key!r}")
+            return {k: mean(f"{key}.{k}", [p[k] for p in parts]) for k in first}
+        if not torch.is_tensor(first) or not first.is_floating_point():
+            return first
+        if any(p.shape != first.shape for p in parts):
+            raise ValueError(f"checkpoints to average differ in the shape of {key!r}")
+        return (sum(p.double() for p in parts) / len(parts)).to(first.dtype)
+
+    weights = {k for k in last if k.endswith("state_dict") or k == "policy"}
+    weights.discard("optimizer_state_dict")
+    out = {k: v for k, v in last.items() if k not in weights and k != "optimizer_state_dict"}
+    out.update({k: mean(k, [s[k] for s in states]) for k in weights})
+    return out
+
+
 def save_checkpoint(run_dir: Path, state: dict, iteration: int, saving: Saving) -> None:
     """Write the latest checkpoint atomically, and keep a copy every ``keep_every``."""
     with atomic_path(Path(run_dir) / CHECKPOINT) as tmp:

@@ -257,13 +257,13 @@ class Runner(OnPolicyRunner):
         self._set_learning_rate(self.current_learning_iteration)
 
 
-def trained_policy(run_dir: Path, env: HoiEnv, checkpoint: Path | None = None):
-    """The rsl-rl view of ``env`` and a Stage 1 run's deterministic policy on it (from
-    ``checkpoint``, default the run's latest)."""
+def trained_policy(run_dir: Path, env: HoiEnv, state: dict | None = None):
+    """The rsl-rl view of ``env`` and a Stage 1 run's deterministic policy on it (with
+    the weights of ``state``, a loaded checkpoint; default the run's latest)."""
     _, cfg = runs.read(run_dir)
     vec = TorchVecEnv(env, cfg.ppo.privileged_critic)
     runner = Runner(vec, cfg, Path(run_dir), quiet=True)
-    runner.load(runs.load_checkpoint(checkpoint or run_dir))
+    runner.load(state if state is not None else runs.load_checkpoint(run_dir))
     return vec, runner.get_inference_policy()
 
 

@@ -41,12 +41,12 @@ def test_bundled_policy_loads_and_steps(path, clip, base, survives):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("robot_like, least", [(True, 0.3), (False, 0.4)])
+@pytest.mark.parametrize("robot_like, least", [(True, 0.6), (False, 0.7)])
 def test_bundled_lift_expert_succeeds_in_sim2sim(robot_like, least):
     """The bundled lift expert on its clip, 16 episodes, seed 0: started and sensed as
     the robot (sim2sim's defaults) and at the clip's start with the true state
-    (``IDEAL``); measured 4 of 8 (the sweep's default, docs/sim2sim.md) and 9 of 16 (the
-    expert it replaced: 0 of 8 started and sensed as the robot)."""
+    (``IDEAL``); the bounds sit below the measured rates (docs/sim2sim.md) by a margin
+    for the noise of 16 episodes."""
     from sim2sim.harness import Sim2SimSettings
 
     settings = Sim2SimSettings() if robot_like else IDEAL

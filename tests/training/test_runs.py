@@ -154,3 +154,19 @@ def test_paths_given_from_another_folder_are_recorded_once(clip, monkeypatch, tm
     train(tiny.stage1("policies/stage1_lift_clip.npz"), run, quiet=True)
     assert runs.read(run)[1].motions == ("sim2sim/policies/stage1_lift_clip.npz",)
     assert runs.record(run)["clips"] == [runs.clip_record(REPO / runs.read(run)[1].motions[0])]
+
+
+def test_averaged_checkpoints_are_the_mean_of_their_weights():
+    a = {"actor_state_dict": {"w": torch.tensor([1.0, 2.0]), "count": torch.tensor(3)},
+         "policy": {"b": torch.tensor([0.0])}, "iter": 5, "optimizer_state_dict": {}}  # fmt: skip
+    b = {"actor_state_dict": {"w": torch.tensor([3.0, 6.0]), "count": torch.tensor(7)},
+         "policy": {"b": torch.tensor([1.0])}, "iter": 9, "optimizer_state_dict": {}}  # fmt: skip
+    out = runs.averaged([a, b])
+    assert torch.equal(out["actor_state_dict"]["w"], torch.tensor([2.0, 4.0]))
+    assert torch.equal(out["policy"]["b"], torch.tensor([0.5]))
+    # counters and bookkeeping are the last one's; no optimizer state to resume from
+    assert out["actor_state_dict"]["count"] == 7 and out["iter"] == 9
+    assert "optimizer_state_dict" not in out
+    b["actor_state_dict"]["w"] = torch.zeros(3)
+    with pytest.raises(ValueError, match="shape of 'actor_state_dict.w'"):
+        runs.averaged([a, b])

@@ -4,14 +4,17 @@ import sys
 from dataclasses import replace
 
 import numpy as np
+import onnx
 import pytest
 import torch
+from onnx import numpy_helper
 
 from training.configs import LearningRate, Placement, PpoConfig, Saving, Stage1Config
 from training.curves import plot_curves
 from training.env import EnvConfig
 from training.evaluate import evaluate_expert
 from training.expert import expert_env_config
+from training.export import export_run
 from training.runs import CHECKPOINT
 from training.stage1 import train
 
@@ -57,7 +60,8 @@ def test_stepped_learning_rate_and_kept_checkpoints(tmp_path, clip):
     ppo = PpoConfig(**TINY, learning_rate=LearningRate(3e-4, end=1e-4, decay_from=2, end_at=2))
     run = tmp_path / "run"
     cfg = Stage1Config(placement=FOUR, ppo=ppo, iterations=2,
-                       saving=Saving(interval=2, keep_every=2))  # fmt: skip
+                       saving=Saving(interval=2, keep_every=2),
+                       motions=(str(clip.save(tmp_path / "clip.npz")),))  # fmt: skip
     runner = train(cfg, run, [clip], quiet=True)
     # Iterations 0 and 1 ran at the early rate; the next one (2) is late.
     assert runner.alg.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
@@ -71,6 +75,17 @@ def test_stepped_learning_rate_and_kept_checkpoints(tmp_path, clip):
         "checkpoint_0.pt",
         "checkpoint_2.pt",
     ]
+    # exported from kept checkpoints: one as it is, two with their weights averaged
+    first, second = (torch.load(run / f"checkpoint_{i}.pt", weights_only=True)["actor_state_dict"]
+                     for i in (0, 2))  # fmt: skip
+    for kept, expected in (((0,), first["mlp.0.bias"]),
+                           ((0, 2), (first["mlp.0.bias"] + second["mlp.0.bias"]) / 2)):  # fmt: skip
+        out = tmp_path / f"policy_{len(kept)}.onnx"
+        export_run(run, out, steps=2, checkpoints=kept)
+        bias = next(t for t in onnx.load(str(out)).graph.initializer if tuple(t.dims) == (32,))
+        assert torch.allclose(torch.from_numpy(numpy_helper.to_array(bias).copy()), expected)
+    with pytest.raises(FileNotFoundError, match="kept no checkpoint of iteration 1 "):
+        export_run(run, tmp_path / "x.onnx", steps=2, checkpoints=(0, 1))
 
 
 def test_resume_refuses_another_environment(tmp_path, clip):
