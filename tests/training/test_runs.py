@@ -168,5 +168,5 @@ def test_averaged_checkpoints_are_the_mean_of_their_weights():
     assert out["actor_state_dict"]["count"] == 7 and out["iter"] == 9
     assert "optimizer_state_dict" not in out
     b["actor_state_dict"]["w"] = torch.zeros(3)
-    with pytest.raises(ValueError, match="shape of 'actor_state_dict.w'"):
+    with pytest.raises(ValueError, match=r"shape of 'actor_state_dict\.w'"):
         runs.averaged([a, b])
