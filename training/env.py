@@ -370,11 +370,14 @@ class HoiEnv:
 
     # Stepping -------------------------------------------------------------------------
 
-    def observation(self, state=None, distances=None):
-        """Observations of the current state (pass ``state``/``distances`` if already read)."""
+    def observation(self, state=None, distances=None, sensed: bool = True):
+        """Observations of the current state (pass ``state``/``distances`` if already
+        read) as the robot senses it, or with ``sensed`` False of the true state (the
+        privileged critic's, ``training.privileged``)."""
         if state is None:
             state = self.index.from_backend(self.backend)
-        state = self.measured(state)
+        if sensed:
+            state = self.measured(state)
         future = self.refs.future(self.clip, self.frame, self.cfg.future_offsets)
         inputs = ObsInputs(state, self.last_action, future, self.planes, distances)
         return build_observation(inputs)

@@ -11,46 +11,30 @@ from __future__ import annotations
 
 import torch
 
-from contract.observations import ObsInputs, build_observation
-
 EXTRAS = ("latency", "tracker_steps", "tracker_noise", "object_mass", "object_friction",
           "floor_friction", "torso_mass", "gain_scale", "effort_scale")  # fmt: skip
 
 
 def randomization(env) -> list:
-    """(N,) per simulation, in ``EXTRAS`` order: the values read back from the
-    simulation's own fields (where the model is randomized) and the environment's
-    per-episode draws."""
-    xp, n, r = env.xp, env.n, env.randomizer
-    zero = xp.zeros(n, dtype=env._qpos.dtype)
-    tracker = env.tracker
-    out = [
-        xp.astype(env.latency, zero.dtype) / env.decimation,
-        zero if tracker is None else xp.astype(tracker.steps, zero.dtype),
-        zero if tracker is None else tracker.noise * 100.0,  # cm: unit scale
-    ]
-    if r is None:
-        return out + [zero] * (len(EXTRAS) - len(out))
-    f, base = r.f, r.base
-    gain = f["actuator_gainprm"][:, :, 0] / base["actuator_gainprm"][:, 0]
-    effort = f["actuator_forcerange"][:, :, 1] / base["actuator_forcerange"][:, 1]
-    return out + [
-        f["body_mass"][:, r.obj] / base["body_mass"][r.obj],
-        f["geom_friction"][:, r.obj_geoms[0], 0],
-        f["geom_friction"][:, r.foot_geoms[0], 0],
-        f["body_mass"][:, r.torso] - base["body_mass"][r.torso],
-        xp.mean(gain, axis=1),
-        xp.mean(effort, axis=1),
-    ]
+    """(N,) per simulation, in ``EXTRAS`` order: the environment's per-episode draws
+    and the model's, read back from the simulation (``ModelRandomizer.drawn``)."""
+    xp, tracker = env.xp, env.tracker
+    zero = xp.zeros(env.n, dtype=env._qpos.dtype)
+    out = {
+        "latency": xp.astype(env.latency, zero.dtype) / env.decimation,
+        "tracker_steps": zero if tracker is None else xp.astype(tracker.steps, zero.dtype),
+        "tracker_noise": zero if tracker is None else tracker.noise * 100.0,  # cm: unit scale
+    }
+    if env.randomizer is not None:
+        out.update(env.randomizer.drawn())
+    return [out.get(name, zero) for name in EXTRAS]
 
 
 def critic_observation(env, policy_obs):
     """(N, D + D + len(EXTRAS)) float32: ``policy_obs``, the true-state observation and
     the randomization of ``env`` (a ``training.env.HoiEnv``) at its current state."""
     xp = env.xp
-    state = env.index.from_backend(env.backend)
-    future = env.refs.future(env.clip, env.frame, env.cfg.future_offsets)
-    true = build_observation(ObsInputs(state, env.last_action, future, env.planes))
+    true = env.observation(sensed=False)
     extras = xp.stack([xp.astype(v, xp.float32) for v in randomization(env)], axis=1)
     return xp.concat([xp.asarray(policy_obs, dtype=xp.float32), true, extras], axis=1)
 

@@ -151,6 +151,22 @@ class ModelRandomizer:
         # properties directly; the derived constants only scale constraint softness, and
         # recomputing them at every reset would cost more than the step itself.
 
+    def drawn(self) -> dict:
+        """(N,) per simulation, read back from the simulation's own fields: object mass
+        (x its model value), object friction, floor friction, added torso mass (kg), and
+        the mean kp and torque-limit scales over the joints."""
+        f, base, xp = self.f, self.base, namespace(self.f["body_mass"])
+        gain = f["actuator_gainprm"][:, :, 0] / base["actuator_gainprm"][:, 0]
+        effort = f["actuator_forcerange"][:, :, 1] / base["actuator_forcerange"][:, 1]
+        return {
+            "object_mass": f["body_mass"][:, self.obj] / base["body_mass"][self.obj],
+            "object_friction": f["geom_friction"][:, self.obj_geoms[0], 0],
+            "floor_friction": f["geom_friction"][:, self.foot_geoms[0], 0],
+            "torso_mass": f["body_mass"][:, self.torso] - base["body_mass"][self.torso],
+            "gain_scale": xp.mean(gain, axis=1),
+            "effort_scale": xp.mean(effort, axis=1),
+        }
+
 
 # The MjModel fields drawn per simulation.
 RANDOMIZED: tuple[str, ...] = (
