@@ -48,6 +48,7 @@ import tyro
 
 from contract import playback
 from contract.estimator import estimate_state
+from contract.goals.features import GOAL_TOLERANCE
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
@@ -178,7 +179,7 @@ class SessionLog:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.file = open(self.path, "a", buffering=1)  # noqa: SIM115 - session-long
             self.file.write(json.dumps(entry) + "\n")
-            if kind in ("transition", "fault"):
+            if kind in ("transition", "fault", "goal_reached"):  # what the operator sees
                 print(json.dumps(entry), flush=True)
         except (OSError, ValueError):
             self.lost += 1
@@ -225,6 +226,7 @@ class G1Node:
         self.targets = g1.DEFAULT_POS.copy()
         self.speed = 1.0
         self.chaining = False  # goal keys queue goals instead of switching at once
+        self.goals_logged = 0  # of the runner's reached goals, since the policy started
         self.runner_keys: list[str] = []  # typed while a policy step ran: applied after it
         self.move_from: np.ndarray | None = None  # the move's start, set by its first command
         self.gains = (np.zeros(g1.NUM_JOINTS), np.zeros(g1.NUM_JOINTS))  # the last stiff ones
@@ -343,6 +345,7 @@ class G1Node:
         self.move_from = None
         if mode == Mode.POLICY:
             self.runner.reset(0.0)  # goals start from the first policy step's state
+            self.goals_logged = 0
             self.submitted_at = self.stepped_at = None  # the first step starts at once
             self.speed = 1.0
             self.targets = g1.DEFAULT_POS.copy()  # the zero action until the first step
@@ -394,6 +397,16 @@ class G1Node:
                 periods = round((self.submitted_at - self.stepped_at) * self.policy.control_hz, 6)
             self.stepped_at = self.submitted_at
             self.targets = self.runner.advance(raw, self.speed * periods)
+            self.log_reached_goals()
+
+    def log_reached_goals(self) -> None:
+        """Each commanded goal once its time has come, with how far the robot and object
+        were from it then (``contract.goals.command.GoalCommand.chain_step``)."""
+        reached = [] if self.runner.goals is None else self.runner.goals.reached
+        for r in reached[self.goals_logged :]:
+            self.log.write("goal_reached", at=r["goal"].at, error_cm=round(r["error_cm"], 2),
+                           reached=bool(r["error_cm"] < 100 * GOAL_TOLERANCE))  # fmt: skip
+        self.goals_logged = len(reached)
 
     def start_policy_step(self, sensed: tuple) -> None:
         """Start a step from this cycle's ``sensed`` values once a policy period has passed

@@ -18,7 +18,7 @@ from typing import Annotated
 import tyro
 
 from common.atomic import write_text
-from training import distributed, recipes, runs, stage1, stage2, stage3
+from training import distributed, recipes, runs, stage1, stage2, stage3, verdict
 from training.configs import EnvOverrides, Placement, Stage1Config, Stage2Config, Stage3Config
 from training.curves import plot_curves
 from training.evaluate import evaluate_expert, run_task, table
@@ -61,6 +61,34 @@ class Stage1(_Stage):
             raise ValueError("name the motion clips (--motions): .npz files or folders")
         runner = stage1.train(self.config, self.out, minutes=self.minutes)
         print(f"{runner.current_learning_iteration + 1} iterations done, checkpoint in {self.out}")
+
+
+@dataclass(kw_only=True)
+class Verdict(Stage1):
+    """From a clip to a verdict: prepare the clip (human+object motion is retargeted, a
+    lead-in from standing prepended), train the Stage 1 expert on it within --minutes,
+    export it (the last kept checkpoints averaged), run sim2sim's robustness sweep and
+    write OUT/verdict.md. The same command continues the run; commit OUT (under
+    training/checkpoints/) to continue it on another machine."""
+
+    clip: Path
+    """A G1 clip (.npz) or human+object motion to retarget (InterAct .pt, OMOMO .npz)."""
+    lead_in: float = 1.5
+    """Seconds of the way from standing prepended to the clip (0: none)."""
+    average: int = 4
+    """The last this many kept checkpoints averaged at export (1: the latest)."""
+    episodes: int = 16
+    """Sweep episodes per condition."""
+    seed: int = 0
+    """The sweep's seed."""
+
+    def run(self) -> None:
+        if self.average < 1 or self.episodes < 1 or self.lead_in < 0:
+            raise ValueError("--average and --episodes are at least 1, --lead-in at least 0")
+        report = verdict.run(self.config, self.clip, self.out, self.minutes, self.lead_in,
+                             self.average, self.episodes, self.seed, verdict.Targets())  # fmt: skip
+        print(verdict.markdown(report))
+        print(f"wrote {self.out / verdict.REPORT}.{{json,md}}")
 
 
 @dataclass
@@ -184,8 +212,8 @@ class Export:
         print(f"wrote {out}")
 
 
-COMMANDS = {"stage1": Stage1, "stage2": Stage2, "stage3": Stage3, "evaluate": Evaluate,
-            "curves": Curves, "export": Export}  # fmt: skip
+COMMANDS = {"stage1": Stage1, "stage2": Stage2, "stage3": Stage3, "verdict": Verdict,
+            "evaluate": Evaluate, "curves": Curves, "export": Export}  # fmt: skip
 
 
 def parse(args: list[str] | None = None):

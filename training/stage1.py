@@ -144,7 +144,8 @@ class Runner(OnPolicyRunner):
             env.check_finite()  # before the iteration is logged or saved
             terms = self._record_episodes()
             it = kwargs["it"]
-            self._add_curve(it, kwargs["loss_dict"], kwargs["learning_rate"], terms)
+            seconds = kwargs["collect_time"] + kwargs["learn_time"]
+            self._add_curve(it, kwargs["loss_dict"], kwargs["learning_rate"], terms, seconds)
             with contextlib.redirect_stdout(io.StringIO()):
                 log(*args, **kwargs)
             buf = self.logger.rewbuffer
@@ -161,13 +162,16 @@ class Runner(OnPolicyRunner):
 
         self.logger.log = log_quietly
 
-    def _add_curve(self, it: int, losses: dict, learning_rate: float, terms: dict) -> None:
-        """This iteration's point of the run's curve."""
+    def _add_curve(self, it: int, losses: dict, learning_rate: float, terms: dict,
+                   seconds: float) -> None:  # fmt: skip
+        """This iteration's point of the run's curve (``seconds``: its wall time, which
+        the cost of a run adds up)."""
         lg = self.logger
         if lg.writer is None:  # a process that does not log (rank > 0)
             return
         scalars = {f"loss/{k}": float(v) for k, v in losses.items()}
         scalars["learning_rate"] = learning_rate
+        scalars["time/iteration_s"] = seconds
         scalars.update(terms)
         if lg.rewbuffer:
             scalars["Train/mean_reward"] = float(np.mean(lg.rewbuffer))

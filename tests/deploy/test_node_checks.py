@@ -1,6 +1,7 @@
 """The node's per-LowState checks, state by state, without DDS or real time: which
 LowStates end in damping and in which states."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +182,11 @@ def test_the_node_takes_the_goal_keys_of_sim2sims_viewer(stage2_run, clip_file, 
     goals = node.runner.goals
     node.key("5")
     assert goals.pinned and goals.snapshot[0] == round(0.5 * node.runner.last)
+    # At the goal's time, exactly where the clip has it: logged once, as reached.
+    node.runner.frame = float(goals.snapshot[0])
+    node.runner.follow_goals(node.runner.reference()[0])
+    node.log_reached_goals()
+    node.log_reached_goals()
     node.key("c")
     node.key("7")
     assert node.chaining and len(goals.queue) == 1
@@ -188,6 +194,9 @@ def test_the_node_takes_the_goal_keys_of_sim2sims_viewer(stage2_run, clip_file, 
     assert not goals.pinned and not goals.queue
     logged = (tmp_path / "s.jsonl").read_text()
     assert '"kind": "goals"' in logged and '"chain": true' in logged
+    reached = [e for e in map(json.loads, logged.splitlines()) if e["kind"] == "goal_reached"]
+    assert len(reached) == 1 and reached[0]["at"] == 0.5 and reached[0]["reached"]
+    assert reached[0]["error_cm"] < 1.0
 
 
 def test_a_log_that_cannot_be_written_never_keeps_the_robot_stiff(node_args, tmp_path):
