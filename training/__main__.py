@@ -81,12 +81,16 @@ class Verdict(Stage1):
     """Sweep episodes per condition."""
     seed: int = 0
     """The sweep's seed."""
+    workers: int = 2
+    """The sweep's processes."""
 
     def run(self) -> None:
-        if self.average < 1 or self.episodes < 1 or self.lead_in < 0:
-            raise ValueError("--average and --episodes are at least 1, --lead-in at least 0")
+        if min(self.average, self.episodes, self.workers) < 1 or self.lead_in < 0:
+            raise ValueError("--average, --episodes and --workers are at least 1, --lead-in "
+                             "at least 0")  # fmt: skip
         report = verdict.run(self.config, self.clip, self.out, self.minutes, self.lead_in,
-                             self.average, self.episodes, self.seed, verdict.Targets())  # fmt: skip
+                             self.average, self.episodes, self.seed, verdict.Targets(),
+                             self.workers)  # fmt: skip
         print(verdict.markdown(report))
         print(f"wrote {self.out / verdict.REPORT}.{{json,md}}")
 

@@ -82,10 +82,11 @@ def kept(run_dir: Path, last: int) -> tuple[int, ...]:
     return tuple(iterations[-last:]) if last > 1 else ()
 
 
-def sweep(policy: Path, clip: Path, out: Path, episodes: int, seed: int) -> dict:
+def sweep(policy: Path, clip: Path, out: Path, episodes: int, seed: int, workers: int) -> dict:
     """sim2sim's robustness sweep of ``policy`` on ``clip`` (its own process)."""
     cmd = [sys.executable, "-m", "sim2sim.sweep", "--policy", str(policy), "--motion", str(clip),
-           "--out", str(out), "--episodes", str(episodes), "--seed", str(seed)]  # fmt: skip
+           "--out", str(out), "--episodes", str(episodes), "--seed", str(seed),
+           "--workers", str(workers)]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:]
@@ -121,11 +122,12 @@ def markdown(report: dict) -> str:
         f"# Verdict: `{report['clip']}`",
         "",
         f"**{word}**: {v['held']} of {len(v['conditions'])} conditions held "
-        f"(`{report['policy']}`, {report['episodes']} episodes per condition, seed "
-        f"{report['seed']}).",
+        f"(`{report['policy']}`, {report['episodes']} episode(s) per condition, seed "
+        f"{report['seed']}; falls, errors and how episodes ended: `{SWEEP}/sweep.md`).",
         "",
-        f"Training so far: {c['iterations']} iterations, {c['policy_steps'] / 1e6:.1f} M policy "
-        f"steps, {c['wall_hours']:.2f} h of wall time on {c['threads']} physics threads.",
+        f"Training so far: {c['iterations']} iterations, {c['policy_steps'] / 1e6:.2f} M "
+        f"policy steps, {c['wall_hours']:.2f} h of wall time, {c['threads']} physics "
+        "thread(s).",
         "",
         "| factor | value | success | target |",
         "|---|---|---|---|",
@@ -138,14 +140,15 @@ def markdown(report: dict) -> str:
 
 
 def run(cfg: Stage1Config, source: Path, run_dir: Path, minutes: float | None, lead_in: float,
-        average: int, episodes: int, seed: int, targets: Targets) -> dict:  # fmt: skip
+        average: int, episodes: int, seed: int, targets: Targets,
+        workers: int = 2) -> dict:  # fmt: skip
     """The whole way from ``source`` to ``run_dir/verdict.{json,md}``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     clip = prepare_clip(source, run_dir, lead_in)
     train(cfg, run_dir, clip, minutes)
     policy = run_dir / "policy.onnx"
     export_run(run_dir, policy, checkpoints=kept(run_dir, average))
-    result = sweep(policy, clip, run_dir / SWEEP, episodes, seed)
+    result = sweep(policy, clip, run_dir / SWEEP, episodes, seed, workers)
     report = {"clip": str(source), "policy": str(policy), "episodes": episodes, "seed": seed,
               "cost": cost(run_dir, runs.read(run_dir)[1]),
               "verdict": judge(result, targets)}  # fmt: skip

@@ -33,7 +33,7 @@ def test_the_same_command_prepares_once_continues_training_and_reports(clip_file
                                                                        monkeypatch):  # fmt: skip
     swept = []
 
-    def fake_sweep(policy, clip, out, episodes, seed):
+    def fake_sweep(policy, clip, out, episodes, seed, workers):
         swept.append((policy, clip, episodes, seed))
         assert policy.is_file() and load_clip(clip).num_frames > 0
         return sweep_result(1.0, 0.5)
