@@ -42,8 +42,9 @@ class TrackedBody:
     CLOCK_SLACK = 0.25  # s a stamp may run ahead of the node's clock since the last one
     RESTART_AFTER = 5  # consistent dropped captures that start the body again
     MAX_CAPTURES = 64  # kept at most, whatever the stamps
+    WINDOW = 0.1  # s of captures the velocities are fitted over
 
-    def __init__(self, latency: float, window: float = 0.1):
+    def __init__(self, latency: float, window: float = WINDOW):
         self.latency = latency  # s from capture to reception, as the tracker documents it
         self.window = window
         self._lock = threading.Lock()

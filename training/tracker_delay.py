@@ -1,11 +1,16 @@
 """A tracker's latency in training: the policy sees the object where a tracker saw it a
-drawn number of control steps ago, moved on at the velocity it had then over that time,
-as the robot node extrapolates a late capture (``contract.tracker.extrapolate``); where
+drawn number of control steps ago, moved on over that time at the velocity the node
+estimates, as the robot node extrapolates a late capture (``contract.tracker``); where
 the tracker also sees the pelvis, its position and linear velocity likewise (what the
-node takes from a tracked pelvis, ``contract.tracker.with_tracked``). What is left
-between that and the truth is the error the node's compensation leaves when a body
-accelerates. The latency is drawn per episode at control-step resolution; a tracker's
-position noise adds what the node's line fit leaves of it, independently each step."""
+node takes from a tracked pelvis, ``contract.tracker.with_tracked``).
+
+The node's velocities are a line fit through the captures of its window (0.1 s): for a
+smoothly moving body that is the mean velocity over the window, half a window older
+than the capture. Here the velocities are that mean over the recorded states, so that
+what is left between the seen pose and the truth is the error the node's compensation
+leaves when a body accelerates, lag included. The latency is drawn per episode at
+control-step resolution; a tracker's position noise adds what the node's line fit
+leaves of it, independently each step."""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from array_api_compat import device
 
 from common.array_namespace import namespace
 from contract.state import HoiState
-from contract.tracker import advance, extrapolate
+from contract.tracker import TrackedBody, advance, extrapolate
+from robots import quat
 
 
 def _line_fit_noise(captures: int, period: float) -> tuple[float, float]:
@@ -44,10 +50,12 @@ class TrackerDelay:
     PELVIS = ("root_pos", "root_lin_vel")
 
     def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False,
-                 like=None, rng=None):  # fmt: skip
+                 like=None, rng=None, window: float = TrackedBody.WINDOW):  # fmt: skip
         """``like``: an array whose namespace, float dtype and device the history takes
-        (default numpy); ``rng`` draws the noise (with ``restart``'s ``noise``)."""
+        (default numpy); ``rng`` draws the noise (with ``restart``'s ``noise``);
+        ``window``: s of captures the node's velocities average over."""
         self.control_hz, self.most_steps, self.rng = control_hz, most_steps, rng
+        self.window = max(1, round(window * control_hz))  # in control steps
         like = np.zeros(0) if like is None else like
         xp, dev = namespace(like), device(like)
         self.steps = xp.zeros(n, dtype=xp.int64, device=dev)
@@ -55,7 +63,8 @@ class TrackerDelay:
         self.fresh = xp.ones(n, dtype=xp.bool, device=dev)
         self.rows = xp.arange(n, device=dev)
         fields = self.OBJECT + (self.PELVIS if pelvis else ())
-        self.history = {f: xp.zeros((most_steps + 1, n, 4 if f == "object_quat" else 3),
+        depth = most_steps + 1 + self.window
+        self.history = {f: xp.zeros((depth, n, 4 if f == "object_quat" else 3),
                                     dtype=like.dtype, device=dev)
                         for f in fields}  # fmt: skip
 
@@ -69,14 +78,21 @@ class TrackerDelay:
     def observe(self, state: HoiState) -> HoiState:
         """``state`` with the tracked bodies as the tracker reports them. Records the
         true state: call once per control step."""
-        xp, seen = namespace(state.object_pos), {}
-        for name, past in self.history.items():
+        xp, seen, h = namespace(state.object_pos), {}, self.history
+        for name, past in h.items():
             value = getattr(state, name)
             past[1:] = xp.asarray(past[:-1], copy=True)
             past[0] = value
             past[:, self.fresh] = value[self.fresh]
             seen[name] = past[self.steps, self.rows]
         self.fresh[:] = False
+        # the node's velocities: the mean over the window that ends at the capture
+        first, span = self.steps + self.window, self.window / self.control_hz
+        for position, velocity in TRACKED_PAIRS:
+            if position in h:
+                seen[velocity] = (seen[position] - h[position][first, self.rows]) / span
+        earlier = quat.conjugate(h["object_quat"][first, self.rows])
+        seen["object_ang_vel"] = quat.log(quat.multiply(seen["object_quat"], earlier)) / span
         ahead = self.steps / self.control_hz
         pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)

@@ -23,37 +23,54 @@ def test_each_simulation_sees_the_object_its_latency_ago_extrapolated():
     hz = 50.0
     delay = TrackerDelay(3, most_steps=2, control_hz=hz)
     delay.restart(np.arange(3), np.array([0, 1, 2]))
-    for k in range(6):
+    for k in range(10):
         seen = delay.observe(accelerating(k / hz))
-    now = 5 / hz
-    np.testing.assert_allclose(seen.object_pos[0], accelerating(now).object_pos[0])
-    for sim, steps in ((1, 1), (2, 2)):
+    now = 9 / hz
+    for sim, steps in ((0, 0), (1, 1), (2, 2)):
         late = accelerating(now - steps / hz)
-        expected = late.object_pos[0] + late.object_lin_vel[0] * steps / hz
-        np.testing.assert_allclose(seen.object_pos[sim], expected)
-        # The residual is the acceleration the extrapolation cannot know: a t^2 / 2.
+        # The node's velocity: the mean over its 0.1 s window, the velocity at its middle.
+        mean = 0.5 * (now - steps / hz - 0.05)
+        np.testing.assert_allclose(seen.object_lin_vel[sim], [mean, 0.0, 0.0], atol=1e-12)
+        np.testing.assert_allclose(seen.object_pos[sim],
+                                   late.object_pos[0] + [mean * steps / hz, 0.0, 0.0])  # fmt: skip
+        # The residual: the acceleration the extrapolation cannot know, and the window's lag.
         residual = accelerating(now).object_pos[0, 0] - seen.object_pos[sim, 0]
-        assert np.isclose(residual, 0.25 * (steps / hz) ** 2)
+        assert np.isclose(residual, 0.25 * (steps / hz) ** 2 + 0.5 * 0.05 * steps / hz)
         # Constant turning: the extrapolated orientation is exact.
         np.testing.assert_allclose(seen.object_quat[sim], accelerating(now).object_quat[0],
                                    atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(seen.object_ang_vel[sim], [0.0, 0.0, 0.5], atol=1e-12)
     assert not seen.joint_pos.any()  # only the object is late
+
+
+def test_the_velocity_lags_as_the_nodes_line_fit_does():
+    """The node's fit through 100 Hz captures of an accelerating body gives the velocity
+    training gives it from its 50 Hz states."""
+    body = TrackedBody(latency=0.0)
+    q = np.array([1.0, 0.0, 0.0, 0.0])
+    for k in range(20):
+        t = 0.01 * k
+        body.add(t, accelerating(t, 1).object_pos[0], q, received=t)
+    _, _, lin, _ = body.pose(now=0.19)
+    delay = TrackerDelay(1, most_steps=0, control_hz=50.0)
+    for k in range(10):
+        seen = delay.observe(accelerating(0.01 + 0.02 * k, 1))
+    np.testing.assert_allclose(seen.object_lin_vel[0], lin, atol=1e-9)
 
 
 def test_a_tracked_pelvis_arrives_as_late_as_the_object():
     hz = 50.0
     delay = TrackerDelay(2, most_steps=2, control_hz=hz, pelvis=True)
     delay.restart(np.arange(2), np.array([0, 2]))
-    for k in range(4):  # the pelvis walks on at 0.3 m/s, then turns back at -0.2 m/s
+    for k in range(10):  # the pelvis walks on at 0.3 m/s
         t = k / hz
-        x, v = (0.3 * t, 0.3) if k < 3 else (0.3 * 2 / hz - 0.2 / hz, -0.2)
-        moving = replace(accelerating(t, 2), root_pos=np.tile([x, 0.0, 0.75], (2, 1)),
-                         root_lin_vel=np.tile([v, 0.0, 0.0], (2, 1)))  # fmt: skip
+        moving = replace(accelerating(t, 2), root_pos=np.tile([0.3 * t, 0.0, 0.75], (2, 1)),
+                         root_lin_vel=np.tile([0.3, 0.0, 0.0], (2, 1)))  # fmt: skip
         seen = delay.observe(moving)
-    np.testing.assert_allclose(seen.root_pos[0], moving.root_pos[0])  # no latency
-    # Two steps late: where it was at k = 1, moved on at that velocity (0.3 m/s).
-    np.testing.assert_allclose(seen.root_pos[1], [0.3 / hz + 0.3 * 2 / hz, 0.0, 0.75])
-    np.testing.assert_allclose(seen.root_lin_vel[1], [0.3, 0.0, 0.0])
+    np.testing.assert_allclose(seen.root_pos, moving.root_pos)  # caught up at 0.3 m/s
+    np.testing.assert_allclose(seen.root_lin_vel, [[0.3, 0.0, 0.0]] * 2, atol=1e-12)
+    # Where it was two steps ago: before the extrapolation, the late sim's capture.
+    assert np.isclose(delay.history["root_pos"][2, 1, 0], 0.3 * 7 / hz)
     assert not seen.root_quat[:, 1:].any()  # the orientation stays the IMU's
 
 
