@@ -4,7 +4,7 @@
 # GPU from its committed run folder, exported and swept; the run folder's small files
 # come back under $OUT (copy them over the committed ones and commit).
 #
-#   RUN=training/checkpoints/omomo_largebox MINUTES=5 bash scripts/gpu_expert.sh
+#   RUN=training/checkpoints/omomo_largebox MINUTES=5 bash scripts/gpu_expert.sh [VERDICT FLAGS]
 #
 # Needs the project with its [gpu] extra installed (pip install -e ".[gpu]"), or wheels
 # for it in .wheels/ where the machine reaches no package index.
@@ -15,6 +15,7 @@ NUM_ENVS=${NUM_ENVS:-4096}
 BACKEND=${BACKEND:-warp}
 DEVICE=${DEVICE:-cuda}
 BENCH_ENVS=${BENCH_ENVS:-"4096 16384"}
+EPISODES=${EPISODES:-16}
 OUT=${OUT:-runs/gpu_expert}
 PY=${PY:-python3}
 
@@ -28,6 +29,6 @@ for n in $BENCH_ENVS; do
 done
 "$PY" -m training verdict omomo --clip "$RUN/clip.npz" --out "$RUN" --minutes "$MINUTES" \
     --placement.backend "$BACKEND" --placement.device "$DEVICE" --placement.num-envs "$NUM_ENVS" \
-    --workers "$(nproc)" --episodes 16
+    --workers "$(nproc)" --episodes "$EPISODES" "$@"
 mkdir -p "$OUT"
 cp "$RUN"/config.json "$RUN"/checkpoint.pt "$RUN"/policy.onnx "$RUN"/verdict.md "$RUN"/verdict.json "$OUT"/
