@@ -448,9 +448,9 @@ def test_a_stage2_policy_reaches_a_snapshot_goal_through_the_node(files, monitor
         print(f"goals {reached}, box at {held:.2f} m at the end, faults {faults}")
         outcomes.append((reached, round(float(held), 2), faults))
         check_commands(commands)
-        if reached and reached[0]["at"] == 0.6 and reached[0]["reached"] and held > up:
-            if not faults:
-                return
+        goal = reached[0] if reached else {}
+        if goal.get("at") == 0.6 and goal.get("reached") and held > up and not faults:
+            return
     raise AssertionError(f"the snapshot goal was not reached in three sessions: {outcomes}")
 
 
