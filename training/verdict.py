@@ -126,8 +126,8 @@ def markdown(report: dict) -> str:
         f"{report['seed']}; falls, errors and how episodes ended: `{SWEEP}/sweep.md`).",
         "",
         f"Training so far: {c['iterations']} iterations, {c['policy_steps'] / 1e6:.2f} M "
-        f"policy steps, {c['wall_hours']:.2f} h of wall time, {c['threads']} physics "
-        "thread(s).",
+        f"policy steps, {c['wall_hours']:.2f} h of wall time, physics on "
+        f"{c['threads'] or 'all'} CPU thread(s).",
         "",
         "| factor | value | success | target |",
         "|---|---|---|---|",
