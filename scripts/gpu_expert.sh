@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU call of at most 10 minutes (issue 42): the environment benchmark at 4096 and
+# One GPU call of at most 10 minutes: the environment benchmark at 4096 and
 # 16384 simulations on MuJoCo Warp, then the hardest real-clip expert continued on the
 # GPU from its committed run folder, exported and swept; the run folder's small files
 # come back under $OUT (copy them over the committed ones and commit).

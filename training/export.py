@@ -98,18 +98,8 @@ def export_run(run_dir: Path, out: Path, steps: int = 100,
 
 
 def _state(run_dir: Path, checkpoints: tuple[int, ...]) -> dict:
-    """The weights to export: the latest checkpoint's, or the average of kept ones."""
-    if not checkpoints:
-        return runs.load_checkpoint(run_dir)
-    states = []
-    for iteration in checkpoints:
-        path = Path(run_dir) / f"checkpoint_{iteration}.pt"
-        if not path.is_file():
-            kept = sorted(p.name for p in Path(run_dir).glob("checkpoint_*.pt"))
-            raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {iteration} "
-                                    f"(kept: {', '.join(kept) or 'none'})")  # fmt: skip
-        states.append(runs.load_checkpoint(path))
-    return states[0] if len(states) == 1 else runs.averaged(states)
+    """The weights to export: the latest checkpoint's, or the kept ones' (averaged)."""
+    return runs.load_kept(run_dir, checkpoints) if checkpoints else runs.load_checkpoint(run_dir)
 
 
 class LatentActor(torch.nn.Module):

@@ -214,6 +214,30 @@ def load_checkpoint(source: str | Path) -> dict:
     return torch.load(checkpoint_file(source), weights_only=True, map_location="cpu")
 
 
+def kept_file(run_dir: Path, iteration: int) -> Path:
+    """Where a run keeps its checkpoint of ``iteration`` (``Saving.keep_every``)."""
+    return Path(run_dir) / f"checkpoint_{iteration}.pt"
+
+
+def kept(run_dir: Path) -> list[int]:
+    """The iterations of the checkpoints a run kept, in order."""
+    return sorted(int(p.stem.removeprefix("checkpoint_"))
+                  for p in Path(run_dir).glob("checkpoint_*.pt"))  # fmt: skip
+
+
+def load_kept(run_dir: Path, iterations: tuple[int, ...]) -> dict:
+    """The kept checkpoints of ``iterations``: one loaded, or several averaged."""
+    states = []
+    for iteration in iterations:
+        path = kept_file(run_dir, iteration)
+        if not path.is_file():
+            have = ", ".join(map(str, kept(run_dir))) or "none"
+            raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {iteration} "
+                                    f"(kept: {have})")  # fmt: skip
+        states.append(load_checkpoint(path))
+    return states[0] if len(states) == 1 else averaged(states)
+
+
 def averaged(states: list[dict]) -> dict:
     """Checkpoints of one run averaged: every weight tensor the mean of theirs (a
     checkpoint soup: runs whose single checkpoints scatter around a level average into
@@ -221,16 +245,16 @@ def averaged(states: list[dict]) -> dict:
     last = states[-1]
 
     def mean(key: str, parts: list):
-        first = parts[-1]
-        if isinstance(first, dict):
-            if any(set(p) != set(first) for p in parts):
+        ref = parts[-1]
+        if isinstance(ref, dict):
+            if any(set(p) != set(ref) for p in parts):
                 raise ValueError(f"checkpoints to average differ in the entries of {key!r}")
-            return {k: mean(f"{key}.{k}", [p[k] for p in parts]) for k in first}
-        if not torch.is_tensor(first) or not first.is_floating_point():
-            return first
-        if any(p.shape != first.shape for p in parts):
+            return {k: mean(f"{key}.{k}", [p[k] for p in parts]) for k in ref}
+        if not torch.is_tensor(ref) or not ref.is_floating_point():
+            return ref
+        if any(p.shape != ref.shape for p in parts):
             raise ValueError(f"checkpoints to average differ in the shape of {key!r}")
-        return (sum(p.double() for p in parts) / len(parts)).to(first.dtype)
+        return (sum(p.double() for p in parts) / len(parts)).to(ref.dtype)
 
     weights = {k for k in last if k.endswith("state_dict") or k == "policy"}
     weights.discard("optimizer_state_dict")
@@ -244,7 +268,7 @@ def save_checkpoint(run_dir: Path, state: dict, iteration: int, saving: Saving) 
     with atomic_path(Path(run_dir) / CHECKPOINT) as tmp:
         torch.save(state, tmp)
     if saving.keep_every and iteration % saving.keep_every == 0:
-        with atomic_path(Path(run_dir) / f"checkpoint_{iteration}.pt") as tmp:
+        with atomic_path(kept_file(run_dir, iteration)) as tmp:
             torch.save(state, tmp)
 
 

@@ -30,7 +30,8 @@ REPORT = "verdict"  # verdict.json and verdict.md, in the run folder
 
 @dataclass(frozen=True)
 class Targets:
-    """What an expert must hold (issue 42): the default condition and every other one."""
+    """The success an expert must reach in the sweep: at the default condition, and at
+    every other one."""
 
     default: float = 0.9
     condition: float = 0.7
@@ -69,17 +70,14 @@ def retargeted(source: Path, folder: Path) -> Path:
     return clip
 
 
-def train(cfg: Stage1Config, run_dir: Path, clip: Path, minutes: float | None) -> int:
-    """Train (or continue) the expert on ``clip``; the iterations done."""
-    cfg = replace(cfg, motions=(str(clip),))
-    runner = stage1.train(cfg, run_dir, [load_clip(clip)], minutes=minutes)
-    return runner.current_learning_iteration
+def train(cfg: Stage1Config, run_dir: Path, clip: Path, minutes: float | None) -> None:
+    """Train (or continue) the expert on ``clip``."""
+    stage1.train(replace(cfg, motions=(str(clip),)), run_dir, [load_clip(clip)], minutes=minutes)
 
 
 def kept(run_dir: Path, last: int) -> tuple[int, ...]:
     """The iterations of the last ``last`` kept checkpoints (none kept: the latest)."""
-    iterations = sorted(int(p.stem.split("_")[1]) for p in run_dir.glob("checkpoint_*.pt"))
-    return tuple(iterations[-last:]) if last > 1 else ()
+    return tuple(runs.kept(run_dir)[-last:]) if last > 1 else ()
 
 
 def sweep(policy: Path, clip: Path, out: Path, episodes: int, seed: int, workers: int) -> dict:
