@@ -38,6 +38,10 @@ class RandomizationConfig:
     """Friction of the floor's contacts with the feet (which outrank it) and with the
     object (explicit pairs, ``robots.scene.floor_contacts``)."""
     gain_scale: tuple[float, float] = (0.85, 1.15)  # kp and kd, per joint
+    kp_common: tuple[float, float] = (1.0, 1.0)
+    """Every motor's kp times one draw per simulation, on top of ``gain_scale``: an error
+    the whole robot shares (supply voltage, motor constants), which independent per-joint
+    draws average away."""
     effort_scale: tuple[float, float] = (0.8, 1.0)  # the motors' torque limits, per joint
     joint_damping: tuple[float, float] = (0.0, 0.1)
     """N m s/rad per joint: what an unmodelled drive adds (Unitree's own G1 model: 0.05)."""
@@ -137,6 +141,9 @@ class ModelRandomizer:
         f["pair_solref"][ids, :, 0] = tc
         kp = rng.uniform(*c.gain_scale, (n, nj))
         kd = rng.uniform(*c.gain_scale, (n, nj))
+        low, high = c.kp_common
+        # a point range draws nothing, so the runs that predate it replay their draws
+        kp = kp * (rng.uniform(low, high, n)[:, None] if high > low else low)
         f["actuator_gainprm"][ids, :, 0] = base["actuator_gainprm"][:, 0] * kp
         f["actuator_biasprm"][ids, :, 1] = base["actuator_biasprm"][:, 1] * kp
         f["actuator_biasprm"][ids, :, 2] = base["actuator_biasprm"][:, 2] * kd

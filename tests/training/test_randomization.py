@@ -103,6 +103,17 @@ def test_the_motors_produce_the_drawn_gains_and_torque_limits(holding):
     assert np.ptp(kps / base_kp, axis=0).min() > 0  # each joint its own draw
 
 
+def test_a_robot_wide_kp_draw_scales_every_motor_of_a_simulation_alike():
+    rc = replace(QUIET, gain_scale=(1.0, 1.0), kp_common=(0.85, 1.15))
+    env = HoiEnv([load_clip(CLIP)], EnvConfig(num_envs=N, num_threads=1, randomization=rc))
+    base = env.model.actuator_gainprm[:, 0]
+    scale = np.array([env.backend.batch.get_model(i).actuator_gainprm[:, 0] / base
+                      for i in range(N)])  # fmt: skip
+    np.testing.assert_allclose(scale, scale[:, :1].repeat(scale.shape[1], axis=1), rtol=1e-12)
+    assert len(set(scale[:, 0].round(9))) == N and np.all(np.abs(scale - 1) <= 0.15 + 1e-12)
+    np.testing.assert_allclose(env.randomizer.drawn()["gain_scale"], scale[:, 0])
+
+
 def test_joint_damping_and_friction_loss_act_in_the_step(holding):
     _, sims = holding
     for model, data in sims:
