@@ -203,9 +203,10 @@ class Export:
     run: Annotated[Path, tyro.conf.Positional]
     out: Path | None = None
     """Where to write the policy (default: policy.onnx in the run folder)."""
-    checkpoint: tuple[int, ...] = ()
-    """Kept checkpoints' iterations (``checkpoint_N.pt``) instead of the latest; with
-    several, their weights averaged (``--checkpoint 5750 6000 6250``)."""
+    checkpoint: tuple[str, ...] = ()
+    """Kept checkpoints' iterations (``checkpoint_N.pt``) instead of the latest, or
+    checkpoint files (of the run this one continues); with several, their weights
+    averaged (``--checkpoint 5750 6000 6250``)."""
 
     def run_(self) -> None:
         out = self.out or self.run / "policy.onnx"

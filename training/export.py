@@ -73,9 +73,9 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
 
 
 def export_run(run_dir: Path, out: Path, steps: int = 100,
-               checkpoints: tuple[int, ...] = ()) -> dict:  # fmt: skip
-    """Export a Stage 1 run's policy (``checkpoints``: kept iterations, their weights
-    averaged, instead of the latest), recording ``steps`` control steps of observations
+               checkpoints: tuple[int | str, ...] = ()) -> dict:  # fmt: skip
+    """Export a Stage 1 run's policy (``checkpoints``: kept iterations or checkpoint
+    files, ``runs.load_kept``, their weights averaged, instead of the latest), recording ``steps`` control steps of observations
     from the run's own environment (no randomization) for the parity check."""
     env, _ = expert_environment(run_dir, 8)
     vec, policy = trained_policy(run_dir, env, _state(run_dir, checkpoints))
@@ -97,7 +97,7 @@ def export_run(run_dir: Path, out: Path, steps: int = 100,
     return json.loads(json.dumps(report))
 
 
-def _state(run_dir: Path, checkpoints: tuple[int, ...]) -> dict:
+def _state(run_dir: Path, checkpoints: tuple[int | str, ...]) -> dict:
     """The weights to export: the latest checkpoint's, or the kept ones' (averaged)."""
     return runs.load_kept(run_dir, checkpoints) if checkpoints else runs.load_checkpoint(run_dir)
 
@@ -126,10 +126,10 @@ def latent_metadata(run, stage: int, clips=()) -> dict[str, str]:
 
 
 def export_latent(run_dir: Path, out: Path, steps: int = 50,
-                  checkpoints: tuple[int, ...] = ()) -> dict:  # fmt: skip
+                  checkpoints: tuple[int | str, ...] = ()) -> dict:  # fmt: skip
     """Export a Stage 2 or Stage 3 run's prior + decoder (the encoder and the
-    reconstruction head stay behind; ``checkpoints``: kept iterations, their weights
-    averaged, instead of the latest), recording ``steps`` control steps of inputs of its
+    reconstruction head stay behind; ``checkpoints``: kept iterations or checkpoint
+    files, their weights averaged, instead of the latest), recording ``steps`` control steps of inputs of its
     Stage 2 environment for the parity check (half with latent noise, a quarter with the
     get-up token on)."""
     cfg, stage = runs.latent_config(run_dir)

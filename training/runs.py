@@ -225,17 +225,22 @@ def kept(run_dir: Path) -> list[int]:
                   for p in Path(run_dir).glob("checkpoint_*.pt"))  # fmt: skip
 
 
-def load_kept(run_dir: Path, iterations: tuple[int, ...]) -> dict:
-    """The kept checkpoints of ``iterations``: one loaded, or several averaged."""
-    states = []
-    for iteration in iterations:
-        path = kept_file(run_dir, iteration)
-        if not path.is_file():
-            have = ", ".join(map(str, kept(run_dir))) or "none"
-            raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {iteration} "
-                                    f"(kept: {have})")  # fmt: skip
-        states.append(load_checkpoint(path))
+def load_kept(run_dir: Path, checkpoints: tuple[int | str, ...]) -> dict:
+    """The ``checkpoints``: iterations the run kept, or checkpoint files (those of the
+    run it continues: a soup across the continuation); one loaded, or several averaged."""
+    states = [load_checkpoint(_kept_or_file(run_dir, c)) for c in checkpoints]
     return states[0] if len(states) == 1 else averaged(states)
+
+
+def _kept_or_file(run_dir: Path, checkpoint: int | str) -> Path:
+    if not str(checkpoint).isdigit():
+        return Path(checkpoint).resolve()
+    path = kept_file(run_dir, int(checkpoint))
+    if not path.is_file():
+        have = ", ".join(map(str, kept(run_dir))) or "none"
+        raise FileNotFoundError(f"{run_dir} kept no checkpoint of iteration {checkpoint} "
+                                f"(kept: {have})")  # fmt: skip
+    return path
 
 
 def averaged(states: list[dict]) -> dict:

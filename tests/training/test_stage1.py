@@ -75,12 +75,14 @@ def test_stepped_learning_rate_and_kept_checkpoints(tmp_path, clip):
         "checkpoint_0.pt",
         "checkpoint_2.pt",
     ]
-    # exported from kept checkpoints: one as it is, two with their weights averaged
+    # exported from kept checkpoints: one as it is, two with their weights averaged, a
+    # file (another run's, e.g. the one this run continues) beside a kept iteration
     first, second = (torch.load(run / f"checkpoint_{i}.pt", weights_only=True)["actor_state_dict"]
                      for i in (0, 2))  # fmt: skip
-    for kept, expected in (((0,), first["mlp.0.bias"]),
-                           ((0, 2), (first["mlp.0.bias"] + second["mlp.0.bias"]) / 2)):  # fmt: skip
-        out = tmp_path / f"policy_{len(kept)}.onnx"
+    mean = (first["mlp.0.bias"] + second["mlp.0.bias"]) / 2
+    for i, (kept, expected) in enumerate((((0,), first["mlp.0.bias"]), ((0, 2), mean),
+                                          ((str(run / "checkpoint_2.pt"), 0), mean))):  # fmt: skip
+        out = tmp_path / f"policy_{i}.onnx"
         export_run(run, out, steps=2, checkpoints=kept)
         bias = next(t for t in onnx.load(str(out)).graph.initializer if tuple(t.dims) == (32,))
         assert torch.allclose(torch.from_numpy(numpy_helper.to_array(bias).copy()), expected)
