@@ -75,8 +75,9 @@ def export_onnx(model: torch.nn.Module, inputs: dict[str, np.ndarray], metadata:
 def export_run(run_dir: Path, out: Path, steps: int = 100,
                checkpoints: tuple[int | str, ...] = ()) -> dict:  # fmt: skip
     """Export a Stage 1 run's policy (``checkpoints``: kept iterations or checkpoint
-    files, ``runs.load_kept``, their weights averaged, instead of the latest), recording ``steps`` control steps of observations
-    from the run's own environment (no randomization) for the parity check."""
+    files, ``runs.load_kept``, their weights averaged, instead of the latest), recording
+    ``steps`` control steps of observations from the run's own environment (no
+    randomization) for the parity check."""
     env, _ = expert_environment(run_dir, 8)
     vec, policy = trained_policy(run_dir, env, _state(run_dir, checkpoints))
     obs = vec.get_observations()
@@ -129,9 +130,9 @@ def export_latent(run_dir: Path, out: Path, steps: int = 50,
                   checkpoints: tuple[int | str, ...] = ()) -> dict:  # fmt: skip
     """Export a Stage 2 or Stage 3 run's prior + decoder (the encoder and the
     reconstruction head stay behind; ``checkpoints``: kept iterations or checkpoint
-    files, their weights averaged, instead of the latest), recording ``steps`` control steps of inputs of its
-    Stage 2 environment for the parity check (half with latent noise, a quarter with the
-    get-up token on)."""
+    files, their weights averaged, instead of the latest), recording ``steps`` control
+    steps of inputs of its Stage 2 environment for the parity check (half with latent
+    noise, a quarter with the get-up token on)."""
     cfg, stage = runs.latent_config(run_dir)
     run = Stage2(replace(cfg, placement=Placement(num_envs=8, threads=1), steps_per_iter=steps),
                  runs.load_clips(cfg.motions))  # fmt: skip
