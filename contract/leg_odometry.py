@@ -10,10 +10,13 @@ the kinematics' derivative along ``dq``. The stance foot is the lower one. Nothi
 differenced over time, so the estimate is not a step late and does not depend on how
 regularly the steps come. ``pelvis_velocity_of`` gives the same estimate from a whole
 simulated state (training's batches, numpy or torch): the truth less the stance foot's
-own velocity. numpy (and torch for the batches).
+own velocity. ``OdometryTrail`` keeps the estimates of the last steps, to carry a late
+tracked pelvis position to now. numpy (and torch for the batches).
 """
 
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 from array_api_compat import device
@@ -57,3 +60,36 @@ def pelvis_velocity_of(state: HoiState):
     stance = xp.argmin(state.body_pos[:, feet, 2], axis=1)
     rows = xp.arange(state.body_pos.shape[0], device=device(state.body_pos))
     return state.root_lin_vel - state.body_lin_vel[rows, feet[stance]]
+
+
+class OdometryTrail:
+    """Leg odometry's pelvis velocities of the last policy steps by time (the node's
+    clock), each held until the next: how far they say the pelvis moved since a past
+    instant, such as a tracker's late capture (``contract.tracker.TrackedBody.carried``)."""
+
+    SPAN = 0.5  # s of velocities kept
+    MAX_GAP = 0.05  # s a velocity is held at most: longer without a step breaks the trail
+
+    def __init__(self):
+        self._times: deque[float] = deque()
+        self._velocities: deque[np.ndarray] = deque()
+
+    def add(self, now: float, velocity) -> None:
+        """The pelvis velocity (3,) estimated at ``now``."""
+        self._times.append(now)
+        self._velocities.append(np.asarray(velocity, dtype=np.float64).reshape(3))
+        while now - self._times[0] > self.SPAN:
+            self._times.popleft()
+            self._velocities.popleft()
+
+    def moved(self, since: float, now: float) -> np.ndarray | None:
+        """(3,) the displacement from ``since`` to ``now``; None where the trail does not
+        cover that time (no velocity at or before ``since``, or a gap over ``MAX_GAP``)."""
+        t = np.array(self._times)
+        if not len(t) or t[0] > since:
+            return None
+        ends = np.append(t[1:], now)
+        held = np.clip(np.minimum(ends, now) - np.maximum(t, since), 0.0, None)
+        if np.any((ends - t)[held > 0] > self.MAX_GAP):
+            return None
+        return held @ np.array(self._velocities)

@@ -1,6 +1,7 @@
 """A tracked body as the node uses it: the latest valid capture, its velocity from
 consecutive captures, and its pose extrapolated over the tracker's latency and the
-sample's age, so the policy sees where the body is now rather than where it was.
+sample's age, so the policy sees where the body is now rather than where it was; a
+tracked pelvis is carried to now by leg odometry instead (``TrackedBody.carried``).
 
 Velocities come from the capture stamps (the tracker's clock), ages from the node's
 own clock at reception, so the two machines' clocks never need to agree. The same
@@ -145,10 +146,17 @@ class TrackedBody:
                                 self._ang_vel[None], np.array([ahead]))  # fmt: skip
             return tuple(x[0] for x in moved)
 
-
-def advance(pos, lin_vel, ahead):
-    """(N, 3) positions seen ``ahead`` (N,) s ago, moved on at their linear velocity."""
-    return pos + lin_vel * ahead[:, None]
+    def carried(self, now: float, trail) -> np.ndarray:
+        """(3,) the position now: the fit at the latest capture carried on by leg
+        odometry's ``trail`` (``contract.leg_odometry.OdometryTrail``) since the capture,
+        where it covers that time, else at the fitted velocity (``pose``). The fitted
+        velocity is the mean over the window, half a window older than the capture, and
+        then the latency passes: odometry sees the motion since without that lag."""
+        with self._lock:
+            moved = trail.moved(self._received - self.latency, now)
+            if moved is not None:
+                return self._pos + moved
+        return self.pose(now)[0]
 
 
 def extrapolate(pos, q, lin_vel, ang_vel, ahead):
@@ -161,21 +169,17 @@ def extrapolate(pos, q, lin_vel, ang_vel, ahead):
     q = xp.asarray(q, copy=True)
     q[turning] = quat.multiply(quat.from_axis_angle(turn[turning], angle[turning]), q[turning])
     lin_vel, ang_vel = (xp.asarray(v, copy=True) for v in (lin_vel, ang_vel))
-    return advance(pos, lin_vel, ahead), quat.normalize(q), lin_vel, ang_vel
+    return pos + lin_vel * ahead[:, None], quat.normalize(q), lin_vel, ang_vel
 
 
-def with_tracked(state: HoiState, tracked_object: tuple | None, tracked_pelvis: tuple | None):
-    """``state`` (N = 1) with the tracked object's pose and velocities, and the tracked
-    pelvis position and linear velocity, where given (``TrackedBody.pose``); the node's
-    estimator and sim2sim's tracker model both go through here."""
-    changes = {}
-    if tracked_object is not None:
-        pos, q, lin, ang = (np.asarray(x, dtype=np.float64)[None] for x in tracked_object)
-        changes.update(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
-    if tracked_pelvis is not None:
-        pos, _, lin, _ = (np.asarray(x, dtype=np.float64)[None] for x in tracked_pelvis)
-        changes.update(root_pos=pos, root_lin_vel=lin)
-    return replace(state, **changes) if changes else state
+def with_tracked(state: HoiState, tracked_object: tuple | None) -> HoiState:
+    """``state`` (N = 1) with the tracked object's pose and velocities where given
+    (``TrackedBody.pose``); the node's estimator and sim2sim's tracker model both go
+    through here."""
+    if tracked_object is None:
+        return state
+    pos, q, lin, ang = (np.asarray(x, dtype=np.float64)[None] for x in tracked_object)
+    return replace(state, object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ import tyro
 from contract import playback
 from contract.estimator import estimate_state
 from contract.goals.features import GOAL_TOLERANCE
+from contract.leg_odometry import OdometryTrail
 from contract.observations import projected_gravity_of
 from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning
@@ -212,6 +213,7 @@ class G1Node:
             raise ValueError("--tracker and --object-from-reference exclude each other")
         bodies = (OBJECT, PELVIS) if args.tracker else ()
         self.tracked = {body: TrackedBody(args.tracker_latency) for body in bodies}
+        self.odometry = OdometryTrail()  # the inference thread's own
         self.log = SessionLog(args.log)
         self.limits = SafetyLimits()
         self.stand_kp, self.stand_kd = g1.gains("stand")
@@ -273,15 +275,16 @@ class G1Node:
         if body is not None and msg["valid"]:
             body.add(float(msg["stamp"]), msg["position"], msg["quaternion"], self.clock())
 
-    def tracked_poses(self, now: float) -> tuple[tuple | None, tuple | None]:
-        """(object, pelvis) poses from the tracker, None where not tracked or stale."""
+    def tracked_poses(self, now: float) -> tuple[tuple | None, np.ndarray | None]:
+        """(object pose, pelvis position) from the tracker, None where not tracked or
+        stale; the pelvis carried to now by the leg odometry of the last policy steps."""
         if not self.tracked:
             return None, None
         limit = self.args.tracker_stale
         obj, pelvis = self.tracked[OBJECT], self.tracked[PELVIS]
         return (
             obj.pose(now) if obj.age(now) <= limit else None,
-            pelvis.pose(now) if pelvis.age(now) <= limit else None,
+            pelvis.carried(now, self.odometry) if pelvis.age(now) <= limit else None,
         )
 
     def _on_malformed(self, _) -> None:
@@ -371,10 +374,11 @@ class G1Node:
     def infer(self, q, dq, imu, gyro) -> np.ndarray:
         """One policy step's raw actions from one cycle's sensors (on the inference
         thread): state estimate, observation and goal tokens, inference, output checks."""
-        runner = self.runner
-        tracked_object, tracked_pelvis = self.tracked_poses(self.clock())
+        runner, now = self.runner, self.clock()
+        tracked_object, pelvis_position = self.tracked_poses(now)
         state = estimate_state(q, dq, imu, gyro, runner.reference()[0], tracked_object,
-                               tracked_pelvis)  # fmt: skip
+                               pelvis_position)  # fmt: skip
+        self.odometry.add(now, state.root_lin_vel[0])
         runner.follow_goals(state)  # a pinned goal holds the clock; a chain moves on
         raw = runner.infer(runner.inputs(state))
         if not np.all(np.isfinite(raw)):

@@ -21,6 +21,7 @@ from contract.estimator import estimate_state
 from contract.goals.chain import ChainGoal
 from contract.goals.features import GOAL_TOLERANCE
 from contract.judge import StepJudge
+from contract.leg_odometry import OdometryTrail
 from contract.metrics import AttemptStats
 from contract.policy import Policy
 from contract.reference import ONLY_CLIP
@@ -144,6 +145,7 @@ class Sim2Sim:
         self.tracker = SimulatedTracker(self.s.tracker, self.rng)
         seen = (OBJECT, PELVIS) if self.s.sensing == "tracker" else (OBJECT,)
         self.tracked = {body: TrackedBody(self.s.tracker.latency) for body in seen}
+        self.odometry = OdometryTrail()
         if self.s.sensing != "true":  # the first captures have arrived before the start
             for body, (pos, q) in self._poses().items():
                 self.tracked[body].add(-1.0, pos, q, self.data.time)
@@ -176,10 +178,13 @@ class Sim2Sim:
         if self.s.sensing == "true":
             return state
         t = self.data.time
-        poses = {body: tracked.pose(t) for body, tracked in self.tracked.items()}
-        return estimate_state(state.joint_pos[0], state.joint_vel[0], state.root_quat[0],
-                              state.root_ang_vel[0], self.runner.reference()[0],
-                              poses[OBJECT], poses.get(PELVIS))  # fmt: skip
+        pelvis = self.tracked.get(PELVIS)
+        pelvis_position = None if pelvis is None else pelvis.carried(t, self.odometry)
+        estimate = estimate_state(state.joint_pos[0], state.joint_vel[0], state.root_quat[0],
+                                  state.root_ang_vel[0], self.runner.reference()[0],
+                                  self.tracked[OBJECT].pose(t), pelvis_position)  # fmt: skip
+        self.odometry.add(t, estimate.root_lin_vel[0])
+        return estimate
 
     def _poses(self) -> dict:
         """The tracked bodies' true poses now."""

@@ -1,8 +1,9 @@
 """A tracker's latency in training: the policy sees the object where a tracker saw it a
 drawn number of control steps ago, moved on over that time at the velocity the node
 estimates, as the robot node extrapolates a late capture (``contract.tracker``); where
-the tracker also sees the pelvis, its position and linear velocity likewise (what the
-node takes from a tracked pelvis, ``contract.tracker.with_tracked``).
+the tracker also sees the pelvis, its position as late, carried to now by leg
+odometry's velocities of the steps since (``contract.tracker.TrackedBody.carried``),
+and its velocity leg odometry's now (``contract.leg_odometry``).
 
 The node's velocities are a line fit through the captures of its window (0.1 s): for a
 smoothly moving body that is the mean velocity over the window, half a window older
@@ -20,8 +21,9 @@ import numpy as np
 from array_api_compat import device
 
 from common.array_namespace import namespace
+from contract.leg_odometry import pelvis_velocity_of
 from contract.state import HoiState
-from contract.tracker import TrackedBody, advance, extrapolate
+from contract.tracker import TrackedBody, extrapolate
 from robots import quat
 
 
@@ -38,16 +40,12 @@ def _line_fit_noise(captures: int, period: float) -> tuple[float, float]:
 FIT_POSITION, FIT_VELOCITY = _line_fit_noise(10, 0.01)
 
 
-# (position, velocity) fields of the tracked bodies
-TRACKED_PAIRS = (("object_pos", "object_lin_vel"), ("root_pos", "root_lin_vel"))
-
-
 class TrackerDelay:
     """The tracked bodies' recent true states per simulation, and each simulation's
     latency in steps."""
 
     OBJECT = ("object_pos", "object_quat", "object_lin_vel", "object_ang_vel")
-    PELVIS = ("root_pos", "root_lin_vel")
+    PELVIS = ("root_pos", "odometry")
 
     def __init__(self, n: int, most_steps: int, control_hz: float, pelvis: bool = False,
                  like=None, rng=None, window: float = TrackedBody.WINDOW):  # fmt: skip
@@ -79,8 +77,9 @@ class TrackerDelay:
         """``state`` with the tracked bodies as the tracker reports them. Records the
         true state: call once per control step."""
         xp, seen, h = namespace(state.object_pos), {}, self.history
+        now = {"odometry": pelvis_velocity_of(state)} if "odometry" in h else {}
         for name, past in h.items():
-            value = getattr(state, name)
+            value = now[name] if name in now else getattr(state, name)
             past[1:] = xp.asarray(past[:-1], copy=True)
             past[0] = value
             past[:, self.fresh] = value[self.fresh]
@@ -88,22 +87,22 @@ class TrackerDelay:
         self.fresh[:] = False
         # the node's velocities: the mean over the window that ends at the capture
         first, span = self.steps + self.window, self.window / self.control_hz
-        for position, velocity in TRACKED_PAIRS:
-            if position in h:
-                seen[velocity] = (seen[position] - h[position][first, self.rows]) / span
+        seen["object_lin_vel"] = (seen["object_pos"] - h["object_pos"][first, self.rows]) / span
         earlier = quat.conjugate(h["object_quat"][first, self.rows])
         seen["object_ang_vel"] = quat.log(quat.multiply(seen["object_quat"], earlier)) / span
-        ahead = self.steps / self.control_hz
-        pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT), ahead)
+        pos, q, lin, ang = extrapolate(*(seen[f] for f in self.OBJECT),
+                                       self.steps / self.control_hz)  # fmt: skip
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
-        if "root_pos" in seen:
-            late.update(root_pos=advance(seen["root_pos"], seen["root_lin_vel"], ahead),
-                        root_lin_vel=seen["root_lin_vel"])  # fmt: skip
+        if "odometry" in h:  # the steps since the capture, each velocity held for one
+            since = xp.arange(h["odometry"].shape[0], device=device(pos))[:, None]
+            held = xp.astype((since >= 1) & (since <= self.steps), pos.dtype)
+            moved = xp.sum(held[..., None] * h["odometry"], axis=0) / self.control_hz
+            late.update(root_pos=seen["root_pos"] + moved, root_lin_vel=now["odometry"])
         if self.rng is not None:
-            for position, velocity in TRACKED_PAIRS:
-                if position in late:
-                    late[position] = late[position] + self._noise(FIT_POSITION)
-                    late[velocity] = late[velocity] + self._noise(FIT_VELOCITY)
+            late["object_pos"] = late["object_pos"] + self._noise(FIT_POSITION)
+            late["object_lin_vel"] = late["object_lin_vel"] + self._noise(FIT_VELOCITY)
+            if "root_pos" in late:
+                late["root_pos"] = late["root_pos"] + self._noise(FIT_POSITION)
         return replace(state, **late)
 
     def _noise(self, scale: float):

@@ -52,6 +52,19 @@ def test_unmeasured_quantities_come_from_the_reference(refs):
     assert not np.array_equal(s.root_pos, ref.root_pos)  # copies: the reference is intact
 
 
+def test_a_tracked_pelvis_places_the_bodies_and_leg_odometry_gives_its_velocity(refs):
+    from contract.leg_odometry import pelvis_velocity
+
+    ref, _ = refs.state(np.zeros(1, int), np.array([3]))
+    at = ref.root_pos[0] + [0.1, -0.2, 0.05]
+    s = estimate_state(ref.joint_pos[0], ref.joint_vel[0], ref.root_quat[0], np.zeros(3), ref,
+                       pelvis_position=at)  # fmt: skip
+    np.testing.assert_allclose(s.root_pos[0], at)
+    np.testing.assert_allclose(s.body_pos - at, ref.body_pos - ref.root_pos[:, None], atol=1e-9)
+    odometry = pelvis_velocity(ref.root_quat, ref.joint_pos, ref.joint_vel, np.zeros((1, 3)))
+    np.testing.assert_allclose(s.root_lin_vel, odometry, atol=1e-9)
+
+
 def test_imu_quaternion_is_normalized_and_moves_the_bodies(refs):
     ref, _ = refs.state(np.zeros(1, int), np.array([0]))
     turned = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.array([0.5]))[0]

@@ -1,7 +1,8 @@
 import mujoco
 import numpy as np
+import pytest
 
-from contract.leg_odometry import pelvis_velocity
+from contract.leg_odometry import OdometryTrail, pelvis_velocity
 from robots import g1
 from robots.g1.mjcf import g1_spec
 
@@ -38,3 +39,19 @@ def test_standing_still_in_the_default_pose_reads_zero():
     out = pelvis_velocity(np.array([[1.0, 0, 0, 0]]), g1.DEFAULT_POS[None], np.zeros((1, 29)),
                           np.zeros((1, 3)))  # fmt: skip
     np.testing.assert_allclose(out, 0.0, atol=1e-12)
+
+
+def test_the_trail_integrates_each_velocity_until_the_next_and_knows_its_gaps():
+    trail = OdometryTrail()
+    assert trail.moved(0.0, 0.1) is None  # nothing yet
+    for t, v in ((0.00, 1.0), (0.02, 2.0), (0.04, 3.0)):
+        trail.add(t, [v, 0.0, -v])
+    # from 0.01: half a step at 1, a step at 2, then 3 until now
+    np.testing.assert_allclose(trail.moved(0.01, 0.05), [0.01 + 0.04 + 0.03, 0.0, -0.08])
+    np.testing.assert_allclose(trail.moved(0.05, 0.05), 0.0)
+    assert trail.moved(-0.01, 0.05) is None  # before the trail begins
+    assert trail.moved(0.01, 0.04 + OdometryTrail.MAX_GAP + 0.01) is None  # no step for long
+    trail.add(0.2, [9.0, 0.0, 0.0])  # steps stopped and started again
+    assert trail.moved(0.03, 0.21) is None and trail.moved(0.2, 0.21)[0] == pytest.approx(0.09)
+    trail.add(0.2 + OdometryTrail.SPAN + 0.01, [0.0, 0.0, 0.0])
+    assert trail.moved(0.1, 0.75) is None  # older velocities are dropped

@@ -4,6 +4,7 @@ captures, the pose extrapolated over latency and age, stale and invalid samples.
 import numpy as np
 import pytest
 
+from contract.leg_odometry import OdometryTrail
 from contract.tracker import TrackedBody
 from deploy.protocol.messages import MessageError
 from deploy.protocol.tracking import TRACKED_LAYOUT, TrackedPose_, tracked_pose
@@ -42,6 +43,19 @@ def test_the_pose_is_extrapolated_over_latency_and_age():
     np.testing.assert_allclose(lin, [0.5, 0.0, 0.1], atol=1e-9)
     np.testing.assert_allclose(ang, [0.0, 0.0, 1.0], atol=1e-9)
     assert body.age(0.06) == pytest.approx(0.01)
+
+
+def test_a_late_pelvis_is_carried_to_now_by_leg_odometry():
+    body, trail = TrackedBody(latency=0.03), OdometryTrail()
+    for t in (0.0, 0.01, 0.02):
+        body.add(t, *turning(t), received=t + 0.03)
+    fitted = body.pose(now=0.05)[0]
+    # no odometry back to the capture (0.02): the fitted velocity carries it
+    np.testing.assert_allclose(body.carried(0.05, trail), fitted, atol=1e-12)
+    for t in (0.0, 0.02, 0.04):
+        trail.add(t, [2.0, 0.0, 0.0])
+    np.testing.assert_allclose(body.carried(0.05, trail), turning(0.02)[0] + [0.06, 0.0, 0.0],
+                               atol=1e-9)  # fmt: skip
 
 
 def test_old_repeated_and_first_samples():

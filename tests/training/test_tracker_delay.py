@@ -2,7 +2,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from contract.state import HoiState
+from contract.leg_odometry import OdometryTrail
+from contract.state import KEY_BODIES, HoiState
 from contract.tracker import TrackedBody, extrapolate
 from robots import quat
 from tests.states import resting_state
@@ -58,20 +59,48 @@ def test_the_velocity_lags_as_the_nodes_line_fit_does():
     np.testing.assert_allclose(seen.object_lin_vel[0], lin, atol=1e-9)
 
 
-def test_a_tracked_pelvis_arrives_as_late_as_the_object():
+def walking(t: float, n: int = 2) -> HoiState:
+    """The pelvis walking on at 0.3 m/s along x, its feet slipping at 0.1 + t m/s: leg
+    odometry (the truth less the stance foot's motion) says 0.2 - t."""
+    feet = np.zeros((n, len(KEY_BODIES), 3))
+    feet[..., 0] = 0.1 + t
+    return replace(accelerating(t, n), root_pos=np.tile([0.3 * t, 0.0, 0.75], (n, 1)),
+                   root_lin_vel=np.tile([0.3, 0.0, 0.0], (n, 1)), body_lin_vel=feet)  # fmt: skip
+
+
+def test_a_tracked_pelvis_arrives_late_and_is_carried_on_by_leg_odometry():
     hz = 50.0
     delay = TrackerDelay(2, most_steps=2, control_hz=hz, pelvis=True)
     delay.restart(np.arange(2), np.array([0, 2]))
-    for k in range(10):  # the pelvis walks on at 0.3 m/s
-        t = k / hz
-        moving = replace(accelerating(t, 2), root_pos=np.tile([0.3 * t, 0.0, 0.75], (2, 1)),
-                         root_lin_vel=np.tile([0.3, 0.0, 0.0], (2, 1)))  # fmt: skip
-        seen = delay.observe(moving)
-    np.testing.assert_allclose(seen.root_pos, moving.root_pos)  # caught up at 0.3 m/s
-    np.testing.assert_allclose(seen.root_lin_vel, [[0.3, 0.0, 0.0]] * 2, atol=1e-12)
-    # Where it was two steps ago: before the extrapolation, the late sim's capture.
-    assert np.isclose(delay.history["root_pos"][2, 1, 0], 0.3 * 7 / hz)
+    for k in range(10):
+        seen = delay.observe(walking(k / hz))
+    now = 9 / hz
+    np.testing.assert_allclose(seen.root_lin_vel, [[0.2 - now, 0.0, 0.0]] * 2, atol=1e-12)
+    np.testing.assert_allclose(seen.root_pos[0], walking(now).root_pos[0])  # no latency
+    # two steps late: the capture, then each step since at the odometry of its start
+    carried = sum(0.2 - (now - j / hz) for j in (1, 2)) / hz
+    np.testing.assert_allclose(seen.root_pos[1, 0], 0.3 * (now - 2 / hz) + carried, atol=1e-12)
     assert not seen.root_quat[:, 1:].any()  # the orientation stays the IMU's
+
+
+def test_the_node_carries_a_tracked_pelvis_as_training_does():
+    """The node's capture fit and odometry trail (100 Hz captures 40 ms late, 50 Hz
+    policy steps) give the pelvis training gives it two steps late."""
+    hz, latency = 50.0, 0.04
+    body, trail = TrackedBody(latency), OdometryTrail()
+    delay = TrackerDelay(1, most_steps=2, control_hz=hz, pelvis=True)
+    delay.restart(np.arange(1), np.array([2]))
+    q, captured = np.array([1.0, 0.0, 0.0, 0.0]), 0
+    for k in range(12):
+        now = k / hz
+        while captured / 100 + latency <= now + 1e-9:  # the captures delivered by now
+            stamp = captured / 100
+            body.add(stamp, walking(stamp, 1).root_pos[0], q, received=stamp + latency)
+            captured += 1
+        seen = delay.observe(walking(now, 1))
+        if k >= 4:  # the node's trail covers the capture's age
+            np.testing.assert_allclose(body.carried(now, trail), seen.root_pos[0], atol=1e-12)
+        trail.add(now, seen.root_lin_vel[0])
 
 
 def test_a_restarted_simulation_starts_from_its_new_state():
