@@ -5,8 +5,8 @@ Measured: joint angles and speeds, pelvis orientation and angular velocity (IMU)
 pelvis linear velocity by leg odometry (``contract.leg_odometry``); the object's pose
 and velocity, and the pelvis position, where a tracker gives them (``contract.tracker``:
 the pelvis's late capture carried to now by the odometry). What no source gives is
-taken from the reference motion (open loop). Key-body positions come from forward kinematics of the
-measured joints placed at the pelvis position. numpy + mujoco only.
+taken from the reference motion (open loop). Key-body positions come from forward
+kinematics of the measured joints placed at the pelvis position. numpy + mujoco only.
 """
 
 from __future__ import annotations

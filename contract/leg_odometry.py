@@ -89,7 +89,7 @@ class OdometryTrail:
         if not len(t) or t[0] > since:
             return None
         ends = np.append(t[1:], now)
-        held = np.clip(np.minimum(ends, now) - np.maximum(t, since), 0.0, None)
+        held = np.clip(ends - np.maximum(t, since), 0.0, None)
         if np.any((ends - t)[held > 0] > self.MAX_GAP):
             return None
         return held @ np.array(self._velocities)

@@ -77,9 +77,9 @@ class TrackerDelay:
         """``state`` with the tracked bodies as the tracker reports them. Records the
         true state: call once per control step."""
         xp, seen, h = namespace(state.object_pos), {}, self.history
-        now = {"odometry": pelvis_velocity_of(state)} if "odometry" in h else {}
+        odometry = pelvis_velocity_of(state) if "odometry" in h else None
         for name, past in h.items():
-            value = now[name] if name in now else getattr(state, name)
+            value = odometry if name == "odometry" else getattr(state, name)
             past[1:] = xp.asarray(past[:-1], copy=True)
             past[0] = value
             past[:, self.fresh] = value[self.fresh]
@@ -94,10 +94,10 @@ class TrackerDelay:
                                        self.steps / self.control_hz)  # fmt: skip
         late = dict(object_pos=pos, object_quat=q, object_lin_vel=lin, object_ang_vel=ang)
         if "odometry" in h:  # the steps since the capture, each velocity held for one
-            since = xp.arange(h["odometry"].shape[0], device=device(pos))[:, None]
-            held = xp.astype((since >= 1) & (since <= self.steps), pos.dtype)
+            ago = xp.arange(h["odometry"].shape[0], device=device(pos))[:, None]
+            held = xp.astype((ago >= 1) & (ago <= self.steps), pos.dtype)
             moved = xp.sum(held[..., None] * h["odometry"], axis=0) / self.control_hz
-            late.update(root_pos=seen["root_pos"] + moved, root_lin_vel=now["odometry"])
+            late.update(root_pos=seen["root_pos"] + moved, root_lin_vel=odometry)
         if self.rng is not None:
             late["object_pos"] = late["object_pos"] + self._noise(FIT_POSITION)
             late["object_lin_vel"] = late["object_lin_vel"] + self._noise(FIT_VELOCITY)
