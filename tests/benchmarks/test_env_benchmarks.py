@@ -18,7 +18,8 @@ def run(*args: str) -> str:
     return out.stdout
 
 
-@pytest.mark.parametrize("backend", ["batch", "warp"])
+# MuJoCo Warp on the CPU compiles its kernels for half a minute: slow
+@pytest.mark.parametrize("backend", ["batch", pytest.param("warp", marks=pytest.mark.slow)])
 def test_env_speed_runs(backend):
     if backend == "warp":
         pytest.importorskip("mujoco_warp")
@@ -30,6 +31,7 @@ def test_env_speed_runs(backend):
     assert all(("raw from the env's states" in line) == (backend == "warp") for line in lines)
 
 
+@pytest.mark.slow
 def test_env_dispatch_runs():
     pytest.importorskip("mujoco_warp")
     out = run("benchmarks/env_dispatch.py", "--num-envs", "4", "--steps", "3", "--top", "2")

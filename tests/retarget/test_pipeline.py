@@ -58,30 +58,37 @@ def test_missing_joints_are_named(short_synthetic):
         retarget(m)
 
 
+def check_clip_targets(m: dict, name: str) -> None:
+    """The per-clip targets: limits, contact distance, sliding, ground, self-penetration,
+    stance foot height and joint speed."""
+    assert m["joint_limit_violations"] == 0, name
+    assert m["hand_object_distance_mean_cm"] <= ACCEPT["hand"], name
+    assert m["foot_sliding_frac"] <= ACCEPT["sliding"], name
+    assert m["ground_penetration_max_cm"] <= ACCEPT["ground_cm"], name
+    assert m["self_penetration_max_cm"] <= 1.0, name
+    for key in ("stance_foot_height_median_cm", "stance_foot_height_max_cm",
+                "max_joint_velocity_frac_of_limit"):  # fmt: skip
+        assert m[key] <= TARGETS[key], (name, key, m[key])
+
+
 def test_real_clip(shared):
     path = shared / "data/interact_omomo/motions/sub8_smallbox_000.pt"
-    result = retarget(read_motion(path, shared / "data/interact_omomo/objects"))
-    check_quality(result.metrics)
+    m = retarget(read_motion(path, shared / "data/interact_omomo/objects")).metrics
+    check_clip_targets(m, path.name)
+    assert m["object_penetration_frames_frac"] <= ACCEPT["penetration"]
 
 
+@pytest.mark.slow
 def test_all_shared_clips_meet_the_targets(shared):
-    """Acceptance on the 15 OMOMO clips: per clip for limits, contact distance, sliding,
-    ground, self-penetration, stance foot height and joint speed; object penetration
+    """Acceptance on the 15 OMOMO clips: per clip the targets; object penetration
     over all frames (the overhead-chair clips exceed 5 % on their own, see
-    docs/retargeting.md)."""
+    docs/retargeting.md). Slow: the default run checks one clip
+    (``test_real_clip``)."""
     folder = shared / "data/interact_omomo"
     frames = penetrating = 0
     for path in sorted((folder / "motions").glob("*.pt")):
         m = retarget(read_motion(path, folder / "objects")).metrics
-        assert m["joint_limit_violations"] == 0, path.name
-        assert m["hand_object_distance_mean_cm"] <= ACCEPT["hand"], path.name
-        assert m["foot_sliding_frac"] <= ACCEPT["sliding"], path.name
-        assert m["ground_penetration_max_cm"] <= ACCEPT["ground_cm"], path.name
-        assert m["self_penetration_max_cm"] <= 1.0, path.name
-        # Issue 20: stance feet on the floor, joint speed kept inside the motor limits.
-        for key in ("stance_foot_height_median_cm", "stance_foot_height_max_cm",
-                    "max_joint_velocity_frac_of_limit"):  # fmt: skip
-            assert m[key] <= TARGETS[key], (path.name, key, m[key])
+        check_clip_targets(m, path.name)
         frames += m["frames"]
         penetrating += m["object_penetration_frames_frac"] * m["frames"]
     assert penetrating / frames <= ACCEPT["penetration"]

@@ -61,6 +61,8 @@ def test_info_check_and_render(tmp_path):
     assert proc.returncode == 2 and "not found" in proc.stdout
 
 
+# Slow (a 6 s video rendered on the CPU): its export, clip and rendering run above.
+@pytest.mark.slow
 def test_demo_main_job(tmp_path):
     run("robots", "demo", "--out", str(tmp_path))
     names = sorted(p.name for p in tmp_path.iterdir())
