@@ -216,3 +216,28 @@ def test_tracker_noise_is_what_the_nodes_line_fit_leaves(holding):
     assert np.std(root_err) == pytest.approx(0.01 * FIT_POSITION, rel=0.05)
     assert abs(np.corrcoef(root_err[:, 0], pos_err[:, 0])[0, 1]) < 0.1
     np.testing.assert_allclose(seen.root_lin_vel, pelvis_velocity_of(many), atol=1e-12)
+
+
+def test_a_due_push_changes_the_simulated_velocities_by_its_draw():
+    """Pushes land in the physics: the pelvis and object velocities the simulation then
+    steps from differ from a twin run without pushes by at most the configured impulse,
+    only in the simulations whose push was due."""
+    clip = load_clip(CLIP)
+
+    def pushed(robot: float, obj: float):
+        rc = replace(QUIET, model=False, push_robot_velocity=robot, push_object_velocity=obj)
+        env = HoiEnv([clip], EnvConfig(num_envs=N, num_threads=1, psi_prob=0.0,
+                                       action_base="reference", randomization=rc))  # fmt: skip
+        env.reset_to(np.arange(N), np.zeros(N, int), np.full(N, 40))
+        env.next_push[:] = [1.0, 1.0, 5.0, 5.0]  # due at the next step in the first two
+        env.step(np.zeros((N, 29)))
+        ix = env.index
+        qvel = env.backend.field("qvel")
+        return qvel[:, ix.root_v : ix.root_v + 2].copy(), qvel[:, ix.obj_v : ix.obj_v + 2].copy()
+
+    (robot, obj), (robot0, obj0) = pushed(0.5, 0.3), pushed(0.0, 0.0)
+    kick_robot, kick_obj = robot - robot0, obj - obj0
+    assert np.abs(kick_robot[:2]).max() > 0.05 and np.abs(kick_obj[:2]).max() > 0.03
+    assert np.abs(kick_robot[2:]).max() < 1e-9 and np.abs(kick_obj[2:]).max() < 1e-9
+    # a control period of physics after the impulse: within the draw, slowed by contact
+    assert np.abs(kick_robot).max() < 0.5 + 0.05 and np.abs(kick_obj).max() < 0.3 + 0.05
