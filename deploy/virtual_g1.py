@@ -40,6 +40,7 @@ from deploy.realtime import use_realtime
 from robots import g1
 from robots.clip import load_clip
 from robots.g1.mjcf import STRICT, SimOptions, default_qpos, set_pd_gains
+from robots.motor_law import MotorLaw
 from robots.scene import Placement, build_scene
 
 MODE_MACHINE = 5  # g1_29dof_rev_1_0
@@ -133,6 +134,7 @@ class VirtualG1:
         self.data = mujoco.MjData(self.model)
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
         mujoco.mj_forward(self.model, self.data)
+        self.motor_law = MotorLaw(self.model, args.physics.pd)
         joints = [self.model.joint(n) for n in g1.JOINT_NAMES]
         self.qadr = np.array([j.qposadr[0] for j in joints])
         self.vadr = np.array([j.dofadr[0] for j in joints])
@@ -288,7 +290,7 @@ class VirtualG1:
             self.data.xfrc_applied[1, 0] = 300.0  # a hard shove on the pelvis
         else:
             self.data.xfrc_applied[1, 0] = 0.0
-        mujoco.mj_step(self.model, self.data)
+        self.motor_law.step(self.data)
         self.steps += 1
         step = self.steps
         if self.tracked is not None:

@@ -33,6 +33,7 @@ from contract.tracker import OBJECT, PELVIS, SimulatedTracker, TrackedBody, Trac
 from robots import g1, quat
 from robots.clip import MotionClip
 from robots.g1.mjcf import STRICT, SimOptions, default_qpos, pd_gains, set_pd_gains
+from robots.motor_law import MotorLaw
 from robots.objects import bounds, surface_points
 from robots.scene import build_scene
 from sim2sim.perturbation import Perturbation
@@ -98,6 +99,7 @@ class Sim2Sim:
         m.actuator_forcerange[:] = np.c_[-policy.effort_limit, policy.effort_limit]
         perturb.apply(m, clip.object.name)
         self.data = mujoco.MjData(m)
+        self.motors = MotorLaw(m, settings.physics.pd)
         dt = settings.physics.timestep
         self.decimation = round(1.0 / (dt * policy.control_hz))
         self.latency_steps = min(round(settings.latency_ms * 1e-3 / dt), self.decimation)
@@ -123,6 +125,7 @@ class Sim2Sim:
 
     def reset(self, frame: int = 0) -> None:
         mujoco.mj_resetDataKeyframe(self.model, self.data, self.model.key("default").id)
+        self.motors.restart()
         ref, _ = self.refs.state(ONLY_CLIP, np.array([frame]))
         # qpos[None] / qvel[None] are views: the write lands in MjData.
         self.index.write(self.data.qpos[None], self.data.qvel[None], ref)
@@ -163,7 +166,7 @@ class Sim2Sim:
         set_pd_gains(m, *(scale * gain for gain in g1.gains("stand")))
         self.data.ctrl[:] = g1.DEFAULT_POS
         for _ in range(steps):
-            mujoco.mj_step(m, self.data)
+            self.motors.step(self.data)
         set_pd_gains(m, kp, kd)
         self.data.time = 0.0
         mujoco.mj_forward(m, self.data)
@@ -214,7 +217,7 @@ class Sim2Sim:
         for k in range(self.decimation):
             goal = self.targets if k < self.latency_steps else new_targets
             self.data.ctrl[:] = ramped(goal, self.data.ctrl, dt)
-            mujoco.mj_step(self.model, self.data)
+            self.motors.step(self.data)
             max_torque = max(max_torque, float(np.abs(self.data.actuator_force).max()))
             if self.s.sensing != "true":
                 self._track()

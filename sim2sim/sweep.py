@@ -26,6 +26,7 @@ from contract.policy import Policy, PolicyError
 from contract.policy_file import clip_warning, object_error
 from contract.sensors import SensorNoise
 from robots.clip import load_clip
+from robots.g1.mjcf import UNITREE_SIM
 from sim2sim.harness import Sim2Sim, Sim2SimSettings, summary
 
 PASS = 0.8  # success rate at which a condition counts as held
@@ -63,6 +64,8 @@ def _one(factor: str, path: str, values, unit: str = "") -> list[Condition]:
 
 DOUBLE_NOISE = SensorNoise(**{k: 2 * v for k, v in asdict(SensorNoise()).items()})
 UNITREE_JOINTS = (("perturb.joint_damping", 0.05), ("perturb.joint_frictionloss", 0.2))
+# Its G1 model against ours: armature 0.01 on every joint, the pre-1.0 torso's 1.78 kg.
+UNITREE_MODEL = (*UNITREE_JOINTS, ("perturb.armature", 0.01), ("perturb.torso_mass", 1.78))
 
 # The acceptance grid of the bundled lift expert (docs/sim2sim.md, "Robustness").
 ACCEPTANCE: list[Condition] = [
@@ -100,6 +103,15 @@ FULL: list[Condition] = [
     *_one("tracker dropout", "tracker.dropout", (0.2,)),
     Condition("tracker", "100 ms, 2 cm", (("tracker.latency", 0.1), ("tracker.noise", 0.02))),
     *[Condition("sensing", s, (("sensing", s),)) for s in ("object-tracker", "true")],
+    # Unitree's simulator: its physics and model differences, with its sampled PD law
+    # and, to tell the law's share apart, with the continuous one.
+    *[
+        Condition("Unitree's simulator", label, (("physics", physics), *UNITREE_MODEL))
+        for label, physics in (
+            ("sampled PD", UNITREE_SIM),
+            ("continuous PD", replace(UNITREE_SIM, pd="continuous")),
+        )
+    ],
 ]
 
 GRIDS = {"acceptance": ACCEPTANCE, "full": FULL}

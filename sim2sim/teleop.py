@@ -84,10 +84,10 @@ class Teleop:
         if self.paused:
             return
         if self.estop:  # damping only: zero stiffness, hold the damping term
-            m, d = self.sim.model, self.sim.data
+            d = self.sim.data
             d.ctrl[:] = d.qpos[self.sim.index.joint_q]
             for _ in range(self.sim.decimation):
-                mujoco.mj_step(m, d)
+                self.sim.motors.step(d)
             return
         self.sim.step(self.speed)
         if self.sim.frame >= self.sim.refs.lengths[0] - 1:

@@ -118,6 +118,9 @@ class HoiEnv:
         self.decimation = round(1.0 / (cfg.control_hz * dt))
         if abs(self.decimation * dt * cfg.control_hz - 1.0) > 1e-6:
             raise ValueError("control period must be a whole number of physics steps")
+        if cfg.physics.pd != "continuous":
+            raise ValueError(f"physics.pd {cfg.physics.pd!r}: the batched simulations run the "
+                             "continuous PD law only")  # fmt: skip
         self.refs = ReferenceMotions(clips, cfg.control_hz)
         self.object = self.refs.object
         self.model = build_scene([self.object], gains=cfg.gains, options=cfg.physics).compile()
@@ -159,8 +162,9 @@ class HoiEnv:
         )
         self.latency = zeros(self.n)  # physics substeps (randomization)
         self._substeps = xp.arange(self.decimation, device=dev)
-        self.max_latency = (min(round(rc.max_latency_s / dt), self.decimation)
-                            if rc.enabled else 0)  # fmt: skip
+        self.latency_range = ((min(round(rc.min_latency_s / dt), self.decimation),
+                               min(round(rc.max_latency_s / dt), self.decimation))
+                              if rc.enabled else (0, 0))  # fmt: skip
         most = round(rc.tracker_latency_s * cfg.control_hz)
         noisy = rc.tracker_noise > 0
         self.tracker = None
@@ -208,7 +212,8 @@ class HoiEnv:
         if self.randomizer is not None:
             self.randomizer.apply(ids, self.rng)
         if rc.enabled:
-            self.latency[ids] = self.rng.integers(0, self.max_latency + 1, len(ids))
+            low, high = self.latency_range
+            self.latency[ids] = self.rng.integers(low, high + 1, len(ids))
             if self.tracker is not None:
                 steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
                 noise = self.rng.uniform(0.0, rc.tracker_noise, len(ids))

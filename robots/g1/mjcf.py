@@ -14,6 +14,7 @@ import robots.g1 as g1
 from robots.g1.gains import GainProfile, profile
 from robots.g1.spec import Capsule, Link
 from robots.g1.table import MOTORS
+from robots.motor_law import PdLaw
 
 _INTEGRATORS = {
     "euler": mujoco.mjtIntegrator.mjINT_EULER,
@@ -63,12 +64,18 @@ class SimOptions:
     # Arena + stack per MjData. MuJoCo's default (~15 MiB) is ~100x what a G1 with a few
     # objects uses (~0.2 MiB peak); hundreds of simulations must fit in memory.
     memory_bytes: int = 2 << 20
+    pd: PdLaw = "continuous"
+    """The motors' PD law (``robots.motor_law``): ``sampled`` as Unitree's simulator
+    computes it (sim2sim and the virtual G1; training steps the continuous law)."""
 
 
 STRICT = SimOptions(timestep=0.001)
 # The training physics before the contact model was shared (mjlab's G1 tracking), for
 # comparisons: pyramidal cone, impratio 1, 10 iterations.
 PYRAMIDAL = SimOptions(cone="pyramidal", impratio=1.0, iterations=10, ls_iterations=20)
+# Unitree's own simulator (unitree_mujoco's simulate_python, config.py and SDK bridge).
+UNITREE_SIM = SimOptions(timestep=0.005, integrator="euler", cone="pyramidal", impratio=1.0,
+                         iterations=100, pd="sampled")  # fmt: skip
 
 
 def apply_options(spec: mujoco.MjSpec, options: SimOptions) -> None:

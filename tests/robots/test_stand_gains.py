@@ -1,5 +1,6 @@
-"""The stand gains hold the G1 standing under a PD law alone, at the robot's 1 kHz and
-sampled at 200 Hz as Unitree's MuJoCo simulator runs it at its shipped 5 ms step."""
+"""The stand gains hold the G1 standing under a PD law alone: computed from the current
+state at 1 kHz and at 200 Hz, and under Unitree's simulator's sampled law (from the
+previous step's state) at the 2 ms step of its G1 model."""
 
 from dataclasses import replace
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 from robots import g1
-from robots.g1.mjcf import STRICT, set_pd_gains
+from robots.g1.mjcf import STRICT, UNITREE_SIM, set_pd_gains
+from robots.motor_law import MotorLaw
 from robots.scene import build_scene
 
 
@@ -41,3 +43,19 @@ def test_the_stand_gains_hold_the_robot_still_at_1khz_and_200hz(dt):
     assert height > 0.74, height
     assert late.max() < 0.5, f"{worst} still moves at {late.max():.2f} rad/s"
     assert saturated == 0
+
+
+def test_the_stand_gains_hold_the_robot_under_unitrees_sampled_law_at_2ms():
+    """At its shipped 5 ms step that law is unstable for them (docs/robot.md)."""
+    model = build_scene([], options=replace(UNITREE_SIM, timestep=0.002)).compile()
+    model.dof_armature[6:], model.dof_damping[6:], model.dof_frictionloss[6:] = 0.01, 0.05, 0.2
+    set_pd_gains(model, *g1.gains("stand"))
+    data = mujoco.MjData(model)
+    mujoco.mj_resetDataKeyframe(model, data, model.key("default").id)
+    data.ctrl[:] = g1.DEFAULT_POS
+    law, steps, late = MotorLaw(model, "sampled"), 1500, 0.0
+    for k in range(steps):
+        law.step(data)
+        if k > steps // 2:
+            late = max(late, float(np.abs(data.qvel[6:]).max()))
+    assert data.qpos[2] > 0.74 and late < 0.5, (data.qpos[2], late)

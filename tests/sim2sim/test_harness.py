@@ -10,6 +10,7 @@ import numpy as np
 from contract.policy import Policy
 from contract.sensors import SensorNoise
 from robots.clip import load_clip
+from robots.g1.mjcf import UNITREE_SIM
 from sim2sim.harness import IDEAL, Sim2Sim, Sim2SimSettings
 from sim2sim.teleop import GLFW, Teleop
 from training.env import EnvConfig, HoiEnv
@@ -204,3 +205,20 @@ def test_tracked_object_is_the_true_one_seen_late_and_noisy(exported):
         errors[noise] = np.mean(err[5:])
     assert errors[0.0] < 2e-3  # a box at rest or moving slowly: extrapolation is exact
     assert 0.005 < errors[0.01] < 0.05
+
+
+def test_unitrees_simulator_physics_steps_the_sampled_pd_law(exported):
+    """``--physics.pd sampled`` (``UNITREE_SIM``) runs every physics step of the hold and
+    the policy through the sampled law, which starts afresh at each reset."""
+    path, clip_path, _ = exported
+    settings = replace(QUIET, physics=UNITREE_SIM, start="standing", hold_s=0.05)
+    sim = Sim2Sim(Policy.load(path), load_clip(clip_path), settings)
+    assert sim.motors.sampled
+    sim.reset(0)
+    held = sim.motors.previous[0].copy()  # the hold stepped through the law
+    sim.step()
+    assert not np.array_equal(sim.motors.previous[0], held)
+    sim.reset(0)
+    np.testing.assert_array_equal(sim.motors.previous[0], held)  # afresh: the same hold
+    continuous = Sim2Sim(Policy.load(path), load_clip(clip_path), QUIET)
+    assert not continuous.motors.sampled
