@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import mujoco
 import numpy as np
 import pytest
@@ -5,6 +7,7 @@ import pytest
 from contract.actions import MAX_TARGET_RATE, safe_targets
 from contract.observations import ObsInputs, build_observation, term_slice
 from robots import g1
+from robots.g1.mjcf import SimOptions
 from training.env import EnvConfig, HoiEnv
 from training.randomization import RandomizationConfig
 
@@ -105,6 +108,20 @@ def test_without_model_randomization_the_model_keeps_its_values(clip):
     state = env.index.from_backend(env.backend)
     noise = env.observation(state)[:, term_slice("joint_pos")] + g1.DEFAULT_POS - state.joint_pos
     assert 0.002 < noise.std() < 0.01
+
+
+def test_the_batched_physics_refuses_the_sampled_pd_law(clip):
+    physics = replace(SimOptions(), pd="sampled")
+    with pytest.raises(ValueError, match="continuous PD law only"):
+        HoiEnv([clip], EnvConfig(num_envs=1, num_threads=1, physics=physics))
+
+
+def test_latency_is_drawn_between_its_bounds(clip):
+    rc = RandomizationConfig(model=False, min_latency_s=0.015, max_latency_s=0.02)
+    env = HoiEnv([clip], EnvConfig(num_envs=32, num_threads=1, psi_prob=0.0, randomization=rc))
+    assert set(env.latency) == {3, 4}  # 15 and 20 ms at 5 ms substeps
+    with pytest.raises(ValueError, match="min_latency_s"):
+        RandomizationConfig(min_latency_s=0.03, max_latency_s=0.02)
 
 
 def test_a_drawn_latency_applies_the_new_targets_at_its_substep(clip):
