@@ -54,10 +54,12 @@ class RandomizationConfig:
     # Contact softness: the time constant of every contact (solref[0], MuJoCo's 0.02 s;
     # at least two physics steps).
     contact_timeconst: tuple[float, float] = (0.01, 0.03)  # s
-    # Action latency per episode, drawn in physics substeps from min to max: new targets
-    # reach the motors this long after the observation (the previous ones act until then).
     min_latency_s: float = 0.0
+    """Action latency per episode, drawn in physics substeps from this to
+    ``max_latency_s``: new targets reach the motors this long after the observation (the
+    previous ones act until then)."""
     max_latency_s: float = 0.02
+    """The action latency's upper bound (s)."""
     sensor_noise: SensorNoise = SensorNoise()  # on the observation, as sim2sim draws it
     # A tracker's latency on the object's pose per episode, drawn in control steps up to
     # this (s); the policy sees the late pose extrapolated as the robot node does
