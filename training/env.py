@@ -162,9 +162,8 @@ class HoiEnv:
         )
         self.latency = zeros(self.n)  # physics substeps (randomization)
         self._substeps = xp.arange(self.decimation, device=dev)
-        self.latency_range = ((min(round(rc.min_latency_s / dt), self.decimation),
-                               min(round(rc.max_latency_s / dt), self.decimation))
-                              if rc.enabled else (0, 0))  # fmt: skip
+        self.max_latency = (min(round(rc.max_latency_s / dt), self.decimation)
+                            if rc.enabled else 0)  # fmt: skip
         most = round(rc.tracker_latency_s * cfg.control_hz)
         noisy = rc.tracker_noise > 0
         self.tracker = None
@@ -212,8 +211,7 @@ class HoiEnv:
         if self.randomizer is not None:
             self.randomizer.apply(ids, self.rng)
         if rc.enabled:
-            low, high = self.latency_range
-            self.latency[ids] = self.rng.integers(low, high + 1, len(ids))
+            self.latency[ids] = self.rng.integers(0, self.max_latency + 1, len(ids))
             if self.tracker is not None:
                 steps = self.rng.integers(0, self.tracker.most_steps + 1, len(ids))
                 noise = self.rng.uniform(0.0, rc.tracker_noise, len(ids))

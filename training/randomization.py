@@ -54,12 +54,9 @@ class RandomizationConfig:
     # Contact softness: the time constant of every contact (solref[0], MuJoCo's 0.02 s;
     # at least two physics steps).
     contact_timeconst: tuple[float, float] = (0.01, 0.03)  # s
-    min_latency_s: float = 0.0
-    """Action latency per episode, drawn in physics substeps from this to
-    ``max_latency_s``: new targets reach the motors this long after the observation (the
-    previous ones act until then)."""
+    # Action latency per episode, drawn in physics substeps: new targets reach the motors
+    # this long after the observation (the previous ones act until then).
     max_latency_s: float = 0.02
-    """The action latency's upper bound (s)."""
     sensor_noise: SensorNoise = SensorNoise()  # on the observation, as sim2sim draws it
     # A tracker's latency on the object's pose per episode, drawn in control steps up to
     # this (s); the policy sees the late pose extrapolated as the robot node does
@@ -89,11 +86,6 @@ class RandomizationConfig:
     push_object_velocity: float = 0.3  # m/s, object impulse per axis (xy)
     joint_pos_noise: float = 0.05  # rad at reset
     joint_vel_noise: float = 0.1  # rad/s at reset
-
-    def __post_init__(self):
-        if not 0.0 <= self.min_latency_s <= self.max_latency_s:
-            raise ValueError(f"latency must be 0 <= min_latency_s <= max_latency_s, got "
-                             f"{self.min_latency_s} and {self.max_latency_s}")  # fmt: skip
 
 
 class ModelRandomizer:
