@@ -185,7 +185,7 @@ class VirtualG1:
         + tau_ff`` clipped to the effort limit, as MuJoCo position actuators: their
         damping is integrated implicitly, as a driver running its PD far faster than the
         simulation behaves (an explicit law at 1 kHz is not: the lift expert fell with it
-        in 6 of 6 episodes and held in 5 of 6 with the actuators). Training and sim2sim
+        and held with the actuators). Training and sim2sim
         drive the same actuators; ``--physics.pd sampled`` steps them as Unitree's
         simulator does (``robots/motor_law.py``)."""
         with self.lock:
