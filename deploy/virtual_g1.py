@@ -185,9 +185,9 @@ class VirtualG1:
         + tau_ff`` clipped to the effort limit, as MuJoCo position actuators: their
         damping is integrated implicitly, as a driver running its PD far faster than the
         simulation behaves (an explicit law at 1 kHz is not: the lift expert fell with it
-        and held with the actuators). Training and sim2sim
-        drive the same actuators; ``--physics.pd sampled`` steps them as Unitree's
-        simulator does (``robots/motor_law.py``)."""
+        and held with the actuators). Training and sim2sim drive the same actuators;
+        ``--physics.pd sampled`` steps them as Unitree's simulator does
+        (``robots/motor_law.py``)."""
         with self.lock:
             m = self.motors
         on = np.zeros(g1.NUM_JOINTS) if m is None else (m["mode"] == 1).astype(float)
